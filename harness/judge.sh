@@ -1,0 +1,105 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Judge one guest run: judge.sh CONSOLE RESULTS [COUNTS]
+#
+# Counts KUnit results (KTAP on the console) and the results of every suite
+# the init script ran (TAP on the second serial port), and scans the console
+# for kernel reports. Any failed test, missing result, unfinished run or
+# report fails the run. Each tier's counts are appended to COUNTS as
+# "tier passed failed skipped".
+#
+# A report that a test provokes on purpose is tolerated only between the
+# lines "harness: expect <pattern>" and "harness: expect-end" on the console,
+# and only if it matches <pattern>.
+set -u
+console=$1
+results=$2
+counts=${3:-/dev/null}
+verdict=0
+
+record() {
+	printf '    %-34s %4d passed, %d failed, %d skipped\n' "$1:" "$2" "$3" "$4"
+	echo "$1 $2 $3 $4" >>"$counts"
+	[ "$3" = 0 ] || verdict=1
+}
+
+# KUnit: suites print their cases indented by four spaces; a suite that
+# died before printing all its cases is short of its "1..N" plan.
+read -r kpass kfail kskip < <(sed -e 's/^\[ *[0-9.]*\] //' "$console" | awk '
+	/^    1\.\.[0-9]+$/ { planned += substr($1, 4) }
+	/^    (not )?ok [0-9]+ / {
+		if ($0 ~ /# SKIP/) skip++
+		else if ($1 == "ok") pass++
+		else fail++
+	}
+	END {
+		seen = pass + fail + skip
+		if (seen < planned) fail += planned - seen
+		print pass + 0, fail + 0, skip + 0
+	}')
+if [ $((kpass + kfail + kskip)) -gt 0 ]; then
+	record kunit "$kpass" "$kfail" "$kskip"
+fi
+
+# Suites run by init, delimited by "harness: suite NAME begin/end rc=N".
+while read -r name pass fail skip; do
+	record "$name" "$pass" "$fail" "$skip"
+done < <(awk '
+	/^harness: suite .* begin$/ {
+		name = $3; pass = fail = skip = plan = 0; inside = 1; next
+	}
+	/^harness: suite .* end rc=/ {
+		rc = substr($5, 4)
+		seen = pass + fail + skip
+		if (plan > seen) fail += plan - seen
+		if (rc != 0 && fail == 0) fail = 1
+		print name, pass, fail, skip
+		inside = 0; done[name] = 1; next
+	}
+	!inside { next }
+	/^1\.\.[0-9]+/ { plan = substr($1, 4) }
+	/^(not )?ok [0-9]+/ {
+		if ($0 ~ /# SKIP/) skip++
+		else if ($1 == "ok") pass++
+		else fail++
+	}
+	END { if (inside) print name, pass, fail + 1, skip }
+	' "$results" 2>/dev/null)
+
+if ! grep -qx 'harness: complete' "$results" 2>/dev/null; then
+	echo "    the guest did not finish (timeout, panic or crash): see $console"
+	tail -n 30 "$console" | sed 's/^/    | /'
+	echo "run 0 1 0" >>"$counts"
+	verdict=1
+fi
+
+# Kernel reports. Each category is named once with its first lines.
+categories=(
+	"WARN:WARNING:"
+	"BUG:BUG:|kernel BUG at"
+	"KASAN:KASAN"
+	"UBSAN:UBSAN:"
+	"lockdep:circular locking|recursive locking|inconsistent lock state|suspicious RCU usage|bad unlock balance|held lock freed"
+	"kmemleak:unreferenced object 0x"
+	"oops:Oops|Kernel panic|general protection fault"
+	"hang:blocked for more than|soft lockup|hard LOCKUP|detected stall"
+)
+# Lines outside the windows where a test expects a report.
+awk '
+	/^harness: expect-end/ { pattern = ""; next }
+	/^harness: expect / { pattern = substr($0, 17); next }
+	pattern != "" && $0 ~ pattern { next }
+	{ print }
+' "$console" >"$console.unexpected"
+for c in "${categories[@]}"; do
+	name=${c%%:*}
+	pattern=${c#*:}
+	if grep -qE "$pattern" "$console.unexpected"; then
+		echo "    kernel report: $name"
+		grep -m 3 -E -A 12 "$pattern" "$console.unexpected" | sed 's/^/    | /'
+		echo "report-$name 0 1 0" >>"$counts"
+		verdict=1
+	fi
+done
+
+exit $verdict

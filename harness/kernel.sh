@@ -1,0 +1,35 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Configure (tinyconfig + harness/config/*.config) and build the test kernel.
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$OBJ" "$OUT"
+fragments=("$TOP"/harness/config/*.config)
+wanted=$OBJ/.config.wanted
+
+step "kernel: configuring (tinyconfig + ${fragments[*]##*/})"
+export KCONFIG_CONFIG=$wanted
+"${KMAKE[@]}" -s tinyconfig >/dev/null
+"$TREE/scripts/kconfig/merge_config.sh" -m -O "$OBJ" "$wanted" "${fragments[@]}" >/dev/null
+"${KMAKE[@]}" -s olddefconfig >/dev/null
+unset KCONFIG_CONFIG
+
+# Every symbol a fragment asks for must have survived Kconfig's dependencies.
+bad=0
+for f in "${fragments[@]}"; do
+	while read -r line; do
+		case "$line" in
+		CONFIG_*=*) grep -qxF "$line" "$wanted" || { echo "    $f: wanted $line, got: $(grep "^${line%%=*}=" "$wanted" || echo unset)"; bad=1; } ;;
+		esac
+	done <"$f"
+done
+[ "$bad" = 0 ] || die "the config fragments do not hold; fix their dependencies"
+cmp -s "$wanted" "$OBJ/.config" || cp "$wanted" "$OBJ/.config"
+
+step "kernel: building bzImage (ccache: $CCACHE_DIR)"
+ccache -z >/dev/null
+run_with_ticker "$OBJ/build.log" "${KMAKE[@]}" bzImage
+echo "    $(ccache -s | grep -E 'Hits|Misses' | tr -s ' ' | paste -sd' ')"
+
+step "kernel: installing uAPI headers"
+run_with_ticker "$OBJ/headers.log" "${KMAKE[@]}" headers_install

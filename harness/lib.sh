@@ -1,0 +1,83 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared paths and helpers for the harness scripts.  Sourced, not run.
+
+set -eu
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-$TOP/build}
+TREE=$BUILD/linux		# assembled source tree (a git repository)
+OBJ=$BUILD/obj			# kernel build output (O=)
+OUT=$BUILD/out			# test programs, initramfs, console logs
+BASE_TARBALL=${BASE_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
+REF_TARBALL=${REF_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+JOBS=${JOBS:-$(nproc)}
+
+# ccache lives outside the checkout so that a fresh clone (CI) reuses it.
+# The base directory lets two clones at different paths share hits.
+export CCACHE_DIR=${CCACHE_DIR:-/var/cache/iommufd-ccache}
+export CCACHE_BASEDIR=$BUILD
+export CCACHE_NOHASHDIR=1
+export CCACHE_SLOPPINESS=include_file_mtime,include_file_ctime,time_macros
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
+export KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2026'
+export KBUILD_BUILD_USER=iommufd KBUILD_BUILD_HOST=harness
+
+KMAKE=(make -C "$TREE" O="$OBJ" ARCH=x86_64 CC="ccache gcc" HOSTCC="ccache gcc" -j"$JOBS")
+
+START_TIME=${START_TIME:-$(date +%s)}
+export START_TIME
+
+# step NAME: announce a step with the time elapsed since the harness began.
+step() {
+	local now
+	now=$(date +%s)
+	printf '==> [%3dm%02ds] %s\n' $(((now - START_TIME) / 60)) \
+		$(((now - START_TIME) % 60)) "$*"
+}
+
+die() {
+	echo "ERROR: $*" >&2
+	exit 1
+}
+
+# run_with_ticker LOG CMD...: run a long command with output to LOG, printing
+# a progress line every 30 seconds so that a long build never looks hung.
+run_with_ticker() {
+	local log=$1 pid rc=0 started
+	shift
+	started=$(date +%s)
+	"$@" >"$log" 2>&1 &
+	pid=$!
+	while ! wait_timeout "$pid" 30; do
+		printf '    ... %ds, %s\n' $(($(date +%s) - started)) \
+			"$(tail -n 1 "$log" | cut -c1-100)"
+	done
+	wait "$pid" || rc=$?
+	if [ "$rc" != 0 ]; then
+		tail -n 60 "$log" >&2
+		echo "(full log: $log)" >&2
+	fi
+	return "$rc"
+}
+
+# wait_timeout PID SECONDS: true once PID has exited, false on timeout.
+wait_timeout() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 1
+	done
+	! kill -0 "$1" 2>/dev/null
+}
+
+# series_stamp: a hash of patches/series and every patch it names.
+series_stamp() {
+	local p
+	{
+		cat "$TOP/patches/series"
+		while read -r p; do
+			p=${p%%#*}
+			[ -z "$p" ] || cat "$TOP/patches/$p"
+		done <"$TOP/patches/series"
+	} | sha1sum | cut -d' ' -f1
+}

@@ -1,0 +1,77 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Pack the initramfs and boot the test machine: vm.sh MODE [TIMEOUT]
+#   MODE is test, demo, inject or shell (see initramfs/init).
+# The console goes to $OUT/MODE-console.log, the test programs' output
+# (second serial port) to $OUT/MODE-results.log.
+. "$(dirname "$0")/lib.sh"
+
+mode=$1
+limit=${2:-1800}
+console=$OUT/$mode-console.log
+results=$OUT/$mode-results.log
+cpio=$OUT/initramfs.cpio
+list=$OUT/initramfs.list
+
+# The initramfs: busybox, init, and every program under $OUT/guest/.
+{
+	echo "dir /dev 0755 0 0"
+	echo "nod /dev/console 0600 0 0 c 5 1"
+	for d in bin proc sys tmp tests; do echo "dir /$d 0755 0 0"; done
+	echo "file /bin/busybox /bin/busybox 0755 0 0"
+	echo "file /init $TOP/harness/initramfs/init 0755 0 0"
+	if [ -d "$OUT/guest" ]; then
+		(cd "$OUT/guest" && find . -mindepth 1 -type d | sort) | while read -r d; do
+			echo "dir /tests/${d#./} 0755 0 0"
+		done
+		(cd "$OUT/guest" && find . -type f | sort) | while read -r f; do
+			echo "file /tests/${f#./} $OUT/guest/${f#./} 0755 0 0"
+		done
+	fi
+} >"$list"
+"$OBJ/usr/gen_init_cpio" "$list" >"$cpio"
+
+cmdline="console=ttyS0 harness=$mode panic=-1 oops=panic intel_iommu=on"
+cmdline+=" iommu.strict=1 kmemleak=on"
+case "$mode" in
+test) ;;
+*) cmdline+=" kunit.enable=0 quiet" ;;
+esac
+
+qemu=(
+	qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp 2 -m 2G
+	-nodefaults -display none -no-reboot
+	# The IOMMU comes first: it must exist before the devices it translates.
+	-device intel-iommu,intremap=on
+	# A standalone edu: a single-device group.
+	-device edu,bus=pcie.0,addr=0x5
+	# Two edus and a virtio-rng behind a PCIe-to-PCI bridge: requests from
+	# behind a conventional PCI bridge all look alike, so one group.
+	-device pcie-root-port,id=rp1,bus=pcie.0,addr=0x6,chassis=1
+	-device pcie-pci-bridge,id=br1,bus=rp1
+	-device edu,bus=br1,addr=0x1
+	-device edu,bus=br1,addr=0x2
+	-device virtio-rng-pci,bus=br1,addr=0x3
+	-kernel "$OBJ/arch/x86/boot/bzImage" -initrd "$cpio" -append "$cmdline"
+)
+
+rm -f "$console" "$results"
+if [ "$mode" = shell ]; then
+	exec "${qemu[@]}" -serial mon:stdio -serial "file:$results"
+fi
+
+step "vm: booting ($mode, limit ${limit}s)"
+# Show the whole console for a demo, only the harness's progress lines for
+# the other modes; the full console is in the log either way.
+filter='^harness: running'
+[ "$mode" = demo ] && filter=
+set +e
+timeout -k 10 "$limit" "${qemu[@]}" -serial stdio -serial "file:$results" \
+	</dev/null 2>&1 | tee "$console" | grep --line-buffered -E "$filter"
+rc=${PIPESTATUS[0]}
+set -e
+if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+	echo "ERROR: the $mode run did not finish within ${limit}s" >&2
+fi
+step "vm: $mode run ended (qemu exit $rc)"
+exit 0

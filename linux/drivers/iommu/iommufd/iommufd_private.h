@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * iommufd internals.
+ *
+ * Object lifetime
+ * ---------------
+ * Everything userspace creates through /dev/iommu is an iommufd_object kept
+ * in the context's xarray under a u32 ID. An object is born invisible: its
+ * ID is reserved with a zero entry, so lookups cannot find it while the
+ * creating ioctl can still fail (including when copying the answer back to
+ * userspace). Only iommufd_object_finalize() makes it visible; any failure
+ * before that ends with iommufd_object_abort_and_destroy().
+ *
+ * obj->users counts one reference for the xarray plus one for every holder:
+ * a lookup made by an ioctl in progress (short term) or another object that
+ * depends on this one (long term). Lookups take their reference under the
+ * xarray lock with refcount_inc_not_zero(). IOMMU_DESTROY succeeds only when
+ * the xarray's reference is the last one: it drops users from 1 to 0 and
+ * erases the entry in one step under the xarray lock, so no new lookup can
+ * race with the destruction, and answers EBUSY otherwise. Because the
+ * table's reference always outlives the others, iommufd_put_object() never
+ * frees; the object's destroy function and kfree() run only in the destroy
+ * paths.
+ *
+ * Closing the file destroys every object. No ioctl can be running then, so
+ * only long-term references remain; these form a DAG (an object only
+ * references objects created before it), and destroying, pass after pass,
+ * the objects nobody else references empties the table.
+ *
+ * Locking order
+ * -------------
+ *   xarray lock (ctx->objects): leaf, held only to look up or erase entries.
+ */
+#ifndef __IOMMUFD_PRIVATE_H
+#define __IOMMUFD_PRIVATE_H
+
+#include <linux/refcount.h>
+#include <linux/types.h>
+#include <linux/xarray.h>
+#include <linux/rwsem.h>
+#include <linux/rbtree.h>
+
+struct iommufd_object;
+
+/**
+ * struct iommufd_ctx - one open file of /dev/iommu
+ * @file: the file this context belongs to
+ * @objects: every object of the context, by ID
+ */
+struct iommufd_ctx {
+	struct file *file;
+	struct xarray objects;
+};
+
+struct iommufd_ctx *iommufd_ctx_create(void);
+void iommufd_ctx_destroy(struct iommufd_ctx *ictx);
+
+/**
+ * struct iommufd_ucmd - one ioctl call being executed
+ * @ictx: the context the ioctl was issued on
+ * @ubuffer: the user's structure
+ * @user_size: the size userspace gave in the structure's first __u32
+ * @cmd: the kernel copy of the structure, zero-extended to the kernel's size
+ */
+struct iommufd_ucmd {
+	struct iommufd_ctx *ictx;
+	void __user *ubuffer;
+	u32 user_size;
+	void *cmd;
+};
+
+int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len);
+
+/*
+ * The IO page table: for now the container of an IOAS's IOVA space. The
+ * mapping machinery fills it in a later patch.
+ */
+struct io_pagetable {
+	struct rw_semaphore iova_rwsem;
+	struct rb_root_cached area_itree;
+};
+
+void iopt_init_table(struct io_pagetable *iopt);
+void iopt_destroy_table(struct io_pagetable *iopt);
+
+enum iommufd_object_type {
+	IOMMUFD_OBJ_NONE,
+	IOMMUFD_OBJ_ANY = IOMMUFD_OBJ_NONE,
+	IOMMUFD_OBJ_IOAS,
+#ifdef CONFIG_IOMMUFD_TEST
+	IOMMUFD_OBJ_SELFTEST,
+#endif
+	IOMMUFD_OBJ_MAX,
+};
+
+/**
+ * struct iommufd_object - what every object of a context begins with
+ * @users: references: one for the ID table plus one per holder
+ * @type: which iommufd_object_type the object is
+ * @id: the object's ID in the context
+ */
+struct iommufd_object {
+	refcount_t users;
+	enum iommufd_object_type type;
+	unsigned int id;
+};
+
+struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx,
+					     size_t size,
+					     enum iommufd_object_type type);
+void iommufd_object_finalize(struct iommufd_ctx *ictx,
+			     struct iommufd_object *obj);
+void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj);
+void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
+				      struct iommufd_object *obj);
+int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id);
+struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
+					  enum iommufd_object_type type);
+
+/* Drop a reference taken by iommufd_get_object(); never the last one. */
+static inline void iommufd_put_object(struct iommufd_object *obj)
+{
+	refcount_dec(&obj->users);
+}
+
+/*
+ * Allocate a zeroed object of the type of *ptr, whose first member must be
+ * "struct iommufd_object obj", with its ID reserved but not yet visible.
+ */
+#define iommufd_object_alloc(ictx, ptr, type)                                  \
+	({                                                                     \
+		struct iommufd_object *__obj;                                  \
+		static_assert(offsetof(typeof(*(ptr)), obj) == 0);             \
+		__obj = _iommufd_object_alloc(ictx, sizeof(*(ptr)), type);     \
+		IS_ERR(__obj) ? ERR_CAST(__obj) :                              \
+			container_of(__obj, typeof(*(ptr)), obj);              \
+	})
+
+/*
+ * The IO address space: IOVA ranges mapped to user memory, which may be
+ * shared by several hardware page tables.
+ */
+struct iommufd_ioas {
+	struct iommufd_object obj;
+	struct io_pagetable iopt;
+};
+
+static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
+						    u32 id)
+{
+	struct iommufd_object *obj = iommufd_get_object(ictx, id,
+							IOMMUFD_OBJ_IOAS);
+
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct iommufd_ioas, obj);
+}
+
+struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx);
+int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
+void iommufd_ioas_destroy(struct iommufd_object *obj);
+
+#ifdef CONFIG_IOMMUFD_TEST
+/*
+ * Test-only object: a second object type for tests, which may hold a
+ * long-term reference on another object, released when it is destroyed.
+ */
+struct iommufd_selftest_object {
+	struct iommufd_object obj;
+	struct iommufd_object *held;
+};
+
+void iommufd_selftest_destroy(struct iommufd_object *obj);
+int iommufd_test_init(void);
+void iommufd_test_exit(void);
+#else
+static inline int iommufd_test_init(void)
+{
+	return 0;
+}
+
+static inline void iommufd_test_exit(void)
+{
+}
+#endif
+
+#endif

@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * /dev/iommu: the character device, the per-file object table and the
+ * ioctl dispatcher. See iommufd_private.h for the object lifetime rules.
+ */
+#define pr_fmt(fmt) "iommufd: " fmt
+
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/iommufd.h>
+
+#include "iommufd_private.h"
+
+struct iommufd_object_ops {
+	void (*destroy)(struct iommufd_object *obj);
+};
+
+static const struct iommufd_object_ops iommufd_object_ops[] = {
+	[IOMMUFD_OBJ_IOAS] = {
+		.destroy = iommufd_ioas_destroy,
+	},
+#ifdef CONFIG_IOMMUFD_TEST
+	[IOMMUFD_OBJ_SELFTEST] = {
+		.destroy = iommufd_selftest_destroy,
+	},
+#endif
+};
+
+struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx,
+					     size_t size,
+					     enum iommufd_object_type type)
+{
+	struct iommufd_object *obj;
+	int rc;
+
+	obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	if (!obj)
+		return ERR_PTR(-ENOMEM);
+	obj->type = type;
+	refcount_set(&obj->users, 1);
+
+	/*
+	 * A zero entry reserves the ID while xa_load() still returns NULL for
+	 * it, so nobody can find the object before it is finalized.
+	 */
+	rc = xa_alloc(&ictx->objects, &obj->id, XA_ZERO_ENTRY, xa_limit_31b,
+		      GFP_KERNEL_ACCOUNT);
+	if (rc) {
+		kfree(obj);
+		return ERR_PTR(rc);
+	}
+	return obj;
+}
+
+/* Make a fully set up object visible to lookups. */
+void iommufd_object_finalize(struct iommufd_ctx *ictx,
+			     struct iommufd_object *obj)
+{
+	void *old;
+
+	old = xa_store(&ictx->objects, obj->id, obj, GFP_KERNEL);
+	/* The ID was reserved by the zero entry, so the store cannot fail. */
+	WARN_ON(old);
+}
+
+/* Release the ID and memory of an object that was never finalized. */
+void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+{
+	void *old;
+
+	old = xa_erase(&ictx->objects, obj->id);
+	WARN_ON(old);
+	kfree(obj);
+}
+
+/* Undo a partly or fully set up, but never finalized, object. */
+void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
+				      struct iommufd_object *obj)
+{
+	iommufd_object_ops[obj->type].destroy(obj);
+	iommufd_object_abort(ictx, obj);
+}
+
+/**
+ * iommufd_get_object - look up an object and take a reference on it
+ * @ictx: the context
+ * @id: the object's ID
+ * @type: the type the caller expects, or IOMMUFD_OBJ_ANY
+ *
+ * Return: the object, to be released with iommufd_put_object(), or
+ * ERR_PTR(-ENOENT) if @id names no finalized object of @type or the object
+ * is being destroyed.
+ */
+struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
+					  enum iommufd_object_type type)
+{
+	struct iommufd_object *obj;
+
+	xa_lock(&ictx->objects);
+	obj = xa_load(&ictx->objects, id);
+	if (!obj || (type != IOMMUFD_OBJ_ANY && obj->type != type) ||
+	    !refcount_inc_not_zero(&obj->users))
+		obj = ERR_PTR(-ENOENT);
+	xa_unlock(&ictx->objects);
+	return obj;
+}
+
+/*
+ * Take the object out of the table if the table holds the only reference.
+ * Returns the object, now owned by the caller, or an ERR_PTR.
+ */
+static struct iommufd_object *iommufd_object_remove(struct iommufd_ctx *ictx,
+						    u32 id)
+{
+	XA_STATE(xas, &ictx->objects, id);
+	struct iommufd_object *obj;
+
+	xa_lock(&ictx->objects);
+	obj = xas_load(&xas);
+	if (xa_is_zero(obj) || !obj) {
+		obj = ERR_PTR(-ENOENT);
+		goto out_unlock;
+	}
+	if (!refcount_dec_if_one(&obj->users)) {
+		obj = ERR_PTR(-EBUSY);
+		goto out_unlock;
+	}
+	xas_store(&xas, NULL);
+out_unlock:
+	xa_unlock(&ictx->objects);
+	return obj;
+}
+
+static void iommufd_object_destroy(struct iommufd_object *obj)
+{
+	iommufd_object_ops[obj->type].destroy(obj);
+	kfree(obj);
+}
+
+/**
+ * iommufd_object_destroy_user - destroy an object on behalf of userspace
+ * @ictx: the context
+ * @id: the object's ID
+ *
+ * Return: 0, -ENOENT if @id names no finalized object, or -EBUSY if
+ * anything besides the ID table holds a reference on it.
+ */
+int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id)
+{
+	struct iommufd_object *obj;
+
+	obj = iommufd_object_remove(ictx, id);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	iommufd_object_destroy(obj);
+	return 0;
+}
+
+static int iommufd_destroy(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_destroy *cmd = ucmd->cmd;
+
+	return iommufd_object_destroy_user(ucmd->ictx, cmd->id);
+}
+
+/**
+ * iommufd_ctx_create - create an empty context
+ *
+ * Return: the context or ERR_PTR(-ENOMEM).
+ */
+struct iommufd_ctx *iommufd_ctx_create(void)
+{
+	struct iommufd_ctx *ictx;
+
+	ictx = kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT);
+	if (!ictx)
+		return ERR_PTR(-ENOMEM);
+	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	return ictx;
+}
+
+/**
+ * iommufd_ctx_destroy - destroy a context and every object in it
+ * @ictx: the context; no ioctl may be running on it
+ */
+void iommufd_ctx_destroy(struct iommufd_ctx *ictx)
+{
+	struct iommufd_object *obj;
+	unsigned long index;
+	bool progress;
+
+	/*
+	 * Objects only reference objects created before them, so each pass
+	 * frees at least the newest unreferenced objects until none is left.
+	 */
+	do {
+		progress = false;
+		xa_for_each(&ictx->objects, index, obj) {
+			if (!refcount_dec_if_one(&obj->users))
+				continue;
+			xa_erase(&ictx->objects, index);
+			iommufd_object_destroy(obj);
+			progress = true;
+		}
+	} while (progress);
+
+	/* Anything left is a reference leak: keep it rather than free it. */
+	WARN_ON(!xa_empty(&ictx->objects));
+	xa_destroy(&ictx->objects);
+	kfree(ictx);
+}
+
+static int iommufd_fops_open(struct inode *inode, struct file *filp)
+{
+	struct iommufd_ctx *ictx;
+
+	ictx = iommufd_ctx_create();
+	if (IS_ERR(ictx))
+		return PTR_ERR(ictx);
+	ictx->file = filp;
+	filp->private_data = ictx;
+	return 0;
+}
+
+static int iommufd_fops_release(struct inode *inode, struct file *filp)
+{
+	iommufd_ctx_destroy(filp->private_data);
+	return 0;
+}
+
+/**
+ * iommufd_ucmd_respond - copy an ioctl's answer back to userspace
+ * @ucmd: the ioctl call
+ * @cmd_len: the size of the kernel's structure
+ *
+ * Copies no more than the size userspace gave, so an older userspace with
+ * a shorter structure gets the part it knows.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(size_t, ucmd->user_size, cmd_len)))
+		return -EFAULT;
+	return 0;
+}
+
+/* Large enough for the structure of any ioctl. */
+union ucmd_buffer {
+	struct iommu_destroy destroy;
+	struct iommu_ioas_alloc alloc;
+};
+
+/**
+ * struct iommufd_ioctl_op - one row of the ioctl table
+ * @size: the size of the kernel's structure
+ * @min_size: the smallest size userspace may give: the end of the last
+ *	member the handler needs
+ * @ioctl_num: the full ioctl number
+ * @execute: the handler
+ */
+struct iommufd_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	unsigned int ioctl_num;
+	int (*execute)(struct iommufd_ucmd *ucmd);
+};
+
+#define IOCTL_OP(_ioctl, _fn, _struct, _last)                                  \
+	[_IOC_NR(_ioctl) - IOMMUFD_CMD_BASE] = {                               \
+		.size = sizeof(_struct) +                                      \
+			BUILD_BUG_ON_ZERO(sizeof(union ucmd_buffer) <          \
+					  sizeof(_struct)),                    \
+		.min_size = offsetofend(_struct, _last),                       \
+		.ioctl_num = _ioctl,                                           \
+		.execute = _fn,                                                \
+	}
+
+static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
+	IOCTL_OP(IOMMU_DESTROY, iommufd_destroy, struct iommu_destroy, id),
+	IOCTL_OP(IOMMU_IOAS_ALLOC, iommufd_ioas_alloc_ioctl,
+		 struct iommu_ioas_alloc, out_ioas_id),
+};
+
+static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
+			       unsigned long arg)
+{
+	const struct iommufd_ioctl_op *op;
+	struct iommufd_ucmd ucmd = {};
+	union ucmd_buffer buf;
+	unsigned int nr;
+	int rc;
+
+	nr = _IOC_NR(cmd);
+	if (nr < IOMMUFD_CMD_BASE ||
+	    nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_ioctl_ops))
+		return -ENOTTY;
+	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
+	if (op->ioctl_num != cmd)
+		return -ENOTTY;
+
+	ucmd.ictx = filp->private_data;
+	ucmd.ubuffer = (void __user *)arg;
+	rc = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
+	if (rc)
+		return rc;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+
+	ucmd.cmd = &buf;
+	rc = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuffer,
+				   ucmd.user_size);
+	if (rc)
+		return rc;
+	return op->execute(&ucmd);
+}
+
+static const struct file_operations iommufd_fops = {
+	.owner = THIS_MODULE,
+	.open = iommufd_fops_open,
+	.release = iommufd_fops_release,
+	.unlocked_ioctl = iommufd_fops_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static struct miscdevice iommufd_misc_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "iommu",
+	.fops = &iommufd_fops,
+	.nodename = "iommu",
+	.mode = 0660,
+};
+
+static int __init iommufd_init(void)
+{
+	int rc;
+
+	rc = misc_register(&iommufd_misc_dev);
+	if (rc)
+		return rc;
+	rc = iommufd_test_init();
+	if (rc)
+		goto err_misc;
+	return 0;
+
+err_misc:
+	misc_deregister(&iommufd_misc_dev);
+	return rc;
+}
+
+static void __exit iommufd_exit(void)
+{
+	iommufd_test_exit();
+	misc_deregister(&iommufd_misc_dev);
+}
+
+module_init(iommufd_init);
+module_exit(iommufd_exit);
+
+MODULE_DESCRIPTION("I/O Address Space Management for passthrough devices");
+MODULE_ALIAS("devname:iommu");
+MODULE_LICENSE("GPL");
