@@ -11,23 +11,14 @@
 . "$(dirname "$0")/lib.sh"
 counts=$1
 abi=$BUILD/abi
-ref=$BUILD/ref
 mkdir -p "$abi"
+ref_extract
+ref=$REF
 
 # header pairs: our file in linux/ and upstream's path in the 6.12 tree.
 pairs=(
 	"include/uapi/linux/iommufd.h:include/uapi/linux/iommufd.h"
 )
-
-if [ ! -d "$ref" ]; then
-	step "abi: extracting the upstream reference headers from $(basename "$REF_TARBALL")"
-	mkdir -p "$ref.tmp"
-	tar -C "$ref.tmp" -xf "$REF_TARBALL" --strip-components=1 --wildcards \
-		'*/include/uapi/linux/iommufd.h' '*/include/uapi/linux/vfio.h' \
-		'*/drivers/iommu/iommufd/iommufd_test.h' \
-		'*/tools/testing/selftests/iommu/*'
-	mv "$ref.tmp" "$ref"
-fi
 
 pass=0 fail=0
 for pair in "${pairs[@]}"; do

@@ -7,7 +7,8 @@ packages=(
 	linux-source-6.1	# the base tree
 	linux-source-6.12	# upstream ABI reference, never copied into the repo
 	gcc make bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
-	ccache sparse perl python3 git
+	ccache sparse perl python3 git rsync
+	python3-ply python3-git	# checkpatch.pl runs scripts/spdxcheck.py
 	qemu-system-x86 busybox-static
 )
 

@@ -14,5 +14,7 @@ run_with_ticker "$OUT/selftests.log" make -C "$TREE/tools/testing/selftests/iomm
 	CC="ccache gcc"
 
 step "guest: building the demo"
-ccache gcc -static -O2 -Wall -Werror $headers -o "$guest/demo" \
+ccache gcc -static -O2 -Wall -Werror -D_GNU_SOURCE $headers -o "$guest/demo" \
 	"$TOP/harness/demo/demo.c"
+
+bash "$TOP/harness/conformance.sh" build

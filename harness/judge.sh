@@ -13,9 +13,13 @@
 # and only if it matches <pattern>.
 set -u
 console=$1
-results=$2
+results_raw=$2
 counts=${3:-/dev/null}
 verdict=0
+
+# The guest's serial ports turn "\n" into "\r\n".
+results=$results_raw.txt
+tr -d '\r' <"$results_raw" >"$results" 2>/dev/null || : >"$results"
 
 record() {
 	printf '    %-34s %4d passed, %d failed, %d skipped\n' "$1:" "$2" "$3" "$4"
@@ -42,10 +46,13 @@ if [ $((kpass + kfail + kskip)) -gt 0 ]; then
 fi
 
 # Suites run by init, delimited by "harness: suite NAME begin/end rc=N".
+# The conformance/ suites are upstream's tests, some failing by design:
+# conformance.sh judges them against its list.
 while read -r name pass fail skip; do
+	case "$name" in conformance/*) continue ;; esac
 	record "$name" "$pass" "$fail" "$skip"
 done < <(awk '
-	/^harness: suite .* begin$/ {
+	/^harness: suite [^ ]* begin$/ {
 		name = $3; pass = fail = skip = plan = 0; inside = 1; next
 	}
 	/^harness: suite .* end rc=/ {

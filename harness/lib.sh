@@ -10,10 +10,14 @@ OBJ=$BUILD/obj			# kernel build output (O=)
 OUT=$BUILD/out			# test programs, initramfs, console logs
 BASE_TARBALL=${BASE_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
 REF_TARBALL=${REF_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+REF=$BUILD/ref			# upstream files read from $REF_TARBALL
 JOBS=${JOBS:-$(nproc)}
 
 # ccache lives outside the checkout so that a fresh clone (CI) reuses it.
 # The base directory lets two clones at different paths share hits.
+# Debian's tools first (checkpatch needs the python3 that has python3-ply).
+export PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+
 export CCACHE_DIR=${CCACHE_DIR:-/var/cache/iommufd-ccache}
 export CCACHE_BASEDIR=$BUILD
 export CCACHE_NOHASHDIR=1
@@ -22,7 +26,8 @@ export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
 export KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2026'
 export KBUILD_BUILD_USER=iommufd KBUILD_BUILD_HOST=harness
 
-KMAKE=(make -C "$TREE" O="$OBJ" ARCH=x86_64 CC="ccache gcc" HOSTCC="ccache gcc" -j"$JOBS")
+# Builds of the one tree are serialized, so helpers cannot corrupt it.
+KMAKE=(flock "$BUILD/.make.lock" make -C "$TREE" O="$OBJ" ARCH=x86_64 CC="ccache gcc" HOSTCC="ccache gcc" -j"$JOBS")
 
 START_TIME=${START_TIME:-$(date +%s)}
 export START_TIME
@@ -80,4 +85,29 @@ series_stamp() {
 			[ -z "$p" ] || cat "$TOP/patches/$p"
 		done <"$TOP/patches/series"
 	} | sha1sum | cut -d' ' -f1
+}
+
+# ref_extract: extract the upstream files that the abi and conformance tiers
+# read into $REF, at test time (they are never committed). Extracted again
+# when the tarball or this list changes.
+ref_extract() {
+	local files=(
+		include/uapi/linux/iommufd.h
+		include/uapi/linux/vfio.h
+		drivers/iommu/iommufd/iommufd_test.h
+		'tools/testing/selftests/iommu/*'
+		tools/testing/selftests/kselftest_harness.h
+		tools/testing/selftests/kselftest.h
+	)
+	local stamp
+	[ -f "$REF_TARBALL" ] || die "$REF_TARBALL missing (apt-get install linux-source-6.12)"
+	stamp="$(stat -c '%s %Y' "$REF_TARBALL") ${files[*]}"
+	[ "$(cat "$REF/.stamp" 2>/dev/null)" != "$stamp" ] || return 0
+	step "ref: extracting the upstream reference files from $(basename "$REF_TARBALL")"
+	rm -rf "$REF" "$REF.tmp"
+	mkdir -p "$REF.tmp"
+	tar -C "$REF.tmp" -xf "$REF_TARBALL" --strip-components=1 --wildcards \
+		"${files[@]/#/*/}"
+	echo "$stamp" >"$REF.tmp/.stamp"
+	mv "$REF.tmp" "$REF"
 }

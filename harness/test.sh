@@ -14,6 +14,8 @@ bash "$TOP/harness/abi.sh" "$counts"
 bash "$TOP/harness/vm.sh" test 2400
 step "judge: test run"
 bash "$TOP/harness/judge.sh" "$OUT/test-console.log" "$OUT/test-results.log" "$counts" || true
+step "judge: conformance against upstream's selftests"
+bash "$TOP/harness/conformance.sh" judge "$OUT/test-results.log" "$counts" || true
 
 # Harness self-test: a run with a deliberate WARN, KASAN report and leak
 # must be failed by the judge, naming each of them.

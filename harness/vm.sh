@@ -19,6 +19,7 @@ list=$OUT/initramfs.list
 	echo "nod /dev/console 0600 0 0 c 5 1"
 	for d in bin proc sys tmp tests; do echo "dir /$d 0755 0 0"; done
 	echo "file /bin/busybox /bin/busybox 0755 0 0"
+	echo "slink /bin/sh busybox 0777 0 0"
 	echo "file /init $TOP/harness/initramfs/init 0755 0 0"
 	if [ -d "$OUT/guest" ]; then
 		(cd "$OUT/guest" && find . -mindepth 1 -type d | sort) | while read -r d; do
@@ -33,6 +34,10 @@ list=$OUT/initramfs.list
 
 cmdline="console=ttyS0 harness=$mode panic=-1 oops=panic intel_iommu=on"
 cmdline+=" iommu.strict=1 kmemleak=on"
+# ONLY=glob runs only the guest suites whose name matches (selftests/*,
+# conformance/iommufd, ...); KUNIT=glob only the matching KUnit suites.
+[ -z "${ONLY:-}" ] || cmdline+=" harness.only=$ONLY"
+[ -z "${KUNIT:-}" ] || cmdline+=" kunit.filter_glob=$KUNIT"
 case "$mode" in
 test) ;;
 *) cmdline+=" kunit.enable=0 quiet" ;;

@@ -126,15 +126,15 @@ static inline void iommufd_put_object(struct iommufd_object *obj)
 /*
  * Allocate a zeroed object of the type of *ptr, whose first member must be
  * "struct iommufd_object obj", with its ID reserved but not yet visible.
+ * Returns the object or an ERR_PTR: obj being first, the cast keeps both.
  */
 #define iommufd_object_alloc(ictx, ptr, type)                                  \
-	({                                                                     \
-		struct iommufd_object *__obj;                                  \
-		static_assert(offsetof(typeof(*(ptr)), obj) == 0);             \
-		__obj = _iommufd_object_alloc(ictx, sizeof(*(ptr)), type);     \
-		IS_ERR(__obj) ? ERR_CAST(__obj) :                              \
-			container_of(__obj, typeof(*(ptr)), obj);              \
-	})
+	((typeof(ptr))_iommufd_object_alloc(                                   \
+		ictx,                                                          \
+		sizeof(*(typeof(ptr))NULL) +                                   \
+			BUILD_BUG_ON_ZERO(offsetof(typeof(*(typeof(ptr))NULL), \
+						   obj)),                      \
+		type))
 
 /*
  * The IO address space: IOVA ranges mapped to user memory, which may be

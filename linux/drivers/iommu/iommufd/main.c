@@ -272,7 +272,7 @@ struct iommufd_ioctl_op {
 };
 
 #define IOCTL_OP(_ioctl, _fn, _struct, _last)                                  \
-	[_IOC_NR(_ioctl) - IOMMUFD_CMD_BASE] = {                               \
+	{                                                                      \
 		.size = sizeof(_struct) +                                      \
 			BUILD_BUG_ON_ZERO(sizeof(union ucmd_buffer) <          \
 					  sizeof(_struct)),                    \
@@ -293,16 +293,15 @@ static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 	const struct iommufd_ioctl_op *op;
 	struct iommufd_ucmd ucmd = {};
 	union ucmd_buffer buf;
-	unsigned int nr;
 	int rc;
 
-	nr = _IOC_NR(cmd);
-	if (nr < IOMMUFD_CMD_BASE ||
-	    nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_ioctl_ops))
-		return -ENOTTY;
-	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
-	if (op->ioctl_num != cmd)
-		return -ENOTTY;
+	/* A short table: a scan costs less than the ioctl itself. */
+	for (op = iommufd_ioctl_ops;; op++) {
+		if (op == iommufd_ioctl_ops + ARRAY_SIZE(iommufd_ioctl_ops))
+			return -ENOTTY;
+		if (op->ioctl_num == cmd)
+			break;
+	}
 
 	ucmd.ictx = filp->private_data;
 	ucmd.ubuffer = (void __user *)arg;

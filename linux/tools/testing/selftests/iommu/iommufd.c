@@ -47,13 +47,17 @@ static int destroy(int fd, uint32_t id)
 }
 
 /* Expect that the next object created in fd gets the ID want, then drop it. */
-#define EXPECT_NEXT_ID(fd, want)                                               \
-	do {                                                                   \
-		uint32_t __id;                                                 \
-		ASSERT_EQ(0, ioas_alloc(fd, &__id));                           \
-		EXPECT_EQ(want, __id);                                         \
-		ASSERT_EQ(0, destroy(fd, __id));                               \
-	} while (0)
+static void expect_next_id(struct __test_metadata *_metadata, int fd,
+			   uint32_t want)
+{
+	uint32_t id;
+
+	ASSERT_EQ(0, ioas_alloc(fd, &id));
+	EXPECT_EQ(want, id);
+	ASSERT_EQ(0, destroy(fd, id));
+}
+
+#define EXPECT_NEXT_ID(fd, want) expect_next_id(_metadata, fd, want)
 
 TEST(dev_iommu_node)
 {
@@ -105,7 +109,7 @@ TEST_F(iommufd, destroy_unknown_ids)
 	unsigned int i;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &id));
-	for (i = 0; i != sizeof(ids) / sizeof(ids[0]); i++) {
+	for (i = 0; i != ARRAY_SIZE(ids); i++) {
 		if (ids[i] == id)
 			continue;
 		EXPECT_ERRNO(ENOENT, destroy(self->fd, ids[i]));

@@ -1,0 +1,15 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# 'make check': only the guest run and its judge, optionally narrowed with
+# ONLY=<suite glob> and KUNIT=<KUnit suite glob>; for quick iterations.
+. "$(dirname "$0")/lib.sh"
+
+counts=$OUT/check-counts
+: >"$counts"
+bash "$TOP/harness/vm.sh" test 2400
+step "judge"
+rc=0
+bash "$TOP/harness/judge.sh" "$OUT/test-console.log" "$OUT/test-results.log" "$counts" || rc=1
+read -r pass fail skip < <(awk '{ p += $2; f += $3; s += $4 } END { print p + 0, f + 0, s + 0 }' "$counts")
+echo "$pass passed, $fail failed, $skip skipped"
+exit $rc
