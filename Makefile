@@ -4,6 +4,9 @@
 
 H := harness
 
+# One clock for every step of one make invocation.
+export START_TIME := $(shell date +%s)
+
 .PHONY: all run test check conformance shell tree kernel guest patches clean deps
 
 all: run

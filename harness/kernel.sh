@@ -10,7 +10,8 @@ wanted=$OBJ/.config.wanted
 step "kernel: configuring (tinyconfig + ${fragments[*]##*/})"
 export KCONFIG_CONFIG=$wanted
 "${KMAKE[@]}" -s tinyconfig >/dev/null
-"$TREE/scripts/kconfig/merge_config.sh" -m -O "$OBJ" "$wanted" "${fragments[@]}" >/dev/null
+"$TREE/scripts/kconfig/merge_config.sh" -m -O "$OBJ" "$wanted" "${fragments[@]}" \
+	>"$OBJ/merge_config.log" 2>&1
 "${KMAKE[@]}" -s olddefconfig >/dev/null
 unset KCONFIG_CONFIG
 

@@ -170,7 +170,14 @@ struct iommufd_selftest_object {
 	struct iommufd_object *held;
 };
 
+/*
+ * Budget in bytes for the temporary buffers of one operation (such as a
+ * batch of PFNs); tests shrink it to reach batch boundaries quickly.
+ */
+extern size_t iommufd_test_memory_limit;
+
 void iommufd_selftest_destroy(struct iommufd_object *obj);
+int iommufd_test(struct iommufd_ucmd *ucmd);
 int iommufd_test_init(void);
 void iommufd_test_exit(void);
 #else
