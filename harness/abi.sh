@@ -15,66 +15,99 @@ mkdir -p "$abi"
 ref_extract
 ref=$REF
 
-# header pairs: our file in linux/ and upstream's path in the 6.12 tree.
-pairs=(
-	"include/uapi/linux/iommufd.h:include/uapi/linux/iommufd.h"
+# Our headers and upstream's, by path in each tree. Each side's copies go
+# into one include directory, as linux/iommufd.h and iommufd_test.h, so
+# that the test header's #include <linux/iommufd.h> finds the same side.
+headers=(
+	include/uapi/linux/iommufd.h
+	drivers/iommu/iommufd/iommufd_test.h
 )
 
-pass=0 fail=0
-for pair in "${pairs[@]}"; do
-	ours=${pair%%:*}
-	theirs=${pair#*:}
-	name=$(basename "$ours" .h)
-	step "abi: $ours against upstream $theirs"
-	awk -v header="$(basename "$ours")" '
+# gen_checks HEADER: a C program printing every fact HEADER defines: the
+# size of each structure, the offset and size of each member (members of
+# nested structures by their path, e.g. add_reserved.start), each ioctl
+# number and each enum constant with an explicit value.
+gen_checks() {
+	awk -v header="$(basename "$1")" '
 		BEGIN {
 			print "#include <stdio.h>"
 			print "#include <stddef.h>"
 			print "#include \"" header "\""
 			print "int main(void)\n{"
 		}
-		/^struct [a-z0-9_]+ \{/ { st = $2; depth = 1
+		function emit(path) {
+			printf "\tprintf(\"struct %s.%s at %%zu size %%zu\\n\", offsetof(struct %s, %s), sizeof(((struct %s *)0)->%s));\n", st, path, st, path, st, path
+		}
+		/^struct [a-z0-9_]+ \{/ {
+			st = $2; depth = 1; members[1] = ""
 			printf "\tprintf(\"sizeof(struct %s) %%zu\\n\", sizeof(struct %s));\n", st, st
-			next }
-		st != "" && /\{/ { depth++; next }
-		st != "" && /^\s*\}/ { if (--depth == 0) st = ""; next }
-		st != "" && /;/ {
-			m = $0; sub(/;.*/, "", m); sub(/\[.*/, "", m)
-			n = split(m, w, /[ \t*]+/); m = w[n]
-			printf "\tprintf(\"struct %s.%s at %%zu size %%zu\\n\", offsetof(struct %s, %s), sizeof(((struct %s *)0)->%s));\n", st, m, st, m, st, m
-			next }
+			next
+		}
+		st != "" && /^[ \t]*(struct|union) \{/ { members[++depth] = ""; next }
+		st != "" && /^[ \t]*\}/ {
+			name = $0; sub(/^[ \t]*\}[ \t]*/, "", name); sub(/;.*/, "", name)
+			n = split(members[depth], m, " ")
+			depth--
+			for (i = 1; i <= n; i++) {
+				path = (name == "" ? m[i] : name "." m[i])
+				if (depth == 0)
+					emit(path)
+				else
+					members[depth] = members[depth] " " path
+			}
+			if (depth == 0)
+				st = ""
+			next
+		}
+		st != "" && /;/ && !/^[ \t]*(#|\/\*|\*)/ {
+			m1 = $0; sub(/;.*/, "", m1); sub(/\[.*/, "", m1)
+			n = split(m1, w, /[ \t*]+/)
+			members[depth] = members[depth] " " w[n]
+			next
+		}
 		/^#define [A-Z0-9_]+ _IO/ {
 			printf "\tprintf(\"%s %%#lx\\n\", (unsigned long)%s);\n", $2, $2; next }
 		/^enum/ { in_enum = 1; next }
 		in_enum && /^\}/ { in_enum = 0; next }
-		in_enum && /^\s*[A-Z][A-Z0-9_]* *=/ {
+		in_enum && /^[ \t]*[A-Z][A-Z0-9_]* *=/ {
 			c = $1; sub(/=.*/, "", c)
 			printf "\tprintf(\"%s %%lld\\n\", (long long)%s);\n", c, c; next }
 		END { print "\treturn 0;\n}" }
-	' "$TOP/linux/$ours" >"$abi/$name.c"
+	' "$1"
+}
+
+for side in ours upstream; do
+	rm -rf "${abi:?}/$side"
+	mkdir -p "$abi/$side/linux"
+	if [ $side = ours ]; then root=$TOP/linux; else root=$ref; fi
+	cp "$root/include/uapi/linux/iommufd.h" "$abi/$side/linux/"
+	cp "$root/drivers/iommu/iommufd/iommufd_test.h" "$abi/$side/"
+done
+
+pass=0 fail=0
+for h in "${headers[@]}"; do
+	name=$(basename "$h" .h)
+	step "abi: $h against upstream's"
+	gen_checks "$TOP/linux/$h" >"$abi/$name.c"
 	for side in ours upstream; do
-		mkdir -p "$abi/$side"
-		if [ $side = ours ]; then
-			cp "$TOP/linux/$ours" "$abi/$side/"
-		else
-			cp "$ref/$theirs" "$abi/$side/"
-		fi
-		if ! gcc -Wall -I"$abi/$side" -isystem "$OBJ/usr/include" \
+		rm -f "$abi/$name-$side" "$abi/$name-$side.txt"
+		if ! gcc -Wall -I"$abi/$side" -I"$abi/$side/linux" \
+			-isystem "$OBJ/usr/include" \
 			-o "$abi/$name-$side" "$abi/$name.c" 2>"$abi/$name-$side.err"; then
-			echo "    FAIL: does not build against the $side header:"
+			echo "    FAIL: does not build against the $side headers:"
 			grep -E 'error' "$abi/$name-$side.err" | head -n 20 | sed 's/^/    | /'
 		fi
 		"$abi/$name-$side" >"$abi/$name-$side.txt" 2>/dev/null || true
 	done
 	total=$(wc -l <"$abi/$name-ours.txt")
-	if [ "$total" = 0 ]; then
+	if [ "$total" = 0 ] || [ ! -s "$abi/$name-upstream.txt" ]; then
 		fail=$((fail + 1))
 		continue
 	fi
 	# Each line is one checked fact.
 	bad=$(diff "$abi/$name-ours.txt" "$abi/$name-upstream.txt" | grep -c '^<' || true)
 	if [ "$bad" != 0 ]; then
-		echo "    FAIL: $ours differs from upstream:"
+		echo "    FAIL: $h differs from upstream:"
 		diff "$abi/$name-ours.txt" "$abi/$name-upstream.txt" | sed 's/^/    | /' | head -n 40
 	fi
 	pass=$((pass + total - bad))

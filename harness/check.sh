@@ -10,6 +10,7 @@ bash "$TOP/harness/vm.sh" test 2400
 step "judge"
 rc=0
 bash "$TOP/harness/judge.sh" "$OUT/test-console.log" "$OUT/test-results.log" "$counts" || rc=1
+bash "$TOP/harness/conformance.sh" judge "$OUT/test-results.log" "$counts" || rc=1
 read -r pass fail skip < <(awk '{ p += $2; f += $3; s += $4 } END { print p + 0, f + 0, s + 0 }' "$counts")
 echo "$pass passed, $fail failed, $skip skipped"
 exit $rc

@@ -11,6 +11,8 @@
 rm -f "$TOP"/patches/*.patch
 git -C "$TREE" format-patch -q --no-signature --zero-commit --no-numbered \
 	-o "$TOP/patches" base..HEAD
+# Without dates, re-exporting an unchanged series changes no file.
+sed -i '/^Date: /d' "$TOP"/patches/*.patch
 (cd "$TOP/patches" && ls -1 -- *.patch) >"$TOP/patches/series"
 git -C "$TREE" rev-parse HEAD >"$TREE/.git/series-head"
 series_stamp >"$TREE/.git/series-stamp"

@@ -9,10 +9,10 @@ wanted=$OBJ/.config.wanted
 
 step "kernel: configuring (tinyconfig + ${fragments[*]##*/})"
 export KCONFIG_CONFIG=$wanted
-"${KMAKE[@]}" -s tinyconfig >/dev/null
+"${KMAKE[@]}" -s tinyconfig >"$OBJ/tinyconfig.log" 2>&1
 "$TREE/scripts/kconfig/merge_config.sh" -m -O "$OBJ" "$wanted" "${fragments[@]}" \
 	>"$OBJ/merge_config.log" 2>&1
-"${KMAKE[@]}" -s olddefconfig >/dev/null
+"${KMAKE[@]}" -s olddefconfig >"$OBJ/olddefconfig.log" 2>&1
 unset KCONFIG_CONFIG
 
 # Every symbol a fragment asks for must have survived Kconfig's dependencies.

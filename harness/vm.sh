@@ -33,7 +33,8 @@ list=$OUT/initramfs.list
 "$OBJ/usr/gen_init_cpio" "$list" >"$cpio"
 
 cmdline="console=ttyS0 harness=$mode panic=-1 oops=panic intel_iommu=on"
-cmdline+=" iommu.strict=1 kmemleak=on"
+# Huge pages for the tests that map hugetlbfs memory (64 MiB).
+cmdline+=" iommu.strict=1 kmemleak=on hugepages=32"
 # ONLY=glob runs only the guest suites whose name matches (selftests/*,
 # conformance/iommufd, ...); KUNIT=glob only the matching KUnit suites.
 [ -z "${ONLY:-}" ] || cmdline+=" harness.only=$ONLY"

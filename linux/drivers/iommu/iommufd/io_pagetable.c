@@ -1,20 +1,604 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The io_pagetable: the IOVA space of an IOAS.
+ *
+ * Three interval trees describe it, all under iopt->iova_rwsem:
+ *  - area_itree: the mapped ranges (struct iopt_area);
+ *  - reserved_itree: ranges nothing may be mapped at, such as a device's
+ *    MSI window or what lies outside a domain's aperture;
+ *  - allowed_itree: if not empty, the only ranges the kernel may choose
+ *    IOVAs from (userspace picks them with IOMMU_IOAS_ALLOW_IOVAS).
+ * Allowed and reserved ranges never intersect.
  */
-#include <linux/bug.h>
-#include <linux/interval_tree.h>
+#include <linux/err.h>
+#include <linux/lockdep.h>
+#include <linux/log2.h>
+#include <linux/overflow.h>
+#include <linux/sched/mm.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
 
+#include "io_pagetable.h"
 #include "iommufd_private.h"
+
+/*
+ * The largest alignment worth giving an automatically chosen IOVA: enough
+ * for the IOMMU to use a huge page when the memory behind it is one.
+ */
+#define IOPT_MAX_AUTO_ALIGNMENT SZ_2M
 
 void iopt_init_table(struct io_pagetable *iopt)
 {
 	init_rwsem(&iopt->iova_rwsem);
 	iopt->area_itree = RB_ROOT_CACHED;
+	iopt->allowed_itree = RB_ROOT_CACHED;
+	iopt->reserved_itree = RB_ROOT_CACHED;
+	iopt->iova_alignment = 1;
+}
+
+static void iopt_free_itree(struct rb_root_cached *root, size_t offset)
+{
+	struct interval_tree_node *node;
+
+	while ((node = interval_tree_iter_first(root, 0, ULONG_MAX))) {
+		interval_tree_remove(node, root);
+		kfree((void *)node - offset);
+	}
 }
 
 void iopt_destroy_table(struct io_pagetable *iopt)
 {
-	/* The IOAS can only be destroyed once nothing is mapped in it. */
+	/* The IOAS unmaps everything before its table goes away. */
 	WARN_ON(!RB_EMPTY_ROOT(&iopt->area_itree.rb_root));
+	iopt_free_itree(&iopt->allowed_itree,
+			offsetof(struct iopt_allowed, node));
+	iopt_free_itree(&iopt->reserved_itree,
+			offsetof(struct iopt_reserved, node));
+}
+
+/* ALIGN(), or false if the result would not fit in an unsigned long. */
+static bool iopt_align_up(unsigned long start, unsigned long align,
+			  unsigned long *out)
+{
+	if (start > ULONG_MAX - (align - 1))
+		return false;
+	*out = ALIGN(start, align);
+	return true;
+}
+
+/*
+ * Find the lowest IOVA in [start, last] at which @length bytes, aligned as
+ * asked, touch neither an area nor a reserved range. Each step jumps past
+ * one blocking range, so this ends after at most one step per range.
+ */
+static bool iopt_find_hole(struct io_pagetable *iopt, unsigned long start,
+			   unsigned long last, unsigned long length,
+			   unsigned long align, unsigned long *out)
+{
+	unsigned long iova, iova_last;
+
+	while (iopt_align_up(start, align, &iova)) {
+		struct interval_tree_node *block;
+
+		if (check_add_overflow(iova, length - 1, &iova_last) ||
+		    iova_last > last)
+			return false;
+
+		block = interval_tree_iter_first(&iopt->area_itree, iova,
+						 iova_last);
+		if (!block)
+			block = interval_tree_iter_first(&iopt->reserved_itree,
+							 iova, iova_last);
+		if (!block) {
+			*out = iova;
+			return true;
+		}
+		if (block->last >= last)
+			return false;
+		start = block->last + 1;
+	}
+	return false;
+}
+
+/**
+ * iopt_alloc_iova - choose an IOVA for a new mapping
+ * @iopt: the io_pagetable
+ * @iova: the chosen IOVA
+ * @uptr: the user address to be mapped, or 0 if not mapping user memory
+ * @length: the length of the mapping
+ *
+ * The IOVA is aligned to the size of the mapping rounded up to a power of
+ * two, at most a huge page, and at most the alignment of @uptr: memory
+ * that sits in a huge page then gets an IOVA that a huge IO page can map.
+ * Page 0 and the last page are never chosen, and when userspace allowed
+ * some ranges only those are used.
+ *
+ * Return: 0, -EINVAL if the mapping cannot meet the table's alignment,
+ * -EOVERFLOW for a length of 0 or too big, -ENOSPC if nothing is free.
+ */
+int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
+		    unsigned long uptr, unsigned long length)
+{
+	unsigned long align, lo = PAGE_SIZE, hi = ULONG_MAX - PAGE_SIZE;
+	struct interval_tree_node *allowed;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	if (!length || length > hi - lo + 1)
+		return -EOVERFLOW;
+
+	align = IOPT_MAX_AUTO_ALIGNMENT;
+	if (length < align)
+		align = roundup_pow_of_two(length);
+	if (uptr)
+		align = min(align, 1UL << __ffs(uptr));
+	if (align < iopt->iova_alignment)
+		return -EINVAL;
+
+	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root))
+		return iopt_find_hole(iopt, lo, hi, length, align, iova) ?
+			       0 : -ENOSPC;
+
+	for (allowed = interval_tree_iter_first(&iopt->allowed_itree, lo, hi);
+	     allowed; allowed = interval_tree_iter_next(allowed, lo, hi)) {
+		if (iopt_find_hole(iopt, max(allowed->start, lo),
+				   min(allowed->last, hi), length, align, iova))
+			return 0;
+	}
+	return -ENOSPC;
+}
+
+/* Check a fixed IOVA for a new mapping of @length bytes. */
+static int iopt_check_iova(struct io_pagetable *iopt, unsigned long iova,
+			   unsigned long length)
+{
+	unsigned long last;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	if (iova & (iopt->iova_alignment - 1))
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	if (iopt_reserved_iter_first(iopt, iova, last))
+		return -EINVAL;
+	if (iopt_area_iter_first(iopt, iova, last))
+		return -EEXIST;
+	return 0;
+}
+
+/*
+ * One slice of an iopt_pages to map: bytes [start_byte, start_byte +
+ * length) of the pages, holding a reference on them.
+ */
+struct iopt_pages_slice {
+	struct list_head next;
+	struct iopt_pages *pages;
+	unsigned long start_byte;
+	unsigned long length;
+	struct iopt_area *area;
+};
+
+static void iopt_free_slices(struct list_head *slices)
+{
+	struct iopt_pages_slice *slice, *tmp;
+
+	list_for_each_entry_safe(slice, tmp, slices, next) {
+		WARN_ON(slice->area);
+		if (slice->pages)
+			iopt_put_pages(slice->pages);
+		list_del(&slice->next);
+		kfree(slice);
+	}
+}
+
+static int iopt_insert_area(struct io_pagetable *iopt, struct iopt_area *area,
+			    struct iopt_pages_slice *slice, unsigned long iova,
+			    int iommu_prot)
+{
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	if ((iommu_prot & IOMMU_WRITE) && !slice->pages->writable)
+		return -EPERM;
+	area->page_offset = slice->start_byte % PAGE_SIZE;
+	if (area->page_offset & (iopt->iova_alignment - 1))
+		return -EINVAL;
+
+	area->iommu_prot = iommu_prot;
+	area->node.start = iova;
+	area->node.last = iova + slice->length - 1;
+	area->pages_node.start = slice->start_byte / PAGE_SIZE;
+	area->pages_node.last =
+		(slice->start_byte + slice->length - 1) / PAGE_SIZE;
+	area->iopt = iopt;
+	area->pages = slice->pages;
+	interval_tree_insert(&area->node, &iopt->area_itree);
+	return 0;
+}
+
+/*
+ * Map every slice, one after the other, from *iova on (or from an IOVA
+ * the kernel chooses). Either all are mapped, each area taking over its
+ * slice's reference on the pages, or nothing changed.
+ */
+static int iopt_map_slices(struct io_pagetable *iopt, struct list_head *slices,
+			   unsigned long length, unsigned long *iova,
+			   int iommu_prot, bool alloc_iova)
+{
+	struct iopt_pages_slice *slice, *first;
+	unsigned long cur;
+	int rc;
+
+	if (!length)
+		return -EINVAL;
+	first = list_first_entry(slices, struct iopt_pages_slice, next);
+
+	down_write(&iopt->iova_rwsem);
+	if (length & (iopt->iova_alignment - 1)) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	if (alloc_iova)
+		rc = iopt_alloc_iova(iopt, iova,
+				     (unsigned long)first->pages->uptr +
+					     first->start_byte,
+				     length);
+	else
+		rc = iopt_check_iova(iopt, *iova, length);
+	if (rc)
+		goto out_unlock;
+
+	cur = *iova;
+	list_for_each_entry(slice, slices, next) {
+		slice->area = kzalloc(sizeof(*slice->area), GFP_KERNEL_ACCOUNT);
+		if (!slice->area) {
+			rc = -ENOMEM;
+			goto out_remove;
+		}
+		rc = iopt_insert_area(iopt, slice->area, slice, cur,
+				      iommu_prot);
+		if (rc) {
+			kfree(slice->area);
+			slice->area = NULL;
+			goto out_remove;
+		}
+		cur += slice->length;
+	}
+
+	/* Success: the areas own the references now. */
+	list_for_each_entry(slice, slices, next) {
+		slice->pages = NULL;
+		slice->area = NULL;
+	}
+	up_write(&iopt->iova_rwsem);
+	return 0;
+
+out_remove:
+	list_for_each_entry(slice, slices, next) {
+		if (!slice->area)
+			break;
+		interval_tree_remove(&slice->area->node, &iopt->area_itree);
+		kfree(slice->area);
+		slice->area = NULL;
+	}
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	return rc;
+}
+
+/**
+ * iopt_map_user_pages - map user memory at an IOVA
+ * @ictx: the context, whose accounting mode applies
+ * @iopt: the io_pagetable
+ * @iova: the IOVA; an output if @alloc_iova
+ * @uptr: the user memory
+ * @length: its length in bytes
+ * @iommu_prot: IOMMU_READ / IOMMU_WRITE / IOMMU_CACHE
+ * @alloc_iova: let the kernel choose the IOVA
+ *
+ * Return: 0 or a negative errno; on error nothing changed.
+ */
+int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
+			unsigned long *iova, void __user *uptr,
+			unsigned long length, int iommu_prot, bool alloc_iova)
+{
+	struct iopt_pages_slice slice = {};
+	LIST_HEAD(slices);
+	int rc;
+
+	slice.pages = iopt_alloc_pages(uptr, length, iommu_prot & IOMMU_WRITE);
+	if (IS_ERR(slice.pages))
+		return PTR_ERR(slice.pages);
+	if (ictx->account_mode == IOPT_PAGES_ACCOUNT_MM &&
+	    slice.pages->account_mode == IOPT_PAGES_ACCOUNT_USER)
+		slice.pages->account_mode = IOPT_PAGES_ACCOUNT_MM;
+	slice.start_byte = (unsigned long)uptr % PAGE_SIZE;
+	slice.length = length;
+	list_add(&slice.next, &slices);
+
+	rc = iopt_map_slices(iopt, &slices, length, iova, iommu_prot,
+			     alloc_iova);
+	if (slice.pages)
+		iopt_put_pages(slice.pages);
+	return rc;
+}
+
+/**
+ * iopt_copy_iova - map what one IOVA range maps at another IOVA
+ * @dst: the io_pagetable to map into
+ * @src: the io_pagetable whose mappings are copied (may be @dst)
+ * @src_iova: the start of the range to copy
+ * @length: its length; it must be mapped without holes
+ * @dst_iova: the destination IOVA; an output if @alloc_iova
+ * @iommu_prot: the protection of the new mappings
+ * @alloc_iova: let the kernel choose the destination IOVA
+ *
+ * The new mappings share the pages of the old ones: nothing is pinned or
+ * accounted twice.
+ *
+ * Return: 0, -ENOENT if part of the source range is not mapped, or another
+ * negative errno; on error nothing changed.
+ */
+int iopt_copy_iova(struct io_pagetable *dst, struct io_pagetable *src,
+		   unsigned long src_iova, unsigned long length,
+		   unsigned long *dst_iova, int iommu_prot, bool alloc_iova)
+{
+	unsigned long last, expect = src_iova;
+	struct iopt_pages_slice *slice;
+	struct iopt_area *area;
+	LIST_HEAD(slices);
+	int rc = 0;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(src_iova, length - 1, &last))
+		return -EOVERFLOW;
+
+	down_read(&src->iova_rwsem);
+	for (area = iopt_area_iter_first(src, src_iova, last); area;
+	     area = iopt_area_iter_next(area, src_iova, last)) {
+		unsigned long from = max(src_iova, iopt_area_iova(area));
+		unsigned long to = min(last, iopt_area_last_iova(area));
+
+		if (from != expect || !area->pages) {
+			rc = -ENOENT;
+			goto out_unlock;
+		}
+		slice = kzalloc(sizeof(*slice), GFP_KERNEL_ACCOUNT);
+		if (!slice) {
+			rc = -ENOMEM;
+			goto out_unlock;
+		}
+		kref_get(&area->pages->kref);
+		slice->pages = area->pages;
+		slice->start_byte = area->pages_node.start * PAGE_SIZE +
+				    area->page_offset +
+				    (from - iopt_area_iova(area));
+		slice->length = to - from + 1;
+		list_add_tail(&slice->next, &slices);
+		expect = to + 1;
+		if (to == last)
+			break;
+	}
+	if (list_empty(&slices) || expect - 1 != last)
+		rc = -ENOENT;
+out_unlock:
+	up_read(&src->iova_rwsem);
+
+	if (!rc)
+		rc = iopt_map_slices(dst, &slices, length, dst_iova,
+				     iommu_prot, alloc_iova);
+	iopt_free_slices(&slices);
+	return rc;
+}
+
+/*
+ * Remove every area inside [start, last]. An area only partly inside makes
+ * the whole call fail with -ENOENT before anything is removed.
+ */
+static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
+				 unsigned long last, unsigned long *unmapped)
+{
+	struct iopt_area *area, *next;
+	unsigned long total = 0;
+
+	down_write(&iopt->iova_rwsem);
+	for (area = iopt_area_iter_first(iopt, start, last); area;
+	     area = iopt_area_iter_next(area, start, last)) {
+		if (iopt_area_iova(area) < start ||
+		    iopt_area_last_iova(area) > last) {
+			up_write(&iopt->iova_rwsem);
+			return -ENOENT;
+		}
+	}
+
+	for (area = iopt_area_iter_first(iopt, start, last); area;
+	     area = next) {
+		next = iopt_area_iter_next(area, start, last);
+		total += iopt_area_length(area);
+		interval_tree_remove(&area->node, &iopt->area_itree);
+		iopt_put_pages(area->pages);
+		kfree(area);
+	}
+	up_write(&iopt->iova_rwsem);
+
+	if (unmapped)
+		*unmapped = total;
+	return 0;
+}
+
+/**
+ * iopt_unmap_iova - unmap every mapping inside a range
+ * @iopt: the io_pagetable
+ * @iova: the start of the range
+ * @length: its length
+ * @unmapped: how many bytes were unmapped
+ *
+ * Mappings are never cut: one only partly inside the range fails the call.
+ *
+ * Return: 0, -ENOENT if a mapping crosses a boundary of the range, or
+ * another negative errno; on error nothing changed.
+ */
+int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
+		    unsigned long length, unsigned long *unmapped)
+{
+	unsigned long last;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	return iopt_unmap_iova_range(iopt, iova, last, unmapped);
+}
+
+/**
+ * iopt_unmap_all - unmap everything
+ * @iopt: the io_pagetable
+ * @unmapped: how many bytes were unmapped
+ *
+ * Return: 0 or a negative errno.
+ */
+int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped)
+{
+	return iopt_unmap_iova_range(iopt, 0, ULONG_MAX, unmapped);
+}
+
+/**
+ * iopt_set_allow_iova - replace the allowed ranges
+ * @iopt: the io_pagetable
+ * @allowed: the new ranges; on return it holds the ranges to free (the old
+ *	ones on success, the new ones on failure)
+ *
+ * Return: 0 or -EADDRINUSE if a new range intersects a reserved one.
+ */
+int iopt_set_allow_iova(struct io_pagetable *iopt,
+			struct rb_root_cached *allowed)
+{
+	struct interval_tree_node *node;
+
+	down_write(&iopt->iova_rwsem);
+	for (node = interval_tree_iter_first(allowed, 0, ULONG_MAX); node;
+	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		if (iopt_reserved_iter_first(iopt, node->start, node->last)) {
+			up_write(&iopt->iova_rwsem);
+			return -EADDRINUSE;
+		}
+	}
+	swap(*allowed, iopt->allowed_itree);
+	up_write(&iopt->iova_rwsem);
+	return 0;
+}
+
+/**
+ * iopt_reserve_iova - keep a range of IOVA unmapped
+ * @iopt: the io_pagetable
+ * @start: the first IOVA of the range
+ * @last: the last IOVA of the range
+ * @owner: who reserves it, for iopt_remove_reserved_iova()
+ *
+ * Return: 0, -EADDRINUSE if the range is mapped or allowed, or -ENOMEM.
+ */
+int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
+		      unsigned long last, void *owner)
+{
+	struct iopt_reserved *reserved;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	if (iopt_area_iter_first(iopt, start, last) ||
+	    iopt_allowed_iter_first(iopt, start, last))
+		return -EADDRINUSE;
+
+	reserved = kzalloc(sizeof(*reserved), GFP_KERNEL_ACCOUNT);
+	if (!reserved)
+		return -ENOMEM;
+	reserved->node.start = start;
+	reserved->node.last = last;
+	reserved->owner = owner;
+	interval_tree_insert(&reserved->node, &iopt->reserved_itree);
+	return 0;
+}
+
+/**
+ * iopt_remove_reserved_iova - drop every range an owner reserved
+ * @iopt: the io_pagetable
+ * @owner: the owner given to iopt_reserve_iova()
+ */
+void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
+{
+	struct iopt_reserved *reserved, *next;
+
+	down_write(&iopt->iova_rwsem);
+	for (reserved = iopt_reserved_iter_first(iopt, 0, ULONG_MAX); reserved;
+	     reserved = next) {
+		next = iopt_reserved_iter_next(reserved, 0, ULONG_MAX);
+		if (reserved->owner != owner)
+			continue;
+		interval_tree_remove(&reserved->node, &iopt->reserved_itree);
+		kfree(reserved);
+	}
+	up_write(&iopt->iova_rwsem);
+}
+
+/* Every area must meet a new, larger, alignment. */
+static int iopt_check_alignment(struct io_pagetable *iopt,
+				unsigned long alignment)
+{
+	unsigned long mask = alignment - 1;
+	struct iopt_area *area;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	for (area = iopt_area_iter_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_iter_next(area, 0, ULONG_MAX))
+		if ((iopt_area_iova(area) & mask) ||
+		    (iopt_area_length(area) & mask) ||
+		    (area->page_offset & mask))
+			return -EADDRINUSE;
+	return 0;
+}
+
+/*
+ * Recompute the alignment every mapping must have: PAGE_SIZE when large
+ * pages are disabled (so that every IO page is a whole CPU page), 1 when
+ * nothing else constrains it.
+ */
+static int iopt_update_alignment(struct io_pagetable *iopt)
+{
+	unsigned long alignment = iopt->disable_large_pages ? PAGE_SIZE : 1;
+	int rc;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	if (alignment > iopt->iova_alignment) {
+		rc = iopt_check_alignment(iopt, alignment);
+		if (rc)
+			return rc;
+	}
+	iopt->iova_alignment = alignment;
+	return 0;
+}
+
+/**
+ * iopt_set_large_pages - allow or forbid IO pages larger than CPU pages
+ * @iopt: the io_pagetable
+ * @enable: allow them
+ *
+ * Forbidding them requires every mapping to be CPU page aligned.
+ *
+ * Return: 0 or -EADDRINUSE if a mapping is not aligned.
+ */
+int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
+{
+	bool old;
+	int rc;
+
+	down_write(&iopt->iova_rwsem);
+	old = iopt->disable_large_pages;
+	iopt->disable_large_pages = !enable;
+	rc = iopt_update_alignment(iopt);
+	if (rc)
+		iopt->disable_large_pages = old;
+	up_write(&iopt->iova_rwsem);
+	return rc;
 }

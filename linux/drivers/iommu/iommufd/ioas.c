@@ -3,15 +3,21 @@
  * The IOAS object: an IO address space, the user-visible face of an
  * io_pagetable.
  */
+#include <linux/interval_tree.h>
+#include <linux/iommu.h>
 #include <linux/slab.h>
 #include <uapi/linux/iommufd.h>
 
+#include "io_pagetable.h"
 #include "iommufd_private.h"
 
 void iommufd_ioas_destroy(struct iommufd_object *obj)
 {
 	struct iommufd_ioas *ioas = container_of(obj, struct iommufd_ioas, obj);
+	int rc;
 
+	rc = iopt_unmap_all(&ioas->iopt, NULL);
+	WARN_ON(rc);
 	iopt_destroy_table(&ioas->iopt);
 }
 
@@ -54,5 +60,291 @@ int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd)
 
 out_destroy:
 	iommufd_object_abort_and_destroy(ucmd->ictx, &ioas->obj);
+	return rc;
+}
+
+int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_iova_ranges *cmd = ucmd->cmd;
+	struct iommu_iova_range __user *ranges;
+	struct interval_tree_node *reserved;
+	struct iommufd_ioas *ioas;
+	unsigned long next = 0;
+	bool done = false;
+	u32 room;
+	int rc = 0;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	room = cmd->num_iovas;
+	ranges = u64_to_user_ptr(cmd->allowed_iovas);
+	cmd->num_iovas = 0;
+
+	down_read(&ioas->iopt.iova_rwsem);
+	cmd->out_iova_alignment = ioas->iopt.iova_alignment;
+	/* Report the gaps between reserved ranges, sorted by their start. */
+	reserved = interval_tree_iter_first(&ioas->iopt.reserved_itree, 0,
+					    ULONG_MAX);
+	while (!done) {
+		struct iommu_iova_range range = { .start = next };
+
+		if (reserved && reserved->start <= next) {
+			/* Overlapping or adjacent reserved ranges merge. */
+			if (reserved->last >= next) {
+				if (reserved->last == ULONG_MAX)
+					break;
+				next = reserved->last + 1;
+			}
+			reserved = interval_tree_iter_next(reserved, 0,
+							   ULONG_MAX);
+			continue;
+		}
+		if (reserved) {
+			range.last = reserved->start - 1;
+		} else {
+			range.last = ULONG_MAX;
+			done = true;
+		}
+		if (cmd->num_iovas < room &&
+		    copy_to_user(&ranges[cmd->num_iovas], &range,
+				 sizeof(range))) {
+			rc = -EFAULT;
+			goto out_unlock;
+		}
+		cmd->num_iovas++;
+		next = range.last + 1;
+	}
+
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (!rc && cmd->num_iovas > room)
+		rc = -EMSGSIZE;
+out_unlock:
+	up_read(&ioas->iopt.iova_rwsem);
+	iommufd_put_object(&ioas->obj);
+	return rc;
+}
+
+/* Read userspace's ranges into a new tree; the caller frees its nodes. */
+static int iommufd_ioas_load_ranges(struct rb_root_cached *itree,
+				    struct iommu_iova_range __user *ranges,
+				    u32 num)
+{
+	u32 i;
+
+	for (i = 0; i != num; i++) {
+		struct iommu_iova_range range;
+		struct iopt_allowed *allowed;
+
+		if (copy_from_user(&range, ranges + i, sizeof(range)))
+			return -EFAULT;
+		if (range.start >= range.last || range.last > ULONG_MAX)
+			return -EINVAL;
+		if (interval_tree_iter_first(itree, range.start, range.last))
+			return -EINVAL;
+
+		allowed = kzalloc(sizeof(*allowed), GFP_KERNEL_ACCOUNT);
+		if (!allowed)
+			return -ENOMEM;
+		allowed->node.start = range.start;
+		allowed->node.last = range.last;
+		interval_tree_insert(&allowed->node, itree);
+	}
+	return 0;
+}
+
+int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_allow_iovas *cmd = ucmd->cmd;
+	struct rb_root_cached allowed = RB_ROOT_CACHED;
+	struct interval_tree_node *node;
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	/*
+	 * Build the whole new list first and swap it in at once, so that a
+	 * failure leaves the old list in place.
+	 */
+	rc = iommufd_ioas_load_ranges(&allowed,
+				      u64_to_user_ptr(cmd->allowed_iovas),
+				      cmd->num_iovas);
+	if (!rc)
+		rc = iopt_set_allow_iova(&ioas->iopt, &allowed);
+
+	while ((node = interval_tree_iter_first(&allowed, 0, ULONG_MAX))) {
+		interval_tree_remove(node, &allowed);
+		kfree(container_of(node, struct iopt_allowed, node));
+	}
+	iommufd_put_object(&ioas->obj);
+	return rc;
+}
+
+#define IOMMUFD_IOAS_MAP_FLAGS                                                 \
+	(IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE |                \
+	 IOMMU_IOAS_MAP_READABLE)
+
+static int iommufd_ioas_map_prot(u32 flags)
+{
+	/*
+	 * Userspace has no way to flush CPU caches for DMA, so only
+	 * cache-coherent mappings are made.
+	 */
+	int prot = IOMMU_CACHE;
+
+	if (flags & IOMMU_IOAS_MAP_WRITEABLE)
+		prot |= IOMMU_WRITE;
+	if (flags & IOMMU_IOAS_MAP_READABLE)
+		prot |= IOMMU_READ;
+	return prot;
+}
+
+int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_map *cmd = ucmd->cmd;
+	unsigned long iova = cmd->iova;
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	if ((cmd->flags & ~IOMMUFD_IOAS_MAP_FLAGS) || cmd->__reserved)
+		return -EOPNOTSUPP;
+	if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX)
+		return -EOVERFLOW;
+	if (!(cmd->flags &
+	      (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
+		return -EINVAL;
+
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	rc = iopt_map_user_pages(ucmd->ictx, &ioas->iopt, &iova,
+				 u64_to_user_ptr(cmd->user_va), cmd->length,
+				 iommufd_ioas_map_prot(cmd->flags),
+				 !(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA));
+	if (rc)
+		goto out_put;
+
+	cmd->iova = iova;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		/* Userspace cannot learn the IOVA: take the mapping back. */
+		WARN_ON(iopt_unmap_iova(&ioas->iopt, iova, cmd->length, NULL));
+out_put:
+	iommufd_put_object(&ioas->obj);
+	return rc;
+}
+
+int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_copy *cmd = ucmd->cmd;
+	struct iommufd_ioas *src_ioas, *dst_ioas;
+	unsigned long iova = cmd->dst_iova;
+	int rc;
+
+	if (cmd->flags & ~IOMMUFD_IOAS_MAP_FLAGS)
+		return -EOPNOTSUPP;
+	if (cmd->length >= ULONG_MAX || cmd->src_iova >= ULONG_MAX ||
+	    cmd->dst_iova >= ULONG_MAX)
+		return -EOVERFLOW;
+	if (!(cmd->flags &
+	      (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
+		return -EINVAL;
+
+	src_ioas = iommufd_get_ioas(ucmd->ictx, cmd->src_ioas_id);
+	if (IS_ERR(src_ioas))
+		return PTR_ERR(src_ioas);
+	dst_ioas = iommufd_get_ioas(ucmd->ictx, cmd->dst_ioas_id);
+	if (IS_ERR(dst_ioas)) {
+		rc = PTR_ERR(dst_ioas);
+		goto out_put_src;
+	}
+
+	rc = iopt_copy_iova(&dst_ioas->iopt, &src_ioas->iopt, cmd->src_iova,
+			    cmd->length, &iova,
+			    iommufd_ioas_map_prot(cmd->flags),
+			    !(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA));
+	if (rc)
+		goto out_put_dst;
+
+	cmd->dst_iova = iova;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		WARN_ON(iopt_unmap_iova(&dst_ioas->iopt, iova, cmd->length,
+					NULL));
+out_put_dst:
+	iommufd_put_object(&dst_ioas->obj);
+out_put_src:
+	iommufd_put_object(&src_ioas->obj);
+	return rc;
+}
+
+int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_unmap *cmd = ucmd->cmd;
+	unsigned long unmapped = 0;
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	if (cmd->iova == 0 && cmd->length == U64_MAX) {
+		rc = iopt_unmap_all(&ioas->iopt, &unmapped);
+	} else if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX) {
+		rc = -EOVERFLOW;
+	} else {
+		rc = iopt_unmap_iova(&ioas->iopt, cmd->iova, cmd->length,
+				     &unmapped);
+		if (!rc && !unmapped)
+			rc = -ENOENT;
+	}
+	if (rc)
+		goto out_put;
+
+	cmd->length = unmapped;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+out_put:
+	iommufd_put_object(&ioas->obj);
+	return rc;
+}
+
+/* IOMMU_OPTION_HUGE_PAGES of an IOAS. */
+int iommufd_ioas_option(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_option *cmd = ucmd->cmd;
+	struct iommufd_ioas *ioas;
+	int rc = 0;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->object_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	if (cmd->op == IOMMU_OPTION_OP_GET) {
+		cmd->val64 = !ioas->iopt.disable_large_pages;
+		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	} else if (cmd->op == IOMMU_OPTION_OP_SET) {
+		if (cmd->val64 > 1)
+			rc = -EINVAL;
+		else
+			rc = iopt_set_large_pages(&ioas->iopt, cmd->val64);
+	} else {
+		rc = -EOPNOTSUPP;
+	}
+	iommufd_put_object(&ioas->obj);
 	return rc;
 }

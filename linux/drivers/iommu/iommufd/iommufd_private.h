@@ -29,6 +29,7 @@
  *
  * Locking order
  * -------------
+ *   io_pagetable.iova_rwsem -> iopt_pages.mutex
  *   xarray lock (ctx->objects): leaf, held only to look up or erase entries.
  */
 #ifndef __IOMMUFD_PRIVATE_H
@@ -46,10 +47,13 @@ struct iommufd_object;
  * struct iommufd_ctx - one open file of /dev/iommu
  * @file: the file this context belongs to
  * @objects: every object of the context, by ID
+ * @account_mode: how new mappings charge pinned memory, an
+ *	iopt_pages_account_mode; changed only while @objects is empty
  */
 struct iommufd_ctx {
 	struct file *file;
 	struct xarray objects;
+	u8 account_mode;
 };
 
 struct iommufd_ctx *iommufd_ctx_create(void);
@@ -71,17 +75,45 @@ struct iommufd_ucmd {
 
 int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len);
 
-/*
- * The IO page table: for now the container of an IOAS's IOVA space. The
- * mapping machinery fills it in a later patch.
+/**
+ * struct io_pagetable - the IOVA space of an IOAS
+ * @iova_rwsem: protects the trees and the alignment below
+ * @area_itree: the mapped ranges (struct iopt_area)
+ * @allowed_itree: the ranges automatic IOVAs come from, if not empty
+ * @reserved_itree: the ranges nothing may be mapped at
+ * @iova_alignment: the alignment every mapping must have
+ * @disable_large_pages: IOMMU_OPTION_HUGE_PAGES is off: map CPU pages only
+ *
+ * See io_pagetable.c and io_pagetable.h.
  */
 struct io_pagetable {
 	struct rw_semaphore iova_rwsem;
 	struct rb_root_cached area_itree;
+	struct rb_root_cached allowed_itree;
+	struct rb_root_cached reserved_itree;
+	unsigned long iova_alignment;
+	bool disable_large_pages;
 };
 
 void iopt_init_table(struct io_pagetable *iopt);
 void iopt_destroy_table(struct io_pagetable *iopt);
+int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
+		    unsigned long uptr, unsigned long length);
+int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
+			unsigned long *iova, void __user *uptr,
+			unsigned long length, int iommu_prot, bool alloc_iova);
+int iopt_copy_iova(struct io_pagetable *dst, struct io_pagetable *src,
+		   unsigned long src_iova, unsigned long length,
+		   unsigned long *dst_iova, int iommu_prot, bool alloc_iova);
+int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
+		    unsigned long length, unsigned long *unmapped);
+int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped);
+int iopt_set_allow_iova(struct io_pagetable *iopt,
+			struct rb_root_cached *allowed);
+int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
+		      unsigned long last, void *owner);
+void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner);
+int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
 
 enum iommufd_object_type {
 	IOMMUFD_OBJ_NONE,
@@ -159,6 +191,13 @@ static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
 struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx);
 int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
 void iommufd_ioas_destroy(struct iommufd_object *obj);
+int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_map(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_option(struct iommufd_ucmd *ucmd);
+int iommufd_option_rlimit_mode(struct iommufd_ucmd *ucmd);
 
 #ifdef CONFIG_IOMMUFD_TEST
 /*

@@ -71,6 +71,27 @@ static int iommufd_test_check_refs(void __user *uptr, size_t length,
 	return 0;
 }
 
+/* Reserve an IOVA range of IOAS @id, as a device's MSI window would. */
+static int iommufd_test_add_reserved(struct iommufd_ucmd *ucmd, u32 id,
+				     unsigned long start, unsigned long length)
+{
+	struct iommufd_ioas *ioas;
+	unsigned long last;
+	int rc;
+
+	if (!length || check_add_overflow(start, length - 1, &last))
+		return -EINVAL;
+
+	ioas = iommufd_get_ioas(ucmd->ictx, id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	down_write(&ioas->iopt.iova_rwsem);
+	rc = iopt_reserve_iova(&ioas->iopt, start, last, NULL);
+	up_write(&ioas->iopt.iova_rwsem);
+	iommufd_put_object(&ioas->obj);
+	return rc;
+}
+
 /**
  * iommufd_test - the IOMMU_TEST_CMD ioctl
  * @ucmd: the ioctl call
@@ -85,6 +106,10 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 		return -EINVAL;
 
 	switch (cmd->op) {
+	case IOMMU_TEST_OP_ADD_RESERVED:
+		return iommufd_test_add_reserved(ucmd, cmd->id,
+						 cmd->add_reserved.start,
+						 cmd->add_reserved.length);
 	case IOMMU_TEST_OP_MD_CHECK_REFS:
 		return iommufd_test_check_refs(u64_to_user_ptr(cmd->check_refs.uptr),
 					       cmd->check_refs.length,
@@ -131,6 +156,7 @@ static noinline void iommufd_test_inject_leak(void)
 	}
 	pr_info("harness self-test: leaked 8 objects\n");
 }
+
 static ssize_t iommufd_test_inject_write(struct file *file,
 					 const char __user *ubuf, size_t count,
 					 loff_t *ppos)

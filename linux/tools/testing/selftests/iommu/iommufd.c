@@ -19,6 +19,8 @@
 
 #include <linux/iommufd.h>
 
+#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+
 #include "../kselftest_harness.h"
 
 /* The call must fail with exactly this errno. */
@@ -256,6 +258,575 @@ TEST_F(iommufd, bad_pointers)
 	EXPECT_ERRNO(EFAULT, ioctl(self->fd, IOMMU_IOAS_ALLOC, ro));
 	munmap(ro, getpagesize());
 	EXPECT_NEXT_ID(self->fd, 1);
+}
+
+/* IO address spaces: map, unmap, copy, ranges, options. */
+
+#define MiB (1024ul * 1024)
+
+static long page_size;
+static uint8_t *buffer;		/* 16 pages of anonymous memory */
+#define BUFFER_PAGES 16
+
+static void __attribute__((constructor)) setup_buffer(void)
+{
+	page_size = sysconf(_SC_PAGESIZE);
+	buffer = mmap(NULL, BUFFER_PAGES * page_size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+}
+
+static int ioas_map(int fd, uint32_t ioas, uint32_t flags, void *va,
+		    uint64_t length, uint64_t *iova)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.ioas_id = ioas,
+		.user_va = (uintptr_t)va,
+		.length = length,
+		.iova = *iova,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_IOAS_MAP, &cmd);
+	*iova = cmd.iova;
+	return rc;
+}
+
+#define RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+#define FIXED (RW | IOMMU_IOAS_MAP_FIXED_IOVA)
+
+static int map_fixed(int fd, uint32_t ioas, void *va, uint64_t length,
+		     uint64_t iova)
+{
+	return ioas_map(fd, ioas, FIXED, va, length, &iova);
+}
+
+static int ioas_unmap(int fd, uint32_t ioas, uint64_t iova, uint64_t length,
+		      uint64_t *unmapped)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas,
+		.iova = iova,
+		.length = length,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
+	if (unmapped)
+		*unmapped = cmd.length;
+	return rc;
+}
+
+static int add_reserved(int fd, uint32_t ioas, uint64_t start, uint64_t length)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_ADD_RESERVED,
+		.id = ioas,
+		.add_reserved = { .start = start, .length = length },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+FIXTURE(ioas)
+{
+	int fd;
+	uint32_t ioas;
+};
+
+FIXTURE_SETUP(ioas)
+{
+	ASSERT_NE(MAP_FAILED, buffer);
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
+}
+
+FIXTURE_TEARDOWN(ioas)
+{
+	close(self->fd);
+}
+
+/*
+ * The total length mapped in the IOAS, found by unmapping everything; the
+ * mappings are then restored by the caller if it needs them.
+ */
+static uint64_t total_mapped(struct __test_metadata *_metadata, int fd,
+			     uint32_t ioas)
+{
+	uint64_t unmapped = 0;
+
+	EXPECT_EQ(0, ioas_unmap(fd, ioas, 0, UINT64_MAX, &unmapped));
+	return unmapped;
+}
+
+TEST_F(ioas, map_fixed_unmap)
+{
+	uint64_t unmapped;
+
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, buffer, 4 * page_size,
+			       MiB));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, MiB, 4 * page_size,
+				&unmapped));
+	EXPECT_EQ(4 * page_size, unmapped);
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas, MiB,
+					4 * page_size, NULL));
+	/* Unmapping everything from an empty IOAS succeeds with 0 bytes. */
+	EXPECT_EQ(0, total_mapped(_metadata, self->fd, self->ioas));
+}
+
+/* IOVA 0 and sub-page offsets are fine while nothing constrains them. */
+TEST_F(ioas, map_unaligned)
+{
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, buffer + 1, 3, 0));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, buffer + 7, 100, 3));
+	EXPECT_EQ(103, total_mapped(_metadata, self->fd, self->ioas));
+}
+
+/* Kernel-chosen IOVAs are aligned to the size, avoid page 0, never overlap. */
+TEST_F(ioas, map_auto_iova)
+{
+	uint64_t iovas[BUFFER_PAGES], length, total = 0;
+	int i;
+
+	for (i = 0; i != BUFFER_PAGES; i++) {
+		length = (i + 1) * page_size;
+		if (length > BUFFER_PAGES * page_size)
+			length = page_size;
+		ASSERT_EQ(0, ioas_map(self->fd, self->ioas, RW, buffer,
+				      length, &iovas[i]));
+		EXPECT_NE(0, iovas[i]);
+		EXPECT_EQ(0, iovas[i] % page_size);
+		if (i == 3)	/* four pages: aligned to four pages */
+			EXPECT_EQ(0, iovas[i] % (4 * page_size));
+		total += length;
+	}
+	EXPECT_EQ(total, total_mapped(_metadata, self->fd, self->ioas));
+}
+
+TEST_F(ioas, map_bad_input)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd),
+		.flags = FIXED,
+		.ioas_id = self->ioas,
+		.user_va = (uintptr_t)buffer,
+		.length = 2 * page_size,
+		.iova = 8 * MiB,
+	};
+	uint32_t bit;
+
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, buffer, 2 * page_size,
+			       8 * MiB));
+
+	for (bit = 3; bit != 32; bit++) {
+		cmd.flags = FIXED | (1u << bit);
+		EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	}
+	cmd.flags = FIXED;
+	cmd.__reserved = 1;
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.__reserved = 0;
+
+	cmd.flags = IOMMU_IOAS_MAP_FIXED_IOVA;	/* neither read nor write */
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.flags = FIXED;
+
+	/* Overlapping the mapping in any way. */
+	cmd.iova = 8 * MiB;
+	EXPECT_ERRNO(EEXIST, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.iova = 8 * MiB - page_size;
+	EXPECT_ERRNO(EEXIST, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.iova = 8 * MiB + page_size;
+	EXPECT_ERRNO(EEXIST, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.iova = 8 * MiB + 2 * page_size - 1;
+	EXPECT_ERRNO(EEXIST, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.iova = 8 * MiB - 1;
+	cmd.length = 4 * page_size;
+	EXPECT_ERRNO(EEXIST, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+
+	/* iova + length wraps around. */
+	cmd.iova = UINT64_MAX - page_size + 1;
+	cmd.length = 2 * page_size;
+	EXPECT_ERRNO(EOVERFLOW, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.iova = UINT64_MAX;
+	EXPECT_ERRNO(EOVERFLOW, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.iova = 0;
+	cmd.length = UINT64_MAX;
+	EXPECT_ERRNO(EOVERFLOW, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	/* The user range wraps around. */
+	cmd.user_va = UINT64_MAX - page_size + 1;
+	cmd.length = 2 * page_size;
+	EXPECT_ERRNO(EOVERFLOW, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.user_va = (uintptr_t)buffer;
+
+	cmd.length = 0;
+	cmd.iova = 64 * MiB;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+
+	/* A reserved range refuses fixed mappings. */
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas, 16 * MiB, MiB));
+	cmd.length = page_size;
+	cmd.iova = 16 * MiB + MiB - page_size;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	/* Reserving over a mapping is refused. */
+	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas, 8 * MiB,
+					      page_size));
+
+	cmd.ioas_id = self->ioas + 1;
+	cmd.iova = 32 * MiB;
+	EXPECT_ERRNO(ENOENT, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+
+	/* After all of that only the first mapping exists. */
+	EXPECT_EQ(2 * page_size, total_mapped(_metadata, self->fd, self->ioas));
+}
+
+TEST_F(ioas, unmap_whole_mappings_only)
+{
+	uint64_t unmapped = 1;
+	int i;
+
+	for (i = 0; i != 4; i++)
+		ASSERT_EQ(0, map_fixed(self->fd, self->ioas, buffer,
+				       2 * page_size,
+				       MiB + i * 4 * page_size));
+
+	/* Half of a mapping, or a range cutting one, unmaps nothing. */
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas, MiB, page_size,
+					NULL));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas,
+					MiB + page_size, 8 * page_size, NULL));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas, MiB - page_size,
+					2 * page_size, NULL));
+	/* A range with no mapping in it. */
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas, 2 * MiB,
+					page_size, NULL));
+	EXPECT_ERRNO(EINVAL, ioas_unmap(self->fd, self->ioas, MiB, 0, NULL));
+	EXPECT_ERRNO(EOVERFLOW, ioas_unmap(self->fd, self->ioas, 3,
+					   UINT64_MAX - 1, NULL));
+
+	/* Two whole mappings and the hole between them. */
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, MiB - page_size,
+				8 * page_size, &unmapped));
+	EXPECT_EQ(4 * page_size, unmapped);
+	EXPECT_EQ(4 * page_size, total_mapped(_metadata, self->fd, self->ioas));
+}
+
+static int ioas_copy(int fd, uint32_t flags, uint32_t dst, uint64_t *dst_iova,
+		     uint32_t src, uint64_t src_iova, uint64_t length)
+{
+	struct iommu_ioas_copy cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.dst_ioas_id = dst,
+		.src_ioas_id = src,
+		.length = length,
+		.dst_iova = *dst_iova,
+		.src_iova = src_iova,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_IOAS_COPY, &cmd);
+	*dst_iova = cmd.dst_iova;
+	return rc;
+}
+
+TEST_F(ioas, copy_ranges)
+{
+	uint64_t iova, unmapped;
+	uint32_t dst;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, buffer, 4 * page_size,
+			       MiB));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, buffer + 4 * page_size,
+			       4 * page_size, MiB + 4 * page_size));
+
+	/* A range spanning both mappings, into another IOAS. */
+	iova = 2 * MiB;
+	ASSERT_EQ(0, ioas_copy(self->fd, FIXED, dst, &iova, self->ioas,
+			       MiB + page_size, 6 * page_size));
+	/* And within the same IOAS, at a kernel-chosen IOVA. */
+	ASSERT_EQ(0, ioas_copy(self->fd, RW, self->ioas, &iova, self->ioas,
+			       MiB, page_size));
+	EXPECT_NE(MiB, iova);
+
+	/* The copy made two mappings, unmapped as a whole. */
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, dst, 2 * MiB, page_size,
+					NULL));
+	EXPECT_EQ(0, ioas_unmap(self->fd, dst, 2 * MiB, 6 * page_size,
+				&unmapped));
+	EXPECT_EQ(6 * page_size, unmapped);
+
+	/* The source stays mapped after its copy is gone. */
+	EXPECT_EQ(9 * page_size, total_mapped(_metadata, self->fd, self->ioas));
+}
+
+TEST_F(ioas, copy_bad_input)
+{
+	uint64_t iova;
+	uint32_t dst;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &dst));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, buffer, 2 * page_size,
+			       MiB));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, buffer, 2 * page_size,
+			       MiB + 3 * page_size));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas,
+			      IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA,
+			      buffer, page_size, &(uint64_t){ 4 * MiB }));
+
+	iova = 2 * MiB;
+	/* Not mapped at all, or with a hole. */
+	EXPECT_ERRNO(ENOENT, ioas_copy(self->fd, FIXED, dst, &iova, self->ioas,
+				       3 * MiB, page_size));
+	EXPECT_ERRNO(ENOENT, ioas_copy(self->fd, FIXED, dst, &iova, self->ioas,
+				       MiB, 5 * page_size));
+	EXPECT_ERRNO(ENOENT, ioas_copy(self->fd, FIXED, dst, &iova, self->ioas,
+				       MiB - page_size, 2 * page_size));
+	/* Writable copy of memory mapped read-only. */
+	EXPECT_ERRNO(EPERM, ioas_copy(self->fd, FIXED, dst, &iova, self->ioas,
+				      4 * MiB, page_size));
+	/* Flags, IDs, overlap with an existing mapping. */
+	EXPECT_ERRNO(EOPNOTSUPP, ioas_copy(self->fd, FIXED | 1u << 3, dst,
+					   &iova, self->ioas, MiB, page_size));
+	EXPECT_ERRNO(EINVAL, ioas_copy(self->fd, IOMMU_IOAS_MAP_FIXED_IOVA,
+				       dst, &iova, self->ioas, MiB, page_size));
+	EXPECT_ERRNO(ENOENT, ioas_copy(self->fd, FIXED, dst + 1, &iova,
+				       self->ioas, MiB, page_size));
+	iova = MiB + page_size;
+	EXPECT_ERRNO(EEXIST, ioas_copy(self->fd, FIXED, self->ioas, &iova,
+				       self->ioas, MiB, page_size));
+
+	/* Nothing was created anywhere. */
+	EXPECT_EQ(0, total_mapped(_metadata, self->fd, dst));
+	EXPECT_EQ(5 * page_size, total_mapped(_metadata, self->fd, self->ioas));
+}
+
+static int iova_ranges(int fd, uint32_t ioas, struct iommu_iova_range *ranges,
+		       uint32_t *num, uint64_t *alignment)
+{
+	struct iommu_ioas_iova_ranges cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas,
+		.num_iovas = *num,
+		.allowed_iovas = (uintptr_t)ranges,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &cmd);
+	*num = cmd.num_iovas;
+	if (alignment)
+		*alignment = cmd.out_iova_alignment;
+	return rc;
+}
+
+TEST_F(ioas, iova_ranges)
+{
+	struct iommu_iova_range ranges[4];
+	uint64_t alignment;
+	uint32_t num = 4;
+
+	memset(ranges, 0xff, sizeof(ranges));
+	ASSERT_EQ(0, iova_ranges(self->fd, self->ioas, ranges, &num,
+				 &alignment));
+	EXPECT_EQ(1, num);
+	EXPECT_EQ(0, ranges[0].start);
+	EXPECT_EQ(UINT64_MAX, ranges[0].last);
+	EXPECT_EQ(1, alignment);
+
+	/* Reserved ranges, overlapping and at both ends, are cut out. */
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas, 0, page_size));
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas, MiB, MiB));
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas, MiB + page_size,
+				  2 * MiB));
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas,
+				  UINT64_MAX - page_size + 1, page_size));
+	num = 4;
+	ASSERT_EQ(0, iova_ranges(self->fd, self->ioas, ranges, &num, NULL));
+	ASSERT_EQ(2, num);
+	EXPECT_EQ(page_size, ranges[0].start);
+	EXPECT_EQ(MiB - 1, ranges[0].last);
+	EXPECT_EQ(3 * MiB + page_size, ranges[1].start);
+	EXPECT_EQ(UINT64_MAX - page_size, ranges[1].last);
+
+	/* Too small an array: as many as fit, the count, EMSGSIZE. */
+	memset(ranges, 0, sizeof(ranges));
+	num = 1;
+	EXPECT_ERRNO(EMSGSIZE, iova_ranges(self->fd, self->ioas, ranges, &num,
+					   NULL));
+	EXPECT_EQ(2, num);
+	EXPECT_EQ(page_size, ranges[0].start);
+	EXPECT_EQ(0, ranges[1].start);
+	num = 0;
+	EXPECT_ERRNO(EMSGSIZE, iova_ranges(self->fd, self->ioas, NULL, &num,
+					   NULL));
+	EXPECT_EQ(2, num);
+	num = 2;
+	EXPECT_ERRNO(EFAULT, iova_ranges(self->fd, self->ioas, NULL, &num,
+					 NULL));
+	num = 2;
+	EXPECT_ERRNO(ENOENT, iova_ranges(self->fd, self->ioas + 1, ranges,
+					 &num, NULL));
+}
+
+static int allow_iovas(int fd, uint32_t ioas, struct iommu_iova_range *ranges,
+		       uint32_t num)
+{
+	struct iommu_ioas_allow_iovas cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas,
+		.num_iovas = num,
+		.allowed_iovas = (uintptr_t)ranges,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &cmd);
+}
+
+TEST_F(ioas, allow_iovas)
+{
+	struct iommu_iova_range ranges[2] = {
+		{ .start = 4 * MiB, .last = 5 * MiB - 1 },
+		{ .start = 8 * MiB, .last = 9 * MiB - 1 },
+	};
+	uint64_t iova;
+
+	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, ranges, 2));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, RW, buffer, MiB, &iova));
+	EXPECT_EQ(4 * MiB, iova);
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, RW, buffer, page_size,
+			      &iova));
+	EXPECT_EQ(8 * MiB, iova);
+	EXPECT_ERRNO(ENOSPC, ioas_map(self->fd, self->ioas, RW, buffer, MiB,
+				      &iova));
+	/* Fixed IOVAs ignore the allowed list. */
+	EXPECT_EQ(0, map_fixed(self->fd, self->ioas, buffer, page_size,
+			       64 * MiB));
+
+	/* Bad lists fail and leave the old one in place. */
+	ranges[1].start = 5 * MiB - 1;	/* overlaps the first */
+	EXPECT_ERRNO(EINVAL, allow_iovas(self->fd, self->ioas, ranges, 2));
+	ranges[1].start = 12 * MiB;	/* start == last */
+	ranges[1].last = 12 * MiB;
+	EXPECT_ERRNO(EINVAL, allow_iovas(self->fd, self->ioas, ranges, 2));
+	EXPECT_ERRNO(EFAULT, allow_iovas(self->fd, self->ioas, NULL, 1));
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas, 32 * MiB, MiB));
+	ranges[1].start = 31 * MiB;
+	ranges[1].last = 32 * MiB;
+	EXPECT_ERRNO(EADDRINUSE, allow_iovas(self->fd, self->ioas, ranges, 2));
+	/* And reserving inside an allowed range fails too. */
+	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas, 9 * MiB - 1,
+					      1));
+
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, RW, buffer, page_size,
+			      &iova));
+	EXPECT_EQ(8 * MiB + page_size, iova);
+
+	/* An empty list lifts the restriction. */
+	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, NULL, 0));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas, RW, buffer, page_size,
+			      &iova));
+	EXPECT_EQ(page_size, iova);
+}
+
+static int option(int fd, uint32_t id, uint32_t option_id, uint16_t op,
+		  uint64_t *val)
+{
+	struct iommu_option cmd = {
+		.size = sizeof(cmd),
+		.option_id = option_id,
+		.op = op,
+		.object_id = id,
+		.val64 = *val,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_OPTION, &cmd);
+	*val = cmd.val64;
+	return rc;
+}
+
+TEST(option_rlimit_mode)
+{
+	int fd = open("/dev/iommu", O_RDWR);
+	uint64_t val = 7;
+	uint32_t id;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, option(fd, 0, IOMMU_OPTION_RLIMIT_MODE,
+			    IOMMU_OPTION_OP_GET, &val));
+	EXPECT_EQ(0, val);
+	val = 2;
+	EXPECT_ERRNO(EINVAL, option(fd, 0, IOMMU_OPTION_RLIMIT_MODE,
+				    IOMMU_OPTION_OP_SET, &val));
+	val = 1;
+	EXPECT_ERRNO(EOPNOTSUPP, option(fd, 1, IOMMU_OPTION_RLIMIT_MODE,
+					IOMMU_OPTION_OP_SET, &val));
+	EXPECT_ERRNO(EOPNOTSUPP, option(fd, 0, IOMMU_OPTION_RLIMIT_MODE, 2,
+					&val));
+	ASSERT_EQ(0, option(fd, 0, IOMMU_OPTION_RLIMIT_MODE,
+			    IOMMU_OPTION_OP_SET, &val));
+	val = 0;
+	ASSERT_EQ(0, option(fd, 0, IOMMU_OPTION_RLIMIT_MODE,
+			    IOMMU_OPTION_OP_GET, &val));
+	EXPECT_EQ(1, val);
+
+	/* Once the context holds an object the mode is fixed. */
+	ASSERT_EQ(0, ioas_alloc(fd, &id));
+	val = 0;
+	EXPECT_ERRNO(EBUSY, option(fd, 0, IOMMU_OPTION_RLIMIT_MODE,
+				   IOMMU_OPTION_OP_SET, &val));
+	ASSERT_EQ(0, option(fd, 0, IOMMU_OPTION_RLIMIT_MODE,
+			    IOMMU_OPTION_OP_GET, &val));
+	EXPECT_EQ(1, val);
+
+	val = 0;
+	EXPECT_ERRNO(EOPNOTSUPP, option(fd, 0, 2, IOMMU_OPTION_OP_GET, &val));
+	close(fd);
+}
+
+TEST_F(ioas, option_huge_pages)
+{
+	uint64_t val = 5;
+
+	ASSERT_EQ(0, option(self->fd, self->ioas, IOMMU_OPTION_HUGE_PAGES,
+			    IOMMU_OPTION_OP_GET, &val));
+	EXPECT_EQ(1, val);
+	EXPECT_ERRNO(ENOENT, option(self->fd, 0, IOMMU_OPTION_HUGE_PAGES,
+				    IOMMU_OPTION_OP_GET, &val));
+	EXPECT_ERRNO(ENOENT, option(self->fd, self->ioas + 1,
+				    IOMMU_OPTION_HUGE_PAGES,
+				    IOMMU_OPTION_OP_SET, &val));
+	val = 2;
+	EXPECT_ERRNO(EINVAL, option(self->fd, self->ioas,
+				    IOMMU_OPTION_HUGE_PAGES,
+				    IOMMU_OPTION_OP_SET, &val));
+
+	/* Off: every mapping must be page aligned, existing ones too. */
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, buffer + 8, page_size,
+			       MiB + 8));
+	val = 0;
+	EXPECT_ERRNO(EADDRINUSE, option(self->fd, self->ioas,
+					IOMMU_OPTION_HUGE_PAGES,
+					IOMMU_OPTION_OP_SET, &val));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, MiB + 8, page_size,
+				NULL));
+	ASSERT_EQ(0, option(self->fd, self->ioas, IOMMU_OPTION_HUGE_PAGES,
+			    IOMMU_OPTION_OP_SET, &val));
+	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas, buffer + 8,
+				       page_size, MiB + 8));
+	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas, buffer + 8,
+				       page_size, MiB));
+	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas, buffer,
+				       page_size + 8, MiB));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, buffer, page_size, MiB));
+	val = 7;
+	ASSERT_EQ(0, option(self->fd, self->ioas, IOMMU_OPTION_HUGE_PAGES,
+			    IOMMU_OPTION_OP_GET, &val));
+	EXPECT_EQ(0, val);
 }
 
 TEST_HARNESS_MAIN

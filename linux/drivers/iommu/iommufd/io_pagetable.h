@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The IOVA machinery shared by io_pagetable.c and pages.c.
+ *
+ * An io_pagetable maps IOVA ranges ("areas") to slices of user memory
+ * ("pages"). One iopt_pages describes one user VA range as given to
+ * IOMMU_IOAS_MAP; IOMMU_IOAS_COPY makes further areas, possibly in other
+ * IOASes, that share it.
+ *
+ * A page of an iopt_pages is pinned, exactly once, while anything needs it:
+ *  - an area covering it is "filled": mapped into every domain of its
+ *    io_pagetable (then the area sits in pages->domains_itree), or
+ *  - an access has pinned it (then its PFN sits in pages->pinned_pfns).
+ * With neither, an area is bookkeeping only and nothing is pinned. The
+ * domains themselves hold the PFNs of filled areas, so nothing else has to
+ * remember them; they are read back from a domain when needed.
+ */
+#ifndef __IO_PAGETABLE_H
+#define __IO_PAGETABLE_H
+
+#include <linux/interval_tree.h>
+#include <linux/iommu.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <linux/xarray.h>
+
+#include "iommufd_private.h"
+
+struct iopt_pages;
+
+/**
+ * struct iopt_area - one IOVA range mapped to a slice of an iopt_pages
+ * @node: the IOVA range, in iopt->area_itree
+ * @pages_node: the page indexes of the slice, in pages->domains_itree while
+ *	the area is filled
+ * @iopt: the io_pagetable the area belongs to
+ * @pages: the user memory; NULL while the area is being torn down
+ * @storage_domain: a domain holding the area's PFNs while filled; changed
+ *	under pages->mutex
+ * @page_offset: offset of the first IOVA within its page
+ * @iommu_prot: IOMMU_READ / IOMMU_WRITE
+ * @prevent_access: an unmap is waiting for accesses to let go of the area
+ * @num_accesses: how many access pins hold the area (iova_rwsem + mutex)
+ */
+struct iopt_area {
+	struct interval_tree_node node;
+	struct interval_tree_node pages_node;
+	struct io_pagetable *iopt;
+	struct iopt_pages *pages;
+	struct iommu_domain *storage_domain;
+	unsigned int page_offset;
+	int iommu_prot;
+	bool prevent_access;
+	unsigned int num_accesses;
+};
+
+/* How pinned pages are charged against RLIMIT_MEMLOCK. */
+enum iopt_pages_account_mode {
+	IOPT_PAGES_ACCOUNT_NONE,	/* CAP_IPC_LOCK: not charged */
+	IOPT_PAGES_ACCOUNT_USER,	/* user_struct::locked_vm */
+	IOPT_PAGES_ACCOUNT_MM,		/* mm_struct::locked_vm, like VFIO type1 */
+};
+
+/**
+ * struct iopt_pages - a range of user memory that areas map
+ * @kref: one reference per area using it, plus temporary ones
+ * @mutex: protects everything below that changes
+ * @npages: how many pages the range spans
+ * @npinned: how many are pinned now
+ * @source_task: the task whose RLIMIT_MEMLOCK applies
+ * @source_mm: the address space of @uptr
+ * @source_user: the user charged in IOPT_PAGES_ACCOUNT_USER mode
+ * @uptr: the page-aligned start of the range
+ * @writable: the memory may be mapped for device writes
+ * @account_mode: an iopt_pages_account_mode
+ * @pinned_pfns: PFNs of the pages accesses have pinned, by page index
+ * @access_itree: the iopt_pages_access ranges
+ * @domains_itree: the filled areas, by page index
+ */
+struct iopt_pages {
+	struct kref kref;
+	/* Protects the pinned state: npinned, the xarray and both trees. */
+	struct mutex mutex;
+	size_t npages;
+	size_t npinned;
+	struct task_struct *source_task;
+	struct mm_struct *source_mm;
+	struct user_struct *source_user;
+	void __user *uptr;
+	bool writable;
+	u8 account_mode;
+	struct xarray pinned_pfns;
+	struct rb_root_cached access_itree;
+	struct rb_root_cached domains_itree;
+};
+
+static inline unsigned long iopt_area_index(struct iopt_area *area)
+{
+	return area->pages_node.start;
+}
+
+static inline unsigned long iopt_area_last_index(struct iopt_area *area)
+{
+	return area->pages_node.last;
+}
+
+static inline unsigned long iopt_area_iova(struct iopt_area *area)
+{
+	return area->node.start;
+}
+
+static inline unsigned long iopt_area_last_iova(struct iopt_area *area)
+{
+	return area->node.last;
+}
+
+static inline size_t iopt_area_length(struct iopt_area *area)
+{
+	return area->node.last - area->node.start + 1;
+}
+
+/* The IOVA of the first byte the area maps from page @index. */
+static inline unsigned long iopt_area_index_to_iova(struct iopt_area *area,
+						    unsigned long index)
+{
+	if (index == iopt_area_index(area))
+		return iopt_area_iova(area);
+	return iopt_area_iova(area) - area->page_offset +
+	       (index - iopt_area_index(area)) * PAGE_SIZE;
+}
+
+/* The IOVA of the last byte the area maps from page @index. */
+static inline unsigned long
+iopt_area_index_to_last_iova(struct iopt_area *area, unsigned long index)
+{
+	if (index == iopt_area_last_index(area))
+		return iopt_area_last_iova(area);
+	return iopt_area_iova(area) - area->page_offset +
+	       (index - iopt_area_index(area) + 1) * PAGE_SIZE - 1;
+}
+
+/* The page index that IOVA @iova of the area comes from. */
+static inline unsigned long iopt_area_iova_to_index(struct iopt_area *area,
+						    unsigned long iova)
+{
+	return iopt_area_index(area) +
+	       (iova - iopt_area_iova(area) + area->page_offset) / PAGE_SIZE;
+}
+
+/* A range userspace allowed for automatically chosen IOVAs. */
+struct iopt_allowed {
+	struct interval_tree_node node;
+};
+
+/* A range that must stay unmapped; @owner removes it. */
+struct iopt_reserved {
+	struct interval_tree_node node;
+	void *owner;
+};
+
+#define __make_iopt_iter(name)                                                 \
+	static inline struct iopt_##name *iopt_##name##_iter_first(            \
+		struct io_pagetable *iopt, unsigned long start,                \
+		unsigned long last)                                            \
+	{                                                                      \
+		struct interval_tree_node *node;                               \
+									       \
+		lockdep_assert_held(&iopt->iova_rwsem);                        \
+		node = interval_tree_iter_first(&iopt->name##_itree, start,    \
+						last);                         \
+		if (!node)                                                     \
+			return NULL;                                           \
+		return container_of(node, struct iopt_##name, node);           \
+	}                                                                      \
+	static inline struct iopt_##name *iopt_##name##_iter_next(             \
+		struct iopt_##name *last_node, unsigned long start,            \
+		unsigned long last)                                            \
+	{                                                                      \
+		struct interval_tree_node *node;                               \
+									       \
+		node = interval_tree_iter_next(&last_node->node, start, last); \
+		if (!node)                                                     \
+			return NULL;                                           \
+		return container_of(node, struct iopt_##name, node);           \
+	}
+
+__make_iopt_iter(area)
+__make_iopt_iter(allowed)
+__make_iopt_iter(reserved)
+
+/*
+ * A range of pages pinned for accesses; @users counts the identical pins
+ * sharing it. Lives in pages->access_itree.
+ */
+struct iopt_pages_access {
+	struct interval_tree_node node;
+	unsigned int users;
+};
+
+struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
+				    bool writable);
+void iopt_release_pages(struct kref *kref);
+static inline void iopt_put_pages(struct iopt_pages *pages)
+{
+	kref_put(&pages->kref, iopt_release_pages);
+}
+
+#endif
