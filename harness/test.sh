@@ -19,7 +19,7 @@ bash "$TOP/harness/conformance.sh" judge "$OUT/test-results.log" "$counts" || tr
 
 # Harness self-test: a run with a deliberate WARN, KASAN report and leak
 # must be failed by the judge, naming each of them.
-bash "$TOP/harness/vm.sh" inject 600
+MEM=1G bash "$TOP/harness/vm.sh" inject 600
 step "judge: harness self-test (this run must be judged a failure)"
 if bash "$TOP/harness/judge.sh" "$OUT/inject-console.log" "$OUT/inject-results.log" \
 	>"$OUT/inject-judge.log"; then

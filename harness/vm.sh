@@ -48,7 +48,7 @@ inject) cmdline+=" kunit.enable=0" ;;
 esac
 
 qemu=(
-	qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp 2 -m 2G
+	qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp 2 -m "${MEM:-2G}"
 	-nodefaults -display none -no-reboot
 	# The IOMMU comes first: it must exist before the devices it translates.
 	-device intel-iommu,intremap=on
