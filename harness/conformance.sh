@@ -75,6 +75,12 @@ build() {
 	mkdir -p "$sel/iommu" "$src/drivers/iommu/iommufd" "$src/include/linux" "$dest"
 	cp "$REF"/tools/testing/selftests/iommu/{iommufd.c,iommufd_fail_nth.c,iommufd_utils.h} "$sel/iommu/"
 	cp "$REF"/tools/testing/selftests/{kselftest_harness.h,kselftest.h} "$sel/"
+	# The harness gives each case 30 s; sweeps such as ioas_iova_alloc
+	# (16k ioctls) need more under TCG with KASAN and lockdep.
+	sed -i 's/^#define TEST_TIMEOUT_DEFAULT 30$/#define TEST_TIMEOUT_DEFAULT 300/' \
+		"$sel/kselftest_harness.h"
+	grep -q '^#define TEST_TIMEOUT_DEFAULT 300$' "$sel/kselftest_harness.h" ||
+		die "could not raise the kselftest harness timeout"
 	cp "$REF/drivers/iommu/iommufd/iommufd_test.h" "$src/drivers/iommu/iommufd/"
 	# <linux/iommufd.h> is upstream's; the rest of the uAPI is ours.
 	cp "$REF/include/uapi/linux/iommufd.h" "$src/include/linux/"

@@ -29,6 +29,7 @@
 
 void iopt_init_table(struct io_pagetable *iopt)
 {
+	init_rwsem(&iopt->domains_rwsem);
 	init_rwsem(&iopt->iova_rwsem);
 	iopt->area_itree = RB_ROOT_CACHED;
 	iopt->allowed_itree = RB_ROOT_CACHED;
@@ -50,6 +51,8 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 {
 	/* The IOAS unmaps everything before its table goes away. */
 	WARN_ON(!RB_EMPTY_ROOT(&iopt->area_itree.rb_root));
+	WARN_ON(iopt->ndomains);
+	kfree(iopt->domains);
 	iopt_free_itree(&iopt->allowed_itree,
 			offsetof(struct iopt_allowed, node));
 	iopt_free_itree(&iopt->reserved_itree,
@@ -233,6 +236,7 @@ static int iopt_map_slices(struct io_pagetable *iopt, struct list_head *slices,
 		return -EINVAL;
 	first = list_first_entry(slices, struct iopt_pages_slice, next);
 
+	down_read(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
 	if (length & (iopt->iova_alignment - 1)) {
 		rc = -EINVAL;
@@ -265,14 +269,29 @@ static int iopt_map_slices(struct io_pagetable *iopt, struct list_head *slices,
 		cur += slice->length;
 	}
 
+	/* With domains attached, the memory is pinned and mapped now. */
+	if (iopt->ndomains) {
+		list_for_each_entry(slice, slices, next) {
+			rc = iopt_area_fill_domains(slice->area, iopt->domains,
+						    iopt->ndomains);
+			if (rc)
+				goto out_unfill;
+		}
+	}
+
 	/* Success: the areas own the references now. */
 	list_for_each_entry(slice, slices, next) {
 		slice->pages = NULL;
 		slice->area = NULL;
 	}
 	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->domains_rwsem);
 	return 0;
 
+out_unfill:
+	list_for_each_entry_continue_reverse(slice, slices, next)
+		iopt_area_unfill_domains(slice->area, iopt->domains,
+					 iopt->ndomains);
 out_remove:
 	list_for_each_entry(slice, slices, next) {
 		if (!slice->area)
@@ -283,6 +302,7 @@ out_remove:
 	}
 out_unlock:
 	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->domains_rwsem);
 	return rc;
 }
 
@@ -402,12 +422,14 @@ static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
 	struct iopt_area *area, *next;
 	unsigned long total = 0;
 
+	down_read(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
 	for (area = iopt_area_iter_first(iopt, start, last); area;
 	     area = iopt_area_iter_next(area, start, last)) {
 		if (iopt_area_iova(area) < start ||
 		    iopt_area_last_iova(area) > last) {
 			up_write(&iopt->iova_rwsem);
+			up_read(&iopt->domains_rwsem);
 			return -ENOENT;
 		}
 	}
@@ -416,11 +438,15 @@ static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
 	     area = next) {
 		next = iopt_area_iter_next(area, start, last);
 		total += iopt_area_length(area);
+		if (iopt->ndomains)
+			iopt_area_unfill_domains(area, iopt->domains,
+						 iopt->ndomains);
 		interval_tree_remove(&area->node, &iopt->area_itree);
 		iopt_put_pages(area->pages);
 		kfree(area);
 	}
 	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->domains_rwsem);
 
 	if (unmapped)
 		*unmapped = total;
@@ -519,16 +545,12 @@ int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
 	return 0;
 }
 
-/**
- * iopt_remove_reserved_iova - drop every range an owner reserved
- * @iopt: the io_pagetable
- * @owner: the owner given to iopt_reserve_iova()
- */
-void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
+static void __iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
 {
 	struct iopt_reserved *reserved, *next;
 
-	down_write(&iopt->iova_rwsem);
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
 	for (reserved = iopt_reserved_iter_first(iopt, 0, ULONG_MAX); reserved;
 	     reserved = next) {
 		next = iopt_reserved_iter_next(reserved, 0, ULONG_MAX);
@@ -537,6 +559,17 @@ void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
 		interval_tree_remove(&reserved->node, &iopt->reserved_itree);
 		kfree(reserved);
 	}
+}
+
+/**
+ * iopt_remove_reserved_iova - drop every range an owner reserved
+ * @iopt: the io_pagetable
+ * @owner: the owner given to iopt_reserve_iova()
+ */
+void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
+{
+	down_write(&iopt->iova_rwsem);
+	__iopt_remove_reserved_iova(iopt, owner);
 	up_write(&iopt->iova_rwsem);
 }
 
@@ -559,17 +592,21 @@ static int iopt_check_alignment(struct io_pagetable *iopt,
 }
 
 /*
- * Recompute the alignment every mapping must have: PAGE_SIZE when large
- * pages are disabled (so that every IO page is a whole CPU page), 1 when
- * nothing else constrains it.
+ * Recompute the alignment every mapping must have: the smallest IO page of
+ * every domain, and PAGE_SIZE when large pages are disabled (so that every
+ * IO page is a whole CPU page); 1 when nothing constrains it.
  */
 static int iopt_update_alignment(struct io_pagetable *iopt)
 {
 	unsigned long alignment = iopt->disable_large_pages ? PAGE_SIZE : 1;
+	unsigned int i;
 	int rc;
 
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 
+	for (i = 0; i != iopt->ndomains; i++)
+		alignment = max_t(unsigned long, alignment,
+				  1UL << __ffs(iopt->domains[i]->pgsize_bitmap));
 	if (alignment > iopt->iova_alignment) {
 		rc = iopt_check_alignment(iopt, alignment);
 		if (rc)
@@ -584,21 +621,183 @@ static int iopt_update_alignment(struct io_pagetable *iopt)
  * @iopt: the io_pagetable
  * @enable: allow them
  *
- * Forbidding them requires every mapping to be CPU page aligned.
+ * Forbidding them requires every mapping to be CPU page aligned, and is
+ * refused while domains map something: their large pages would stay.
  *
- * Return: 0 or -EADDRINUSE if a mapping is not aligned.
+ * Return: 0, -EADDRINUSE if a mapping is not aligned, or -EINVAL.
  */
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 {
 	bool old;
 	int rc;
 
+	down_read(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
 	old = iopt->disable_large_pages;
+	if (!enable && !old && iopt->ndomains &&
+	    !RB_EMPTY_ROOT(&iopt->area_itree.rb_root)) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
 	iopt->disable_large_pages = !enable;
 	rc = iopt_update_alignment(iopt);
 	if (rc)
 		iopt->disable_large_pages = old;
+out_unlock:
 	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->domains_rwsem);
 	return rc;
+}
+
+/* Undo iopt_fill_domain() for the areas before @end (all if NULL). */
+static void iopt_unfill_domain(struct io_pagetable *iopt,
+			       struct iommu_domain *domain,
+			       struct iopt_area *end)
+{
+	struct iopt_area *area;
+
+	for (area = iopt_area_iter_first(iopt, 0, ULONG_MAX); area != end;
+	     area = iopt_area_iter_next(area, 0, ULONG_MAX)) {
+		if (iopt->ndomains) {
+			mutex_lock(&area->pages->mutex);
+			if (area->storage_domain == domain)
+				area->storage_domain = iopt->domains[0];
+			mutex_unlock(&area->pages->mutex);
+			iopt_area_unmap_domain(area, domain);
+		} else {
+			iopt_area_unfill_domains(area, &domain, 1);
+		}
+	}
+}
+
+/*
+ * Map every area into a new domain: pinning the memory if it is the first
+ * domain, copying the PFNs from the others otherwise.
+ */
+static int iopt_fill_domain(struct io_pagetable *iopt,
+			    struct iommu_domain *domain)
+{
+	struct iopt_area *area;
+	int rc;
+
+	for (area = iopt_area_iter_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_iter_next(area, 0, ULONG_MAX)) {
+		if (iopt->ndomains)
+			rc = iopt_area_fill_domain(area, domain);
+		else
+			rc = iopt_area_fill_domains(area, &domain, 1);
+		if (rc) {
+			iopt_unfill_domain(iopt, domain, area);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/**
+ * iopt_table_add_domain - make a domain mirror the IOAS
+ * @iopt: the io_pagetable
+ * @domain: a paging domain nothing else maps into
+ *
+ * Maps every area into @domain (pinning memory if it is the first domain),
+ * and from then on every change of the IOAS. The IOVA outside the domain's
+ * aperture becomes reserved, and the IOAS's alignment grows to the domain's
+ * smallest page size.
+ *
+ * Return: 0, -EADDRINUSE if an area lies outside the aperture or does not
+ * meet the new alignment, -EINVAL if the domain cannot map CPU pages, or
+ * another negative errno; on error nothing changed.
+ */
+int iopt_table_add_domain(struct io_pagetable *iopt,
+			  struct iommu_domain *domain)
+{
+	const struct iommu_domain_geometry *geo = &domain->geometry;
+	unsigned long alignment;
+	struct iommu_domain **domains;
+	int rc;
+
+	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+
+	/* A CPU page must map with whole IO pages. */
+	alignment = max_t(unsigned long, 1UL << __ffs(domain->pgsize_bitmap),
+			  iopt->iova_alignment);
+	if (alignment > PAGE_SIZE) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	if (alignment != iopt->iova_alignment) {
+		rc = iopt_check_alignment(iopt, alignment);
+		if (rc)
+			goto out_unlock;
+	}
+
+	if (geo->aperture_start) {
+		rc = iopt_reserve_iova(iopt, 0, geo->aperture_start - 1,
+				       domain);
+		if (rc)
+			goto out_reserved;
+	}
+	if (geo->aperture_end != ULONG_MAX) {
+		rc = iopt_reserve_iova(iopt, geo->aperture_end + 1, ULONG_MAX,
+				       domain);
+		if (rc)
+			goto out_reserved;
+	}
+
+	domains = krealloc_array(iopt->domains, iopt->ndomains + 1,
+				 sizeof(*domains), GFP_KERNEL_ACCOUNT);
+	if (!domains) {
+		rc = -ENOMEM;
+		goto out_reserved;
+	}
+	iopt->domains = domains;
+
+	rc = iopt_fill_domain(iopt, domain);
+	if (rc)
+		goto out_reserved;
+
+	iopt->domains[iopt->ndomains++] = domain;
+	iopt->iova_alignment = alignment;
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
+	return 0;
+
+out_reserved:
+	__iopt_remove_reserved_iova(iopt, domain);
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
+	return rc;
+}
+
+/**
+ * iopt_table_remove_domain - stop mirroring the IOAS into a domain
+ * @iopt: the io_pagetable
+ * @domain: a domain added with iopt_table_add_domain()
+ *
+ * Unmaps every area from @domain; with it gone the last domain, the memory
+ * is unpinned (unless accesses still use it).
+ */
+void iopt_table_remove_domain(struct io_pagetable *iopt,
+			      struct iommu_domain *domain)
+{
+	unsigned int i;
+
+	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+
+	for (i = 0; i != iopt->ndomains; i++)
+		if (iopt->domains[i] == domain)
+			break;
+	if (WARN_ON(i == iopt->ndomains))
+		goto out_unlock;
+	iopt->domains[i] = iopt->domains[--iopt->ndomains];
+
+	iopt_unfill_domain(iopt, domain, NULL);
+	__iopt_remove_reserved_iova(iopt, domain);
+	WARN_ON(iopt_update_alignment(iopt));
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
 }

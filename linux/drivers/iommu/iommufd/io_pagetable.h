@@ -205,4 +205,13 @@ static inline void iopt_put_pages(struct iopt_pages *pages)
 	kref_put(&pages->kref, iopt_release_pages);
 }
 
+int iopt_area_fill_domains(struct iopt_area *area,
+			   struct iommu_domain **domains, unsigned int ndomains);
+void iopt_area_unfill_domains(struct iopt_area *area,
+			      struct iommu_domain **domains,
+			      unsigned int ndomains);
+int iopt_area_fill_domain(struct iopt_area *area, struct iommu_domain *domain);
+void iopt_area_unmap_domain(struct iopt_area *area,
+			    struct iommu_domain *domain);
+
 #endif

@@ -19,6 +19,7 @@ void iommufd_ioas_destroy(struct iommufd_object *obj)
 	rc = iopt_unmap_all(&ioas->iopt, NULL);
 	WARN_ON(rc);
 	iopt_destroy_table(&ioas->iopt);
+	mutex_destroy(&ioas->mutex);
 }
 
 /**
@@ -35,6 +36,8 @@ struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx)
 	if (IS_ERR(ioas))
 		return ioas;
 	iopt_init_table(&ioas->iopt);
+	mutex_init(&ioas->mutex);
+	INIT_LIST_HEAD(&ioas->hwpt_list);
 	return ioas;
 }
 
@@ -320,15 +323,12 @@ out_put:
 	return rc;
 }
 
-/* IOMMU_OPTION_HUGE_PAGES of an IOAS. */
+/* IOMMU_OPTION_HUGE_PAGES of an IOAS; iommufd_option() checked the rest. */
 int iommufd_ioas_option(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_option *cmd = ucmd->cmd;
 	struct iommufd_ioas *ioas;
 	int rc = 0;
-
-	if (cmd->__reserved)
-		return -EOPNOTSUPP;
 
 	ioas = iommufd_get_ioas(ucmd->ictx, cmd->object_id);
 	if (IS_ERR(ioas))

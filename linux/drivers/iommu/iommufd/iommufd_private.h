@@ -29,12 +29,16 @@
  *
  * Locking order
  * -------------
- *   io_pagetable.iova_rwsem -> iopt_pages.mutex
+ *   iommufd_ioas.mutex -> io_pagetable.domains_rwsem ->
+ *     io_pagetable.iova_rwsem -> iopt_pages.mutex -> mmap_lock
+ *   iommufd_hw_pagetable.devices_lock: leaf
  *   xarray lock (ctx->objects): leaf, held only to look up or erase entries.
  */
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
 
+#include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
@@ -42,6 +46,7 @@
 #include <linux/rbtree.h>
 
 struct iommufd_object;
+struct mock_dev;
 
 /**
  * struct iommufd_ctx - one open file of /dev/iommu
@@ -77,6 +82,10 @@ int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len);
 
 /**
  * struct io_pagetable - the IOVA space of an IOAS
+ * @domains_rwsem: protects @domains and @ndomains; held for reading while
+ *	areas are filled or unfilled, so the set of domains cannot change
+ * @domains: the iommu_domains every area is mapped into
+ * @ndomains: how many
  * @iova_rwsem: protects the trees and the alignment below
  * @area_itree: the mapped ranges (struct iopt_area)
  * @allowed_itree: the ranges automatic IOVAs come from, if not empty
@@ -87,6 +96,9 @@ int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len);
  * See io_pagetable.c and io_pagetable.h.
  */
 struct io_pagetable {
+	struct rw_semaphore domains_rwsem;
+	struct iommu_domain **domains;
+	unsigned int ndomains;
 	struct rw_semaphore iova_rwsem;
 	struct rb_root_cached area_itree;
 	struct rb_root_cached allowed_itree;
@@ -114,11 +126,17 @@ int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
 		      unsigned long last, void *owner);
 void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner);
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
+int iopt_table_add_domain(struct io_pagetable *iopt,
+			  struct iommu_domain *domain);
+void iopt_table_remove_domain(struct io_pagetable *iopt,
+			      struct iommu_domain *domain);
 
 enum iommufd_object_type {
 	IOMMUFD_OBJ_NONE,
 	IOMMUFD_OBJ_ANY = IOMMUFD_OBJ_NONE,
 	IOMMUFD_OBJ_IOAS,
+	IOMMUFD_OBJ_HW_PAGETABLE,
+	IOMMUFD_OBJ_DEVICE,
 #ifdef CONFIG_IOMMUFD_TEST
 	IOMMUFD_OBJ_SELFTEST,
 #endif
@@ -170,11 +188,15 @@ static inline void iommufd_put_object(struct iommufd_object *obj)
 
 /*
  * The IO address space: IOVA ranges mapped to user memory, which may be
- * shared by several hardware page tables.
+ * shared by several hardware page tables. @mutex protects @hwpt_list, the
+ * page tables built from it, and serializes attaching devices to it.
  */
 struct iommufd_ioas {
 	struct iommufd_object obj;
 	struct io_pagetable iopt;
+	/* Protects hwpt_list; serializes attaching devices to this IOAS. */
+	struct mutex mutex;
+	struct list_head hwpt_list;
 };
 
 static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
@@ -199,6 +221,44 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_option(struct iommufd_ucmd *ucmd);
 int iommufd_option_rlimit_mode(struct iommufd_ucmd *ucmd);
 
+/*
+ * A hardware page table: an iommu_domain kept identical to an IOAS. One the
+ * kernel created for an attach (@auto_domain) goes away with its last
+ * device. @devices_lock protects @devices.
+ */
+struct iommufd_hw_pagetable {
+	struct iommufd_object obj;
+	struct iommufd_ioas *ioas;
+	struct iommu_domain *domain;
+	bool auto_domain;
+	struct list_head hwpt_item;
+	/* Protects devices. */
+	struct mutex devices_lock;
+	struct list_head devices;
+};
+
+struct iommufd_hw_pagetable *
+iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
+			   struct device *dev);
+void iommufd_hw_pagetable_destroy(struct iommufd_object *obj);
+
+/* A device bound to a context; see device.c. */
+struct iommufd_device {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct iommufd_hw_pagetable *hwpt;
+	struct list_head devices_item;
+	struct device *dev;
+	struct iommu_group *group;
+};
+
+struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
+					   struct device *dev, u32 *id);
+void iommufd_device_unbind(struct iommufd_device *idev);
+int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id);
+void iommufd_device_detach(struct iommufd_device *idev);
+void iommufd_device_destroy(struct iommufd_object *obj);
+
 #ifdef CONFIG_IOMMUFD_TEST
 /*
  * Test-only object: a second object type for tests, which may hold a
@@ -207,6 +267,8 @@ int iommufd_option_rlimit_mode(struct iommufd_ucmd *ucmd);
 struct iommufd_selftest_object {
 	struct iommufd_object obj;
 	struct iommufd_object *held;
+	struct mock_dev *mdev;
+	struct iommufd_device *idev;
 };
 
 /*
@@ -217,9 +279,15 @@ extern size_t iommufd_test_memory_limit;
 
 void iommufd_selftest_destroy(struct iommufd_object *obj);
 int iommufd_test(struct iommufd_ucmd *ucmd);
+bool iommufd_should_fail(void);
 int iommufd_test_init(void);
 void iommufd_test_exit(void);
 #else
+static inline bool iommufd_should_fail(void)
+{
+	return false;
+}
+
 static inline int iommufd_test_init(void)
 {
 	return 0;

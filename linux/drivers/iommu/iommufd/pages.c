@@ -82,3 +82,466 @@ void iopt_release_pages(struct kref *kref)
 	free_uid(pages->source_user);
 	kfree(pages);
 }
+
+/*
+ * Pinning and domain filling
+ * ==========================
+ *
+ * Work proceeds in chunks of page indexes small enough that their PFNs fit
+ * the temporary budget (iommufd_test_memory_limit in test kernels). For a
+ * chunk, the PFN of each page comes from, in order: the access xarray, the
+ * storage domain of another filled area covering it, or a new pin of the
+ * user memory. Only new pins are charged, so a page is charged once however
+ * many users it has. When a user lets go, each page no other user needs is
+ * unpinned and uncharged.
+ */
+
+#define IOPT_DEFAULT_TEMP_MEMORY 65536
+
+static unsigned long iopt_chunk_pages(void)
+{
+	size_t bytes = IOPT_DEFAULT_TEMP_MEMORY;
+
+#ifdef CONFIG_IOMMUFD_TEST
+	bytes = iommufd_test_memory_limit;
+#endif
+	return max_t(size_t, bytes / sizeof(unsigned long), 1);
+}
+
+static int iopt_pages_charge(struct iopt_pages *pages, unsigned long npages)
+{
+	unsigned long limit, cur, new;
+	int rc;
+
+	switch (pages->account_mode) {
+	case IOPT_PAGES_ACCOUNT_USER:
+		limit = task_rlimit(pages->source_task, RLIMIT_MEMLOCK) >>
+			PAGE_SHIFT;
+		cur = atomic_long_read(&pages->source_user->locked_vm);
+		do {
+			new = cur + npages;
+			if (new > limit || new < cur)
+				return -ENOMEM;
+		} while (!atomic_long_try_cmpxchg(&pages->source_user->locked_vm,
+						  &cur, new));
+		break;
+	case IOPT_PAGES_ACCOUNT_MM:
+		if (!mmget_not_zero(pages->source_mm))
+			return -EFAULT;
+		mmap_write_lock(pages->source_mm);
+		rc = __account_locked_vm(pages->source_mm, npages, true,
+					 pages->source_task, false);
+		mmap_write_unlock(pages->source_mm);
+		mmput(pages->source_mm);
+		if (rc)
+			return rc;
+		break;
+	}
+	atomic64_add(npages, &pages->source_mm->pinned_vm);
+	pages->npinned += npages;
+	return 0;
+}
+
+static void iopt_pages_uncharge(struct iopt_pages *pages, unsigned long npages)
+{
+	if (!npages || WARN_ON(pages->npinned < npages))
+		return;
+
+	switch (pages->account_mode) {
+	case IOPT_PAGES_ACCOUNT_USER:
+		atomic_long_sub(npages, &pages->source_user->locked_vm);
+		break;
+	case IOPT_PAGES_ACCOUNT_MM:
+		/* The mm may be gone already; mmgrab() keeps the counters. */
+		if (mmget_not_zero(pages->source_mm)) {
+			mmap_write_lock(pages->source_mm);
+			__account_locked_vm(pages->source_mm, npages, false,
+					    pages->source_task, false);
+			mmap_write_unlock(pages->source_mm);
+			mmput(pages->source_mm);
+		} else {
+			pages->source_mm->locked_vm -= npages;
+		}
+		break;
+	}
+	atomic64_sub(npages, &pages->source_mm->pinned_vm);
+	pages->npinned -= npages;
+}
+
+/* Pin up to @n pages from @index on; returns how many, or an errno. */
+static long iopt_pages_pin(struct iopt_pages *pages, unsigned long index,
+			   unsigned long n, struct page **out)
+{
+	unsigned long uaddr = (unsigned long)pages->uptr + index * PAGE_SIZE;
+	unsigned int flags = FOLL_LONGTERM | (pages->writable ? FOLL_WRITE : 0);
+	long rc;
+
+	if (iommufd_should_fail())
+		return -ENOMEM;
+
+	n = min_t(unsigned long, n, INT_MAX);
+	if (current->mm == pages->source_mm)
+		return pin_user_pages_fast(uaddr, n, flags, out);
+
+	if (!mmget_not_zero(pages->source_mm))
+		return -EFAULT;
+	mmap_read_lock(pages->source_mm);
+	rc = pin_user_pages_remote(pages->source_mm, uaddr, n, flags, out,
+				   NULL, NULL);
+	mmap_read_unlock(pages->source_mm);
+	mmput(pages->source_mm);
+	return rc;
+}
+
+/* The PFN a filled area's storage domain maps for page @index. */
+static unsigned long iopt_area_index_pfn(struct iopt_area *area,
+					 unsigned long index)
+{
+	return PHYS_PFN(iommu_iova_to_phys(area->storage_domain,
+					   iopt_area_index_to_iova(area, index)));
+}
+
+/*
+ * Some user other than @skip needs page @index: an access, or a filled
+ * area. If @pfn is not NULL it is set to the page's PFN.
+ */
+static bool iopt_pages_index_used(struct iopt_pages *pages,
+				  unsigned long index, struct iopt_area *skip,
+				  unsigned long *pfn)
+{
+	struct interval_tree_node *node;
+	void *entry;
+
+	lockdep_assert_held(&pages->mutex);
+
+	entry = xa_load(&pages->pinned_pfns, index);
+	if (entry) {
+		if (pfn)
+			*pfn = xa_to_value(entry);
+		return true;
+	}
+	for (node = interval_tree_iter_first(&pages->domains_itree, index,
+					     index);
+	     node; node = interval_tree_iter_next(node, index, index)) {
+		struct iopt_area *other =
+			container_of(node, struct iopt_area, pages_node);
+
+		if (other == skip)
+			continue;
+		if (pfn)
+			*pfn = iopt_area_index_pfn(other, index);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Unpin the pages of [index, index + n), whose PFNs are @pfns, that no user
+ * other than @skip needs, and uncharge them.
+ */
+static void iopt_pages_release(struct iopt_pages *pages, unsigned long index,
+			       const unsigned long *pfns, unsigned long n,
+			       struct iopt_area *skip)
+{
+	unsigned long i, released = 0;
+
+	for (i = 0; i != n; i++) {
+		if (iopt_pages_index_used(pages, index + i, skip, NULL))
+			continue;
+		unpin_user_page_range_dirty_lock(pfn_to_page(pfns[i]), 1,
+						 pages->writable);
+		released++;
+	}
+	iopt_pages_uncharge(pages, released);
+}
+
+/*
+ * Get the PFNs of [index, index + n) into @pfns, pinning and charging the
+ * pages no user other than @skip has pinned already.
+ */
+static int iopt_pages_get_pfns(struct iopt_pages *pages, unsigned long index,
+			       unsigned long n, unsigned long *pfns,
+			       struct iopt_area *skip)
+{
+	unsigned long done = 0;
+	long rc;
+
+	while (done != n) {
+		unsigned long run = 0, i;
+
+		if (iopt_pages_index_used(pages, index + done, skip,
+					  &pfns[done])) {
+			done++;
+			continue;
+		}
+		/* A run of pages nobody pinned yet, pinned in one call. */
+		while (done + run != n &&
+		       !iopt_pages_index_used(pages, index + done + run, skip,
+					      NULL))
+			run++;
+
+		rc = iopt_pages_charge(pages, run);
+		if (rc)
+			goto err_release;
+		/* struct page pointers and PFNs have the same size. */
+		rc = iopt_pages_pin(pages, index + done, run,
+				    (struct page **)&pfns[done]);
+		if (rc <= 0) {
+			iopt_pages_uncharge(pages, run);
+			rc = rc ? rc : -EFAULT;
+			goto err_release;
+		}
+		if (rc < run)
+			iopt_pages_uncharge(pages, run - rc);
+		for (i = done; i != done + rc; i++)
+			pfns[i] = page_to_pfn(((struct page **)pfns)[i]);
+		done += rc;
+	}
+	return 0;
+
+err_release:
+	iopt_pages_release(pages, index, pfns, done, skip);
+	return rc;
+}
+
+/*
+ * Map the pages [index, index + n) of @area, whose PFNs are @pfns, into
+ * @domain. Physically contiguous runs are mapped at once so the IOMMU can
+ * use large pages, unless the IOAS forbids them.
+ */
+static int iopt_area_map_pfns(struct iopt_area *area,
+			      struct iommu_domain *domain, unsigned long index,
+			      const unsigned long *pfns, unsigned long n)
+{
+	unsigned long start = iopt_area_index_to_iova(area, index);
+	bool merge = !area->iopt->disable_large_pages;
+	unsigned long i = 0, mapped_last = 0;
+	bool mapped = false;
+	int rc;
+
+	while (i != n) {
+		unsigned long first = i, iova, last, phys;
+
+		while (merge && i + 1 != n && pfns[i + 1] == pfns[i] + 1)
+			i++;
+		iova = iopt_area_index_to_iova(area, index + first);
+		last = iopt_area_index_to_last_iova(area, index + i);
+		/* Only the area's first page starts inside the page. */
+		phys = PFN_PHYS(pfns[first]);
+		if (index + first == iopt_area_index(area))
+			phys += area->page_offset;
+		rc = iommu_map(domain, iova, phys, last - iova + 1,
+			       area->iommu_prot);
+		if (rc)
+			goto err_unmap;
+		mapped_last = last;
+		mapped = true;
+		i++;
+	}
+	return 0;
+
+err_unmap:
+	if (mapped)
+		iommu_unmap(domain, start, mapped_last - start + 1);
+	return rc;
+}
+
+static void iopt_area_unmap_pfns(struct iopt_area *area,
+				 struct iommu_domain *domain,
+				 unsigned long index, unsigned long n)
+{
+	unsigned long iova = iopt_area_index_to_iova(area, index);
+	unsigned long last = iopt_area_index_to_last_iova(area, index + n - 1);
+	size_t unmapped;
+
+	unmapped = iommu_unmap(domain, iova, last - iova + 1);
+	WARN_ON(unmapped != last - iova + 1);
+}
+
+/* Read back the PFNs a filled area's storage domain maps. */
+static void iopt_area_read_pfns(struct iopt_area *area, unsigned long index,
+				unsigned long *pfns, unsigned long n)
+{
+	unsigned long i;
+
+	for (i = 0; i != n; i++)
+		pfns[i] = iopt_area_index_pfn(area, index + i);
+}
+
+/*
+ * Take [index, last] of an area out of @domains (the area must be out of
+ * domains_itree, so that its own pages count as unused), reading the PFNs
+ * from domains[0] and unpinning what no one else needs.
+ */
+static void iopt_area_unfill_range(struct iopt_area *area,
+				   struct iommu_domain **domains,
+				   unsigned int ndomains, unsigned long index,
+				   unsigned long last, unsigned long *pfns,
+				   unsigned long chunk)
+{
+	struct iopt_pages *pages = area->pages;
+	struct iommu_domain *storage = area->storage_domain;
+
+	while (index <= last) {
+		unsigned long n = min(chunk, last - index + 1);
+		unsigned int d;
+
+		area->storage_domain = domains[0];
+		iopt_area_read_pfns(area, index, pfns, n);
+		for (d = 0; d != ndomains; d++)
+			iopt_area_unmap_pfns(area, domains[d], index, n);
+		iopt_pages_release(pages, index, pfns, n, area);
+		index += n;
+	}
+	area->storage_domain = storage;
+}
+
+/**
+ * iopt_area_fill_domains - pin an area's pages and map them into domains
+ * @area: the area, not yet filled
+ * @domains: the domains of the area's io_pagetable
+ * @ndomains: how many; at least one
+ *
+ * Return: 0, with the area filled and @domains[0] its storage domain, or a
+ * negative errno with nothing changed.
+ */
+int iopt_area_fill_domains(struct iopt_area *area,
+			   struct iommu_domain **domains, unsigned int ndomains)
+{
+	unsigned long chunk = iopt_chunk_pages();
+	struct iopt_pages *pages = area->pages;
+	unsigned long index = iopt_area_index(area);
+	unsigned long last = iopt_area_last_index(area);
+	unsigned long *pfns;
+	int rc = 0;
+
+	chunk = min(chunk, last - index + 1);
+	pfns = kvcalloc(chunk, sizeof(*pfns), GFP_KERNEL_ACCOUNT);
+	if (!pfns)
+		return -ENOMEM;
+
+	mutex_lock(&pages->mutex);
+	while (index <= last) {
+		unsigned long n = min(chunk, last - index + 1);
+		unsigned int d;
+
+		rc = iopt_pages_get_pfns(pages, index, n, pfns, area);
+		if (rc)
+			goto err_unfill;
+		for (d = 0; d != ndomains; d++) {
+			rc = iopt_area_map_pfns(area, domains[d], index, pfns,
+						n);
+			if (rc)
+				break;
+		}
+		if (rc) {
+			while (d--)
+				iopt_area_unmap_pfns(area, domains[d], index, n);
+			iopt_pages_release(pages, index, pfns, n, area);
+			goto err_unfill;
+		}
+		index += n;
+	}
+	area->storage_domain = domains[0];
+	interval_tree_insert(&area->pages_node, &pages->domains_itree);
+	mutex_unlock(&pages->mutex);
+	kvfree(pfns);
+	return 0;
+
+err_unfill:
+	if (index != iopt_area_index(area))
+		iopt_area_unfill_range(area, domains, ndomains,
+				       iopt_area_index(area), index - 1, pfns,
+				       chunk);
+	mutex_unlock(&pages->mutex);
+	kvfree(pfns);
+	return rc;
+}
+
+/**
+ * iopt_area_unfill_domains - unmap a filled area and unpin its pages
+ * @area: the area
+ * @domains: the domains of the area's io_pagetable
+ * @ndomains: how many
+ *
+ * Pages that another area or an access still uses stay pinned.
+ */
+void iopt_area_unfill_domains(struct iopt_area *area,
+			      struct iommu_domain **domains,
+			      unsigned int ndomains)
+{
+	unsigned long chunk = iopt_chunk_pages();
+	struct iopt_pages *pages = area->pages;
+	unsigned long pfn, *pfns = &pfn;
+
+	chunk = min(chunk, iopt_area_last_index(area) - iopt_area_index(area) + 1);
+	/* Without memory for a chunk, go one page at a time. */
+	pfns = kvcalloc(chunk, sizeof(*pfns), GFP_KERNEL);
+	if (!pfns) {
+		pfns = &pfn;
+		chunk = 1;
+	}
+
+	mutex_lock(&pages->mutex);
+	interval_tree_remove(&area->pages_node, &pages->domains_itree);
+	iopt_area_unfill_range(area, domains, ndomains, iopt_area_index(area),
+			       iopt_area_last_index(area), pfns, chunk);
+	area->storage_domain = NULL;
+	mutex_unlock(&pages->mutex);
+	if (pfns != &pfn)
+		kvfree(pfns);
+}
+
+/**
+ * iopt_area_fill_domain - map a filled area into one more domain
+ * @area: the area, filled in its other domains
+ * @domain: the new domain
+ *
+ * The PFNs are read from the area's storage domain: nothing is pinned.
+ *
+ * Return: 0, or a negative errno with @domain unchanged.
+ */
+int iopt_area_fill_domain(struct iopt_area *area, struct iommu_domain *domain)
+{
+	unsigned long chunk = iopt_chunk_pages();
+	unsigned long index = iopt_area_index(area);
+	unsigned long last = iopt_area_last_index(area);
+	unsigned long *pfns;
+	int rc = 0;
+
+	chunk = min(chunk, last - index + 1);
+	pfns = kvcalloc(chunk, sizeof(*pfns), GFP_KERNEL_ACCOUNT);
+	if (!pfns)
+		return -ENOMEM;
+
+	mutex_lock(&area->pages->mutex);
+	while (index <= last) {
+		unsigned long n = min(chunk, last - index + 1);
+
+		iopt_area_read_pfns(area, index, pfns, n);
+		rc = iopt_area_map_pfns(area, domain, index, pfns, n);
+		if (rc)
+			break;
+		index += n;
+	}
+	if (rc && index != iopt_area_index(area))
+		iopt_area_unmap_pfns(area, domain, iopt_area_index(area),
+				     index - iopt_area_index(area));
+	mutex_unlock(&area->pages->mutex);
+	kvfree(pfns);
+	return rc;
+}
+
+/**
+ * iopt_area_unmap_domain - unmap a filled area from one of its domains
+ * @area: the area, which stays filled in its other domains
+ * @domain: the domain; must not be the area's storage domain
+ */
+void iopt_area_unmap_domain(struct iopt_area *area,
+			    struct iommu_domain *domain)
+{
+	WARN_ON(area->storage_domain == domain);
+	iopt_area_unmap_pfns(area, domain, iopt_area_index(area),
+			     iopt_area_last_index(area) -
+				     iopt_area_index(area) + 1);
+}

@@ -9,6 +9,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -400,8 +404,14 @@ TEST_F(ioas, map_auto_iova)
 				      length, &iovas[i]));
 		EXPECT_NE(0, iovas[i]);
 		EXPECT_EQ(0, iovas[i] % page_size);
-		if (i == 3)	/* four pages: aligned to four pages */
-			EXPECT_EQ(0, iovas[i] % (4 * page_size));
+		if (i == 3) {
+			/* Four pages: aligned to four pages, or the buffer. */
+			uint64_t align = 4 * page_size;
+
+			while ((uintptr_t)buffer % align)
+				align /= 2;
+			EXPECT_EQ(0, iovas[i] % align);
+		}
 		total += length;
 	}
 	EXPECT_EQ(total, total_mapped(_metadata, self->fd, self->ioas));
@@ -827,6 +837,291 @@ TEST_F(ioas, option_huge_pages)
 	ASSERT_EQ(0, option(self->fd, self->ioas, IOMMU_OPTION_HUGE_PAGES,
 			    IOMMU_OPTION_OP_GET, &val));
 	EXPECT_EQ(0, val);
+}
+
+/* Page tables from mock domains: pinning, sharing and accounting. */
+
+static int mock_domain(int fd, uint32_t ioas, uint32_t *stdev, uint32_t *hwpt)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = ioas,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	if (!rc) {
+		*stdev = cmd.mock_domain.out_stdev_id;
+		if (hwpt)
+			*hwpt = cmd.mock_domain.out_hwpt_id;
+	}
+	return rc;
+}
+
+static int check_refs(int fd, void *va, uint64_t length, uint32_t refs)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MD_CHECK_REFS,
+		.check_refs = { .length = length, .uptr = (uintptr_t)va,
+				.refs = refs },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+static int check_map(int fd, uint32_t hwpt, uint64_t iova, void *va,
+		     uint64_t length)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MD_CHECK_MAP,
+		.id = hwpt,
+		.check_map = { .iova = iova, .length = length,
+			       .uptr = (uintptr_t)va },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+/* A field of /proc/self/status, in kB. */
+static long status_kb(const char *field)
+{
+	char line[256];
+	long val = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, field, strlen(field))) {
+			val = strtol(line + strlen(field) + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+#define APERTURE MOCK_APERTURE_START
+
+FIXTURE(domain)
+{
+	int fd;
+	uint32_t ioas;
+	uint8_t *mem;		/* 16 pages, populated */
+};
+
+FIXTURE_SETUP(domain)
+{
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
+	self->mem = mmap(NULL, 16 * page_size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->mem);
+}
+
+FIXTURE_TEARDOWN(domain)
+{
+	int fd;
+
+	close(self->fd);
+	/* Closing the context unpinned everything. */
+	fd = open("/dev/iommu", O_RDWR);
+	EXPECT_EQ(0, check_refs(fd, self->mem, 16 * page_size, 0));
+	close(fd);
+	munmap(self->mem, 16 * page_size);
+}
+
+/* Memory is pinned while a page table maps it, and only then. */
+TEST_F(domain, pin_while_mapped)
+{
+	uint32_t stdev, hwpt;
+	long pinned = status_kb("VmPin:");
+
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem,
+			       4 * page_size, APERTURE));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 4 * page_size, 0));
+
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &stdev, &hwpt));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 4 * page_size, 1));
+	EXPECT_EQ(0, check_map(self->fd, hwpt, APERTURE, self->mem,
+			       4 * page_size));
+	EXPECT_EQ(pinned + 4 * page_size / 1024, status_kb("VmPin:"));
+
+	/* Mapping with the page table present pins at once. */
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem + 4 * page_size,
+			       4 * page_size, APERTURE + 4 * page_size));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 8 * page_size, 1));
+	EXPECT_EQ(0, check_map(self->fd, hwpt, APERTURE, self->mem,
+			       8 * page_size));
+
+	/* The IOAS and page table are in use: neither can go. */
+	EXPECT_ERRNO(EBUSY, destroy(self->fd, self->ioas));
+	EXPECT_ERRNO(EBUSY, destroy(self->fd, hwpt));
+
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, APERTURE, 4 * page_size,
+				NULL));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 4 * page_size, 0));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem + 4 * page_size,
+				4 * page_size, 1));
+
+	/* The device going away takes its page table and the pins along. */
+	ASSERT_EQ(0, destroy(self->fd, stdev));
+	EXPECT_ERRNO(ENOENT, destroy(self->fd, hwpt));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 8 * page_size, 0));
+	EXPECT_EQ(pinned, status_kb("VmPin:"));
+	EXPECT_EQ(0, destroy(self->fd, self->ioas));
+}
+
+/* Two page tables, two IOASes, copies: each page is pinned once. */
+TEST_F(domain, pinned_once)
+{
+	uint32_t stdev[3], hwpt[3], other;
+	long pinned = status_kb("VmPin:");
+	uint64_t iova = APERTURE + 64 * page_size;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &stdev[0], &hwpt[0]));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &stdev[1], &hwpt[1]));
+	ASSERT_EQ(0, mock_domain(self->fd, other, &stdev[2], &hwpt[2]));
+	/* Compatible devices share the page table of an IOAS. */
+	EXPECT_EQ(hwpt[0], hwpt[1]);
+
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem,
+			       8 * page_size, APERTURE));
+	ASSERT_EQ(0, ioas_copy(self->fd, FIXED, other, &iova, self->ioas,
+			       APERTURE + page_size, 4 * page_size));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 8 * page_size, 1));
+	EXPECT_EQ(pinned + 8 * page_size / 1024, status_kb("VmPin:"));
+	EXPECT_EQ(0, check_map(self->fd, hwpt[2], iova,
+			       self->mem + page_size, 4 * page_size));
+
+	/* Unmapping the original keeps what the copy still maps. */
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, APERTURE, 8 * page_size,
+				NULL));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, page_size, 0));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem + page_size,
+				4 * page_size, 1));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem + 5 * page_size,
+				3 * page_size, 0));
+	EXPECT_EQ(pinned + 4 * page_size / 1024, status_kb("VmPin:"));
+	EXPECT_EQ(0, check_map(self->fd, hwpt[2], iova,
+			       self->mem + page_size, 4 * page_size));
+}
+
+/* Sub-page IOVAs and offsets map correctly through 2 KiB IO pages. */
+TEST_F(domain, sub_page)
+{
+	uint32_t stdev, hwpt;
+	uint64_t iova;
+
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &stdev, &hwpt));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas,
+			       self->mem + page_size / 2, 3 * page_size,
+			       APERTURE + page_size / 2));
+	EXPECT_EQ(0, check_map(self->fd, hwpt, APERTURE + page_size / 2,
+			       self->mem + page_size / 2, 3 * page_size));
+	/* IOVA and memory offsets differ inside the page. */
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem,
+			       2 * page_size, APERTURE + 8 * page_size +
+						      page_size / 2));
+	EXPECT_EQ(0, check_map(self->fd, hwpt,
+			       APERTURE + 8 * page_size + page_size / 2,
+			       self->mem, 2 * page_size));
+	/*
+	 * Two IOMMU_IOAS_MAP calls are two descriptions of the memory: the
+	 * pages both map are pinned by each (IOMMU_IOAS_COPY shares instead).
+	 */
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 2 * page_size, 2));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem + 2 * page_size,
+				2 * page_size, 1));
+	/* Not aligned to the 2 KiB IO page. */
+	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas, self->mem + 8,
+				       page_size, APERTURE + 32 * page_size));
+	EXPECT_ERRNO(EINVAL, ioas_map(self->fd, self->ioas, RW, self->mem,
+				      page_size + 8, &iova));
+	/* Outside the aperture, the IOVA is reserved. */
+	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas, self->mem,
+				       page_size, APERTURE - page_size));
+}
+
+/*
+ * Without CAP_IPC_LOCK, pins count against RLIMIT_MEMLOCK, charged to the
+ * user (mode 0) or to the mm (mode 1, seen in VmLck); a map over the limit
+ * fails with ENOMEM and leaves nothing charged.
+ */
+static void rlimit_child(struct __test_metadata *_metadata, int fd,
+			 uint32_t ioas, uint8_t *mem, bool mm_mode)
+{
+	struct rlimit lim = { 4 * page_size, 4 * page_size };
+	long pinned = status_kb("VmPin:"), locked = status_kb("VmLck:");
+
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &lim));
+	ASSERT_EQ(0, setuid(65534));	/* drops CAP_IPC_LOCK */
+
+	EXPECT_ERRNO(ENOMEM, map_fixed(fd, ioas, mem, 6 * page_size,
+				       APERTURE));
+	EXPECT_EQ(pinned, status_kb("VmPin:"));
+	EXPECT_EQ(locked, status_kb("VmLck:"));
+	EXPECT_EQ(0, check_refs(fd, mem, 6 * page_size, 0));
+
+	ASSERT_EQ(0, map_fixed(fd, ioas, mem, 3 * page_size, APERTURE));
+	EXPECT_EQ(pinned + 3 * page_size / 1024, status_kb("VmPin:"));
+	if (mm_mode)
+		EXPECT_EQ(locked + 3 * page_size / 1024, status_kb("VmLck:"));
+	/* A copy of the mapping costs nothing more. */
+	ASSERT_EQ(0, ioas_copy(fd, FIXED, ioas,
+			       &(uint64_t){ APERTURE + 16 * page_size }, ioas,
+			       APERTURE, 3 * page_size));
+	/* But two new pages would go over. */
+	EXPECT_ERRNO(ENOMEM, map_fixed(fd, ioas, mem + 3 * page_size,
+				       2 * page_size, APERTURE + page_size * 32));
+	EXPECT_EQ(pinned + 3 * page_size / 1024, status_kb("VmPin:"));
+
+	ASSERT_EQ(0, ioas_unmap(fd, ioas, 0, UINT64_MAX, NULL));
+	EXPECT_EQ(pinned, status_kb("VmPin:"));
+	EXPECT_EQ(locked, status_kb("VmLck:"));
+}
+
+static void rlimit_test(struct __test_metadata *_metadata, uint8_t *mem,
+			bool mm_mode)
+{
+	uint32_t ioas, stdev;
+	uint64_t val = mm_mode;
+	int fd, status;
+	pid_t pid;
+
+	fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, option(fd, 0, IOMMU_OPTION_RLIMIT_MODE,
+			    IOMMU_OPTION_OP_SET, &val));
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
+	ASSERT_EQ(0, mock_domain(fd, ioas, &stdev, NULL));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		rlimit_child(_metadata, fd, ioas, mem, mm_mode);
+		_exit(_metadata->passed ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(fd);
+}
+
+TEST_F(domain, rlimit_user)
+{
+	rlimit_test(_metadata, self->mem, false);
+}
+
+TEST_F(domain, rlimit_mm)
+{
+	rlimit_test(_metadata, self->mem, true);
 }
 
 TEST_HARNESS_MAIN
