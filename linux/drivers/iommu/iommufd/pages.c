@@ -108,6 +108,18 @@ static unsigned long iopt_chunk_pages(void)
 	return max_t(size_t, bytes / sizeof(unsigned long), 1);
 }
 
+/*
+ * The temporary PFN buffer for walking an area: one chunk, no larger than
+ * the area. Sets *chunk to its length in PFNs.
+ */
+static unsigned long *iopt_area_alloc_pfns(struct iopt_area *area,
+					   unsigned long *chunk)
+{
+	*chunk = min(iopt_chunk_pages(),
+		     iopt_area_last_index(area) - iopt_area_index(area) + 1);
+	return kvcalloc(*chunk, sizeof(unsigned long), GFP_KERNEL_ACCOUNT);
+}
+
 static int iopt_pages_charge(struct iopt_pages *pages, unsigned long npages)
 {
 	unsigned long limit, cur, new;
@@ -408,15 +420,13 @@ static void iopt_area_unfill_range(struct iopt_area *area,
 int iopt_area_fill_domains(struct iopt_area *area,
 			   struct iommu_domain **domains, unsigned int ndomains)
 {
-	unsigned long chunk = iopt_chunk_pages();
 	struct iopt_pages *pages = area->pages;
 	unsigned long index = iopt_area_index(area);
 	unsigned long last = iopt_area_last_index(area);
-	unsigned long *pfns;
+	unsigned long chunk, *pfns;
 	int rc = 0;
 
-	chunk = min(chunk, last - index + 1);
-	pfns = kvcalloc(chunk, sizeof(*pfns), GFP_KERNEL_ACCOUNT);
+	pfns = iopt_area_alloc_pfns(area, &chunk);
 	if (!pfns)
 		return -ENOMEM;
 
@@ -470,13 +480,11 @@ void iopt_area_unfill_domains(struct iopt_area *area,
 			      struct iommu_domain **domains,
 			      unsigned int ndomains)
 {
-	unsigned long chunk = iopt_chunk_pages();
 	struct iopt_pages *pages = area->pages;
-	unsigned long pfn, *pfns = &pfn;
+	unsigned long chunk, pfn, *pfns;
 
-	chunk = min(chunk, iopt_area_last_index(area) - iopt_area_index(area) + 1);
 	/* Without memory for a chunk, go one page at a time. */
-	pfns = kvcalloc(chunk, sizeof(*pfns), GFP_KERNEL);
+	pfns = iopt_area_alloc_pfns(area, &chunk);
 	if (!pfns) {
 		pfns = &pfn;
 		chunk = 1;
@@ -503,14 +511,12 @@ void iopt_area_unfill_domains(struct iopt_area *area,
  */
 int iopt_area_fill_domain(struct iopt_area *area, struct iommu_domain *domain)
 {
-	unsigned long chunk = iopt_chunk_pages();
 	unsigned long index = iopt_area_index(area);
 	unsigned long last = iopt_area_last_index(area);
-	unsigned long *pfns;
+	unsigned long chunk, *pfns;
 	int rc = 0;
 
-	chunk = min(chunk, last - index + 1);
-	pfns = kvcalloc(chunk, sizeof(*pfns), GFP_KERNEL_ACCOUNT);
+	pfns = iopt_area_alloc_pfns(area, &chunk);
 	if (!pfns)
 		return -ENOMEM;
 
