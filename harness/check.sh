@@ -15,6 +15,5 @@ bash "$TOP/harness/judge.sh" "$OUT/test-console.log" "$OUT/test-results.log" "$c
 case conformance/iommufd in
 ${ONLY:-*}) bash "$TOP/harness/conformance.sh" judge "$OUT/test-results.log" "$counts" || rc=1 ;;
 esac
-read -r pass fail skip < <(awk '{ p += $2; f += $3; s += $4 } END { print p + 0, f + 0, s + 0 }' "$counts")
-echo "$pass passed, $fail failed, $skip skipped"
+print_totals "$counts" || true
 exit $rc

@@ -111,3 +111,14 @@ ref_extract() {
 	echo "$stamp" >"$REF.tmp/.stamp"
 	mv "$REF.tmp" "$REF"
 }
+
+# print_totals COUNTS: the closing line "N passed, N failed, N skipped" from
+# the "tier passed failed skipped" lines of COUNTS. True when nothing failed
+# and something passed.
+print_totals() {
+	local pass fail skip
+	read -r pass fail skip < <(awk '{ p += $2; f += $3; s += $4 }
+		END { print p + 0, f + 0, s + 0 }' "$1")
+	echo "$pass passed, $fail failed, $skip skipped"
+	[ "$fail" = 0 ] && [ "$pass" -gt 0 ]
+}
