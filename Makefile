@@ -33,8 +33,8 @@ test: guest
 	@bash $(H)/test.sh
 
 # Upstream's iommufd selftests alone, judged against their list of cases
-# not implemented yet ('make test' runs and judges them too).
-# The conformance tier alone; check.sh also judges the console.
+# not implemented yet, and the console as for any run ('make test' runs
+# and judges them too).
 conformance: guest
 	@ONLY='conformance/*' bash $(H)/check.sh
 

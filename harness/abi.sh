@@ -83,6 +83,8 @@ for side in ours upstream; do
 	cp "$root/include/uapi/linux/iommufd.h" "$abi/$side/linux/"
 	cp "$root/drivers/iommu/iommufd/iommufd_test.h" "$abi/$side/"
 done
+# What upstream added after the reference's version, written down once.
+cat "$TOP/harness/abi-newer.h" >>"$abi/upstream/linux/iommufd.h"
 
 pass=0 fail=0
 for h in "${headers[@]}"; do

@@ -8,6 +8,7 @@
  */
 #include <linux/iommu.h>
 #include <linux/slab.h>
+#include <uapi/linux/iommufd.h>
 
 #include "iommufd_private.h"
 
@@ -77,4 +78,77 @@ iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 out_abort:
 	iommufd_object_abort_and_destroy(ictx, &hwpt->obj);
 	return ERR_PTR(rc);
+}
+
+/**
+ * iommufd_hwpt_alloc - the IOMMU_HWPT_ALLOC ioctl
+ * @ucmd: the ioctl call
+ *
+ * A page table made on request is like one an attach makes, except that it
+ * stays until userspace destroys it, with or without devices.
+ *
+ * Return: 0 or a negative errno, with nothing created.
+ */
+int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
+	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_object *pt_obj;
+	struct iommufd_device *idev;
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	if (cmd->__reserved || cmd->__reserved2)
+		return -EOPNOTSUPP;
+	/* Data comes with a type, and a type with data. */
+	if (cmd->data_type == IOMMU_HWPT_DATA_NONE ? cmd->data_len :
+						     !cmd->data_len)
+		return -EINVAL;
+
+	idev = iommufd_get_device(ucmd->ictx, cmd->dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	pt_obj = iommufd_get_object(ucmd->ictx, cmd->pt_id, IOMMUFD_OBJ_ANY);
+	if (IS_ERR(pt_obj)) {
+		rc = PTR_ERR(pt_obj);
+		goto out_put_idev;
+	}
+
+	/* Nested page tables (a page table as @pt_id) need driver data. */
+	if (pt_obj->type == IOMMUFD_OBJ_HW_PAGETABLE) {
+		rc = -EOPNOTSUPP;
+		goto out_put_pt;
+	}
+	if (pt_obj->type != IOMMUFD_OBJ_IOAS ||
+	    cmd->data_type != IOMMU_HWPT_DATA_NONE) {
+		rc = -EINVAL;
+		goto out_put_pt;
+	}
+	if (cmd->flags) {
+		rc = -EOPNOTSUPP;
+		goto out_put_pt;
+	}
+	ioas = container_of(pt_obj, struct iommufd_ioas, obj);
+
+	mutex_lock(&ioas->mutex);
+	hwpt = iommufd_hw_pagetable_alloc(ucmd->ictx, ioas, idev->dev);
+	if (IS_ERR(hwpt)) {
+		rc = PTR_ERR(hwpt);
+		goto out_unlock;
+	}
+	cmd->out_hwpt_id = hwpt->obj.id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc) {
+		iommufd_object_abort_and_destroy(ucmd->ictx, &hwpt->obj);
+		goto out_unlock;
+	}
+	list_add_tail(&hwpt->hwpt_item, &ioas->hwpt_list);
+	iommufd_object_finalize(ucmd->ictx, &hwpt->obj);
+out_unlock:
+	mutex_unlock(&ioas->mutex);
+out_put_pt:
+	iommufd_put_object(ucmd->ictx, pt_obj);
+out_put_idev:
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	return rc;
 }

@@ -35,6 +35,7 @@ void iopt_init_table(struct io_pagetable *iopt)
 	iopt->allowed_itree = RB_ROOT_CACHED;
 	iopt->reserved_itree = RB_ROOT_CACHED;
 	iopt->iova_alignment = 1;
+	xa_init_flags(&iopt->access_list, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 }
 
 static void iopt_free_itree(struct rb_root_cached *root, size_t offset)
@@ -52,6 +53,7 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 	/* The IOAS unmaps everything before its table goes away. */
 	WARN_ON(!RB_EMPTY_ROOT(&iopt->area_itree.rb_root));
 	WARN_ON(iopt->ndomains);
+	WARN_ON(!xa_empty(&iopt->access_list));
 	kfree(iopt->domains);
 	iopt_free_itree(&iopt->allowed_itree,
 			offsetof(struct iopt_allowed, node));
@@ -413,30 +415,57 @@ out_unlock:
 }
 
 /*
+ * How many times an unmap asks the accesses to let go of an area before it
+ * gives up on a driver that does not unpin.
+ */
+#define IOPT_UNMAP_ACCESS_TRIES 100
+
+/*
  * Remove every area inside [start, last]. An area only partly inside makes
  * the whole call fail with -ENOENT before anything is removed.
+ *
+ * An area accesses have pinned pages of cannot go yet: it is marked so that
+ * no new pin reaches it, the locks are dropped, the accesses of the IOAS
+ * are told to unpin, and the walk starts over.
  */
 static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
 				 unsigned long last, unsigned long *unmapped)
 {
 	struct iopt_area *area, *next;
+	unsigned int tries = 0;
 	unsigned long total = 0;
+	int rc = 0;
 
+again:
 	down_read(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
 	for (area = iopt_area_iter_first(iopt, start, last); area;
 	     area = iopt_area_iter_next(area, start, last)) {
 		if (iopt_area_iova(area) < start ||
 		    iopt_area_last_iova(area) > last) {
-			up_write(&iopt->iova_rwsem);
-			up_read(&iopt->domains_rwsem);
-			return -ENOENT;
+			/* After a retry, what is gone stays gone. */
+			rc = total ? 0 : -ENOENT;
+			goto out_unlock;
 		}
 	}
 
 	for (area = iopt_area_iter_first(iopt, start, last); area;
 	     area = next) {
 		next = iopt_area_iter_next(area, start, last);
+		if (area->num_accesses) {
+			unsigned long iova = iopt_area_iova(area);
+			unsigned long length = iopt_area_length(area);
+
+			area->prevent_access = true;
+			up_write(&iopt->iova_rwsem);
+			up_read(&iopt->domains_rwsem);
+			if (WARN_ON(++tries > IOPT_UNMAP_ACCESS_TRIES)) {
+				rc = -EDEADLK;
+				goto out;
+			}
+			iommufd_access_notify_unmap(iopt, iova, length);
+			goto again;
+		}
 		total += iopt_area_length(area);
 		if (iopt->ndomains)
 			iopt_area_unfill_domains(area, iopt->domains,
@@ -445,12 +474,13 @@ static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
 		iopt_put_pages(area->pages);
 		kfree(area);
 	}
+out_unlock:
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_rwsem);
-
+out:
 	if (unmapped)
 		*unmapped = total;
-	return 0;
+	return rc;
 }
 
 /**
@@ -593,20 +623,26 @@ static int iopt_check_alignment(struct io_pagetable *iopt,
 
 /*
  * Recompute the alignment every mapping must have: the smallest IO page of
- * every domain, and PAGE_SIZE when large pages are disabled (so that every
- * IO page is a whole CPU page); 1 when nothing constrains it.
+ * every domain, the alignment of every access (CPU pages for those that pin
+ * pages), and PAGE_SIZE when large pages are disabled (so that every IO
+ * page is a whole CPU page); 1 when nothing constrains it.
  */
 static int iopt_update_alignment(struct io_pagetable *iopt)
 {
 	unsigned long alignment = iopt->disable_large_pages ? PAGE_SIZE : 1;
+	struct iommufd_access *access;
+	unsigned long index;
 	unsigned int i;
 	int rc;
 
+	lockdep_assert_held(&iopt->domains_rwsem);
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 
 	for (i = 0; i != iopt->ndomains; i++)
 		alignment = max_t(unsigned long, alignment,
 				  1UL << __ffs(iopt->domains[i]->pgsize_bitmap));
+	xa_for_each(&iopt->access_list, index, access)
+		alignment = max(alignment, access->iova_alignment);
 	if (alignment > iopt->iova_alignment) {
 		rc = iopt_check_alignment(iopt, alignment);
 		if (rc)
@@ -800,4 +836,56 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 out_unlock:
 	up_write(&iopt->iova_rwsem);
 	up_write(&iopt->domains_rwsem);
+}
+
+/**
+ * iopt_add_access - attach an access to an io_pagetable
+ * @iopt: the io_pagetable
+ * @access: the access; its access_list_id is set
+ *
+ * From now on the access hears of unmaps, and the IOAS keeps every mapping
+ * aligned as the access needs.
+ *
+ * Return: 0, -EADDRINUSE if a mapping does not meet the access's alignment,
+ * or -ENOMEM; on error nothing changed.
+ */
+int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access)
+{
+	u32 id;
+	int rc;
+
+	down_read(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	rc = xa_alloc(&iopt->access_list, &id, access, xa_limit_16b,
+		      GFP_KERNEL_ACCOUNT);
+	if (rc)
+		goto out_unlock;
+	rc = iopt_update_alignment(iopt);
+	if (rc) {
+		xa_erase(&iopt->access_list, id);
+		goto out_unlock;
+	}
+	access->access_list_id = id;
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->domains_rwsem);
+	return rc;
+}
+
+/**
+ * iopt_remove_access - detach an access from an io_pagetable
+ * @iopt: the io_pagetable
+ * @access: the access, which must have unpinned everything
+ * @access_list_id: its index in @iopt's access list
+ */
+void iopt_remove_access(struct io_pagetable *iopt,
+			struct iommufd_access *access, u32 access_list_id)
+{
+	down_read(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	WARN_ON(xa_erase(&iopt->access_list, access_list_id) != access);
+	/* A smaller alignment always fits the mappings. */
+	WARN_ON(iopt_update_alignment(iopt));
+	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->domains_rwsem);
 }

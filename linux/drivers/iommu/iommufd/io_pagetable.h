@@ -147,6 +147,14 @@ static inline unsigned long iopt_area_iova_to_index(struct iopt_area *area,
 	       (iova - iopt_area_iova(area) + area->page_offset) / PAGE_SIZE;
 }
 
+/* The byte of the iopt_pages that IOVA @iova of the area maps. */
+static inline unsigned long iopt_area_start_byte(struct iopt_area *area,
+						 unsigned long iova)
+{
+	return iopt_area_index(area) * PAGE_SIZE + area->page_offset +
+	       (iova - iopt_area_iova(area));
+}
+
 /* A range userspace allowed for automatically chosen IOVAs. */
 struct iopt_allowed {
 	struct interval_tree_node node;
@@ -189,6 +197,61 @@ __make_iopt_iter(allowed)
 __make_iopt_iter(reserved)
 
 /*
+ * A walk over the areas that cover [first, last] with no gap between them,
+ * one piece per area: [cur_iova, iopt_area_walk_piece_last()]:
+ *
+ *	for (area = iopt_area_walk_first(&walk, iopt, first, last); area;
+ *	     area = iopt_area_walk_next(&walk))
+ *
+ * After the loop, @done tells whether the pieces reached @last; if not, a
+ * gap (or the end of the mappings) stopped the walk. The caller holds
+ * iova_rwsem.
+ */
+struct iopt_area_walk {
+	struct io_pagetable *iopt;
+	struct iopt_area *area;
+	unsigned long cur_iova;
+	unsigned long last_iova;
+	bool done;
+};
+
+static inline struct iopt_area *iopt_area_walk_find(struct iopt_area_walk *walk)
+{
+	walk->area = iopt_area_iter_first(walk->iopt, walk->cur_iova,
+					  walk->cur_iova);
+	if (walk->area && !walk->area->pages)
+		walk->area = NULL;
+	return walk->area;
+}
+
+static inline struct iopt_area *
+iopt_area_walk_first(struct iopt_area_walk *walk, struct io_pagetable *iopt,
+		     unsigned long first, unsigned long last)
+{
+	walk->iopt = iopt;
+	walk->cur_iova = first;
+	walk->last_iova = last;
+	walk->done = false;
+	return iopt_area_walk_find(walk);
+}
+
+static inline unsigned long
+iopt_area_walk_piece_last(struct iopt_area_walk *walk)
+{
+	return min(walk->last_iova, iopt_area_last_iova(walk->area));
+}
+
+static inline struct iopt_area *iopt_area_walk_next(struct iopt_area_walk *walk)
+{
+	if (iopt_area_last_iova(walk->area) >= walk->last_iova) {
+		walk->done = true;
+		return NULL;
+	}
+	walk->cur_iova = iopt_area_last_iova(walk->area) + 1;
+	return iopt_area_walk_find(walk);
+}
+
+/*
  * A range of pages pinned for accesses; @users counts the identical pins
  * sharing it. Lives in pages->access_itree.
  */
@@ -205,6 +268,11 @@ static inline void iopt_put_pages(struct iopt_pages *pages)
 	kref_put(&pages->kref, iopt_release_pages);
 }
 
+int iopt_area_map_pfns(struct iopt_area *area, struct iommu_domain *domain,
+		       unsigned long index, const unsigned long *pfns,
+		       unsigned long n);
+void iopt_area_unmap_pfns(struct iopt_area *area, struct iommu_domain *domain,
+			  unsigned long index, unsigned long n);
 int iopt_area_fill_domains(struct iopt_area *area,
 			   struct iommu_domain **domains, unsigned int ndomains);
 void iopt_area_unfill_domains(struct iopt_area *area,
@@ -213,5 +281,12 @@ void iopt_area_unfill_domains(struct iopt_area *area,
 int iopt_area_fill_domain(struct iopt_area *area, struct iommu_domain *domain);
 void iopt_area_unmap_domain(struct iopt_area *area,
 			    struct iommu_domain *domain);
+int iopt_area_add_access(struct iopt_area *area, unsigned long index,
+			 unsigned long last_index, struct page **out_pages,
+			 unsigned int flags);
+void iopt_area_remove_access(struct iopt_area *area, unsigned long index,
+			     unsigned long last_index);
+int iopt_pages_rw(struct iopt_pages *pages, unsigned long start_byte,
+		  void *data, unsigned long length, unsigned int flags);
 
 #endif

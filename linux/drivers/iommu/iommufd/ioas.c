@@ -128,7 +128,7 @@ int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
 		rc = -EMSGSIZE;
 out_unlock:
 	up_read(&ioas->iopt.iova_rwsem);
-	iommufd_put_object(&ioas->obj);
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;
 }
 
@@ -189,7 +189,7 @@ int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
 		interval_tree_remove(node, &allowed);
 		kfree(container_of(node, struct iopt_allowed, node));
 	}
-	iommufd_put_object(&ioas->obj);
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;
 }
 
@@ -244,7 +244,7 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 		/* Userspace cannot learn the IOVA: take the mapping back. */
 		WARN_ON(iopt_unmap_iova(&ioas->iopt, iova, cmd->length, NULL));
 out_put:
-	iommufd_put_object(&ioas->obj);
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;
 }
 
@@ -286,9 +286,9 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 		WARN_ON(iopt_unmap_iova(&dst_ioas->iopt, iova, cmd->length,
 					NULL));
 out_put_dst:
-	iommufd_put_object(&dst_ioas->obj);
+	iommufd_put_object(ucmd->ictx, &dst_ioas->obj);
 out_put_src:
-	iommufd_put_object(&src_ioas->obj);
+	iommufd_put_object(ucmd->ictx, &src_ioas->obj);
 	return rc;
 }
 
@@ -319,7 +319,7 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 	cmd->length = unmapped;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 out_put:
-	iommufd_put_object(&ioas->obj);
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;
 }
 
@@ -345,6 +345,41 @@ int iommufd_ioas_option(struct iommufd_ucmd *ucmd)
 	} else {
 		rc = -EOPNOTSUPP;
 	}
-	iommufd_put_object(&ioas->obj);
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}
+
+/*
+ * IOMMU_IOAS_CHANGE_PROCESS: accounting moves only for mappings of files,
+ * which this kernel does not make, so the answer depends only on whether
+ * any IOAS of the context maps anything.
+ */
+int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_change_process *cmd = ucmd->cmd;
+	struct iommufd_object *obj;
+	unsigned long index;
+	int rc = 0;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+
+	/* Only the index is used: @obj may be freed under us meanwhile. */
+	xa_for_each(&ucmd->ictx->objects, index, obj) {
+		struct iommufd_ioas *ioas;
+		bool mapped;
+
+		ioas = iommufd_get_ioas(ucmd->ictx, index);
+		if (IS_ERR(ioas))
+			continue;
+		down_read(&ioas->iopt.iova_rwsem);
+		mapped = !RB_EMPTY_ROOT(&ioas->iopt.area_itree.rb_root);
+		up_read(&ioas->iopt.iova_rwsem);
+		iommufd_put_object(ucmd->ictx, &ioas->obj);
+		if (mapped) {
+			rc = -EINVAL;
+			break;
+		}
+	}
 	return rc;
 }

@@ -22,6 +22,11 @@
  * frees; the object's destroy function and kfree() run only in the destroy
  * paths.
  *
+ * A kernel user that owns an object (a driver's device or access) keeps a
+ * long-term reference of its own and destroys the object itself with
+ * iommufd_object_destroy_owned(), which waits for short-term holders to
+ * let go; iommufd_put_object() wakes it.
+ *
  * Closing the file destroys every object. No ioctl can be running then, so
  * only long-term references remain; these form a DAG (an object only
  * references objects created before it), and destroying, pass after pass,
@@ -31,8 +36,15 @@
  * -------------
  *   iommufd_ioas.mutex -> io_pagetable.domains_rwsem ->
  *     io_pagetable.iova_rwsem -> iopt_pages.mutex -> mmap_lock
+ *   iommufd_device.attach_lock -> iommufd_ioas.mutex
+ *   iommufd_access.ioas_lock -> io_pagetable.domains_rwsem (and on down)
  *   iommufd_hw_pagetable.devices_lock: leaf
- *   xarray lock (ctx->objects): leaf, held only to look up or erase entries.
+ *   xarray locks (ctx->objects, iopt->access_list): leaves, held only to
+ *	look up, reference or erase entries.
+ *
+ * Access unmap callbacks run with none of these held: an unmap marks the
+ * areas it waits for (prevent_access), drops its locks, calls the accesses
+ * of the IOAS and starts over.
  */
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
@@ -44,8 +56,10 @@
 #include <linux/xarray.h>
 #include <linux/rwsem.h>
 #include <linux/rbtree.h>
+#include <linux/wait.h>
 
 struct iommufd_object;
+struct iommufd_access;
 struct mock_dev;
 
 /**
@@ -54,11 +68,13 @@ struct mock_dev;
  * @objects: every object of the context, by ID
  * @account_mode: how new mappings charge pinned memory, an
  *	iopt_pages_account_mode; changed only while @objects is empty
+ * @destroy_wait: owners waiting for short-term references to go away
  */
 struct iommufd_ctx {
 	struct file *file;
 	struct xarray objects;
 	u8 account_mode;
+	wait_queue_head_t destroy_wait;
 };
 
 struct iommufd_ctx *iommufd_ctx_create(void);
@@ -92,6 +108,8 @@ int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len);
  * @reserved_itree: the ranges nothing may be mapped at
  * @iova_alignment: the alignment every mapping must have
  * @disable_large_pages: IOMMU_OPTION_HUGE_PAGES is off: map CPU pages only
+ * @access_list: the accesses attached to the IOAS, changed under
+ *	@iova_rwsem held for writing; the xarray lock protects walks
  *
  * See io_pagetable.c and io_pagetable.h.
  */
@@ -105,6 +123,7 @@ struct io_pagetable {
 	struct rb_root_cached reserved_itree;
 	unsigned long iova_alignment;
 	bool disable_large_pages;
+	struct xarray access_list;
 };
 
 void iopt_init_table(struct io_pagetable *iopt);
@@ -130,6 +149,9 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 			  struct iommu_domain *domain);
 void iopt_table_remove_domain(struct io_pagetable *iopt,
 			      struct iommu_domain *domain);
+int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access);
+void iopt_remove_access(struct io_pagetable *iopt,
+			struct iommufd_access *access, u32 access_list_id);
 
 enum iommufd_object_type {
 	IOMMUFD_OBJ_NONE,
@@ -137,6 +159,7 @@ enum iommufd_object_type {
 	IOMMUFD_OBJ_IOAS,
 	IOMMUFD_OBJ_HW_PAGETABLE,
 	IOMMUFD_OBJ_DEVICE,
+	IOMMUFD_OBJ_ACCESS,
 #ifdef CONFIG_IOMMUFD_TEST
 	IOMMUFD_OBJ_SELFTEST,
 #endif
@@ -164,13 +187,21 @@ void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj);
 void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
 				      struct iommufd_object *obj);
 int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id);
+void iommufd_object_destroy_owned(struct iommufd_ctx *ictx,
+				  struct iommufd_object *obj);
 struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 					  enum iommufd_object_type type);
 
-/* Drop a reference taken by iommufd_get_object(); never the last one. */
-static inline void iommufd_put_object(struct iommufd_object *obj)
+/*
+ * Drop a reference taken by iommufd_get_object(); never the last one. An
+ * owner may be waiting for it in iommufd_object_destroy_owned().
+ */
+static inline void iommufd_put_object(struct iommufd_ctx *ictx,
+				      struct iommufd_object *obj)
 {
 	refcount_dec(&obj->users);
+	if (wq_has_sleeper(&ictx->destroy_wait))
+		wake_up_all(&ictx->destroy_wait);
 }
 
 /*
@@ -219,6 +250,7 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_option(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd);
 int iommufd_option_rlimit_mode(struct iommufd_ucmd *ucmd);
 
 /*
@@ -241,23 +273,69 @@ struct iommufd_hw_pagetable *
 iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			   struct device *dev);
 void iommufd_hw_pagetable_destroy(struct iommufd_object *obj);
+int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
 
 /* A device bound to a context; see device.c. */
 struct iommufd_device {
 	struct iommufd_object obj;
 	struct iommufd_ctx *ictx;
+	/* Protects hwpt: serializes attach, replace and detach. */
+	struct mutex attach_lock;
 	struct iommufd_hw_pagetable *hwpt;
 	struct list_head devices_item;
 	struct device *dev;
 	struct iommu_group *group;
 };
 
+static inline struct iommufd_device *
+iommufd_get_device(struct iommufd_ctx *ictx, u32 id)
+{
+	struct iommufd_object *obj = iommufd_get_object(ictx, id,
+							IOMMUFD_OBJ_DEVICE);
+
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	return container_of(obj, struct iommufd_device, obj);
+}
+
 struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 					   struct device *dev, u32 *id);
 void iommufd_device_unbind(struct iommufd_device *idev);
 int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id);
+int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id);
 void iommufd_device_detach(struct iommufd_device *idev);
 void iommufd_device_destroy(struct iommufd_object *obj);
+int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
+
+/**
+ * struct iommufd_access - a driver's window into an IOAS without a domain
+ * @obj: the object; the driver holds a reference until it destroys it
+ * @ictx: the context, whose file the access keeps open
+ * @ops: the driver's callbacks
+ * @data: the driver's argument to @ops
+ * @iova_alignment: PAGE_SIZE if the driver pins pages, else 1
+ * @ioas_lock: protects @ioas, @ioas_unpin and @access_list_id
+ * @ioas: the IOAS new pins and copies go to; NULL while detached or while
+ *	moving to another IOAS
+ * @ioas_unpin: the IOAS unpins go to: that of the pages pinned so far
+ * @access_list_id: the index of the access in @ioas_unpin's access_list
+ */
+struct iommufd_access {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	const struct iommufd_access_ops *ops;
+	void *data;
+	unsigned long iova_alignment;
+	/* Protects ioas, ioas_unpin and access_list_id. */
+	struct mutex ioas_lock;
+	struct iommufd_ioas *ioas;
+	struct iommufd_ioas *ioas_unpin;
+	u32 access_list_id;
+};
+
+void iommufd_access_destroy_object(struct iommufd_object *obj);
+void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
+				 unsigned long length);
 
 #ifdef CONFIG_IOMMUFD_TEST
 /*
@@ -278,12 +356,22 @@ struct iommufd_selftest_object {
 extern size_t iommufd_test_memory_limit;
 
 void iommufd_selftest_destroy(struct iommufd_object *obj);
+bool iommufd_test_device_pasid_log2(struct device *dev, u8 *log2);
+struct iommu_domain *iommufd_test_mock_domain_alloc(void);
+unsigned long iommufd_test_mock_domain_count(struct iommu_domain *domain,
+					     unsigned long *map_calls);
 int iommufd_test(struct iommufd_ucmd *ucmd);
 bool iommufd_should_fail(void);
 int iommufd_test_init(void);
 void iommufd_test_exit(void);
 #else
 static inline bool iommufd_should_fail(void)
+{
+	return false;
+}
+
+static inline bool iommufd_test_device_pasid_log2(struct device *dev,
+						  u8 *log2)
 {
 	return false;
 }

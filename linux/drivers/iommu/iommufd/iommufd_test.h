@@ -53,6 +53,12 @@ enum {
 enum {
 	MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0,
 	MOCK_FLAGS_DEVICE_HUGE_IOVA = 1 << 1,
+	MOCK_FLAGS_DEVICE_PASID = 1 << 2,
+};
+
+/* A mock device made with MOCK_FLAGS_DEVICE_PASID has this many PASID bits. */
+enum {
+	MOCK_PASID_WIDTH = 20,
 };
 
 enum {
@@ -80,8 +86,8 @@ enum {
  *	pages are those at @uptr; returns an ID for @destroy_access_pages
  * @access_rw: copy between [iova, iova + length) and @uptr through access
  *	@id; MOCK_ACCESS_RW_WRITE writes to the IOVA
- * @memory_limit: until the next call, pretend RLIMIT_MEMLOCK is @limit
- *	pages (0 restores the default)
+ * @memory_limit: the budget in bytes for temporary buffers, such as a
+ *	batch of PFNs; tests shrink it to cross batch boundaries
  * @access_replace_ioas: move access @id to IOAS @ioas_id
  * @dirty: mark IOVAs of a mock domain dirty (dirty tracking tests)
  * @check_iotlb: check a nested mock domain's IOTLB entry
@@ -172,5 +178,19 @@ struct iommu_test_cmd {
 };
 
 #define IOMMU_TEST_CMD _IO(IOMMUFD_TYPE, IOMMUFD_CMD_BASE + 32)
+
+/* What IOMMU_GET_HW_INFO reports for a mock device. */
+#define IOMMU_HW_INFO_TYPE_SELFTEST 0xfeedbeef
+#define IOMMU_HW_INFO_SELFTEST_REGVAL 0xdeadbeef
+
+/**
+ * struct iommu_test_hw_info - the mock IOMMU's hardware information
+ * @flags: 0
+ * @test_reg: IOMMU_HW_INFO_SELFTEST_REGVAL
+ */
+struct iommu_test_hw_info {
+	__u32 flags;
+	__u32 test_reg;
+};
 
 #endif

@@ -32,6 +32,9 @@ static const struct iommufd_object_ops iommufd_object_ops[] = {
 	[IOMMUFD_OBJ_DEVICE] = {
 		.destroy = iommufd_device_destroy,
 	},
+	[IOMMUFD_OBJ_ACCESS] = {
+		.destroy = iommufd_access_destroy_object,
+	},
 #ifdef CONFIG_IOMMUFD_TEST
 	[IOMMUFD_OBJ_SELFTEST] = {
 		.destroy = iommufd_selftest_destroy,
@@ -119,11 +122,14 @@ struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 }
 
 /*
- * Take the object out of the table if the table holds the only reference.
- * Returns the object, now owned by the caller, or an ERR_PTR.
+ * Take object @id out of the table if the table holds the only reference,
+ * besides the caller's own long-term one when @owned. The count drops to 0
+ * in one compare-and-exchange, so a concurrent refcount_inc_not_zero()
+ * either comes first and makes this fail, or fails itself. Returns the
+ * object, now owned by the caller, or an ERR_PTR.
  */
 static struct iommufd_object *iommufd_object_remove(struct iommufd_ctx *ictx,
-						    u32 id)
+						    u32 id, bool owned)
 {
 	XA_STATE(xas, &ictx->objects, id);
 	struct iommufd_object *obj;
@@ -134,7 +140,8 @@ static struct iommufd_object *iommufd_object_remove(struct iommufd_ctx *ictx,
 		obj = ERR_PTR(-ENOENT);
 		goto out_unlock;
 	}
-	if (!refcount_dec_if_one(&obj->users)) {
+	if (atomic_cmpxchg(&obj->users.refs, owned ? 2 : 1, 0) !=
+	    (owned ? 2 : 1)) {
 		obj = ERR_PTR(-EBUSY);
 		goto out_unlock;
 	}
@@ -162,11 +169,35 @@ int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id)
 {
 	struct iommufd_object *obj;
 
-	obj = iommufd_object_remove(ictx, id);
+	obj = iommufd_object_remove(ictx, id, false);
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
 	iommufd_object_destroy(obj);
 	return 0;
+}
+
+/**
+ * iommufd_object_destroy_owned - destroy an object a kernel user owns
+ * @ictx: the context
+ * @obj: the object; the caller holds a long-term reference on it, which
+ *	this consumes, and nothing else may hold one
+ *
+ * Userspace cannot destroy such an object (IOMMU_DESTROY answers EBUSY), so
+ * only short-term references can be in the way: wait for them.
+ */
+void iommufd_object_destroy_owned(struct iommufd_ctx *ictx,
+				  struct iommufd_object *obj)
+{
+	struct iommufd_object *removed;
+
+	do {
+		wait_event(ictx->destroy_wait,
+			   refcount_read(&obj->users) <= 2);
+		removed = iommufd_object_remove(ictx, obj->id, true);
+	} while (removed == ERR_PTR(-EBUSY));
+	if (WARN_ON(removed != obj))
+		return;
+	iommufd_object_destroy(obj);
 }
 
 static int iommufd_destroy(struct iommufd_ucmd *ucmd)
@@ -239,6 +270,7 @@ struct iommufd_ctx *iommufd_ctx_create(void)
 		return ERR_PTR(-ENOMEM);
 	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	ictx->account_mode = IOPT_PAGES_ACCOUNT_USER;
+	init_waitqueue_head(&ictx->destroy_wait);
 	return ictx;
 }
 
@@ -312,8 +344,11 @@ int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len)
 /* Large enough for the structure of any ioctl. */
 union ucmd_buffer {
 	struct iommu_destroy destroy;
+	struct iommu_hw_info info;
+	struct iommu_hwpt_alloc hwpt;
 	struct iommu_ioas_alloc alloc;
 	struct iommu_ioas_allow_iovas allow_iovas;
+	struct iommu_ioas_change_process change_process;
 	struct iommu_ioas_copy copy;
 	struct iommu_ioas_iova_ranges iova_ranges;
 	struct iommu_ioas_map map;
@@ -351,10 +386,16 @@ struct iommufd_ioctl_op {
 
 static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 	IOCTL_OP(IOMMU_DESTROY, iommufd_destroy, struct iommu_destroy, id),
+	IOCTL_OP(IOMMU_GET_HW_INFO, iommufd_get_hw_info, struct iommu_hw_info,
+		 __reserved),
+	IOCTL_OP(IOMMU_HWPT_ALLOC, iommufd_hwpt_alloc, struct iommu_hwpt_alloc,
+		 __reserved),
 	IOCTL_OP(IOMMU_IOAS_ALLOC, iommufd_ioas_alloc_ioctl,
 		 struct iommu_ioas_alloc, out_ioas_id),
 	IOCTL_OP(IOMMU_IOAS_ALLOW_IOVAS, iommufd_ioas_allow_iovas,
 		 struct iommu_ioas_allow_iovas, allowed_iovas),
+	IOCTL_OP(IOMMU_IOAS_CHANGE_PROCESS, iommufd_ioas_change_process,
+		 struct iommu_ioas_change_process, __reserved),
 	IOCTL_OP(IOMMU_IOAS_COPY, iommufd_ioas_copy, struct iommu_ioas_copy,
 		 src_iova),
 	IOCTL_OP(IOMMU_IOAS_IOVA_RANGES, iommufd_ioas_iova_ranges,
@@ -445,3 +486,4 @@ module_exit(iommufd_exit);
 MODULE_DESCRIPTION("I/O Address Space Management for passthrough devices");
 MODULE_ALIAS("devname:iommu");
 MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(IOMMUFD_INTERNAL);

@@ -52,7 +52,7 @@ static void iommufd_test_invisible_until_finalized(struct kunit *test)
 	found = iommufd_get_object(ictx, ioas->obj.id, IOMMUFD_OBJ_IOAS);
 	KUNIT_ASSERT_PTR_EQ(test, found, &ioas->obj);
 	KUNIT_EXPECT_EQ(test, refcount_read(&found->users), 2);
-	iommufd_put_object(found);
+	iommufd_put_object(ictx, found);
 	KUNIT_EXPECT_EQ(test, iommufd_test_count_objects(ictx), 1);
 }
 
@@ -93,7 +93,7 @@ static void iommufd_test_destroy_busy(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, iommufd_object_destroy_user(ictx, id), -EBUSY);
 	KUNIT_EXPECT_EQ(test, refcount_read(&held->users), 2);
 	KUNIT_EXPECT_PTR_EQ(test, xa_load(&ictx->objects, id), (void *)held);
-	iommufd_put_object(held);
+	iommufd_put_object(ictx, held);
 
 	KUNIT_EXPECT_EQ(test, iommufd_object_destroy_user(ictx, id), 0);
 	KUNIT_EXPECT_EQ(test, iommufd_object_destroy_user(ictx, id), -ENOENT);
@@ -146,7 +146,7 @@ static void iommufd_test_wrong_type(struct kunit *test)
 
 	found = iommufd_get_object(ictx, other->obj.id, IOMMUFD_OBJ_ANY);
 	KUNIT_EXPECT_PTR_EQ(test, found, &other->obj);
-	iommufd_put_object(found);
+	iommufd_put_object(ictx, found);
 }
 
 /*

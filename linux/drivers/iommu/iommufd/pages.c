@@ -9,6 +9,9 @@
  */
 #include <linux/capability.h>
 #include <linux/cred.h>
+#include <linux/highmem.h>
+#include <linux/iommufd.h>
+#include <linux/kthread.h>
 #include <linux/overflow.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -321,9 +324,9 @@ err_release:
  * @domain. Physically contiguous runs are mapped at once so the IOMMU can
  * use large pages, unless the IOAS forbids them.
  */
-static int iopt_area_map_pfns(struct iopt_area *area,
-			      struct iommu_domain *domain, unsigned long index,
-			      const unsigned long *pfns, unsigned long n)
+int iopt_area_map_pfns(struct iopt_area *area, struct iommu_domain *domain,
+		       unsigned long index, const unsigned long *pfns,
+		       unsigned long n)
 {
 	unsigned long start = iopt_area_index_to_iova(area, index);
 	bool merge = !area->iopt->disable_large_pages;
@@ -358,9 +361,9 @@ err_unmap:
 	return rc;
 }
 
-static void iopt_area_unmap_pfns(struct iopt_area *area,
-				 struct iommu_domain *domain,
-				 unsigned long index, unsigned long n)
+/* Unmap the pages [index, index + n) of @area from @domain. */
+void iopt_area_unmap_pfns(struct iopt_area *area, struct iommu_domain *domain,
+			  unsigned long index, unsigned long n)
 {
 	unsigned long iova = iopt_area_index_to_iova(area, index);
 	unsigned long last = iopt_area_index_to_last_iova(area, index + n - 1);
@@ -550,4 +553,286 @@ void iopt_area_unmap_domain(struct iopt_area *area,
 	iopt_area_unmap_pfns(area, domain, iopt_area_index(area),
 			     iopt_area_last_index(area) -
 				     iopt_area_index(area) + 1);
+}
+
+/*
+ * Accesses
+ * ========
+ *
+ * An access pins whole pages by index. The PFNs go into pages->pinned_pfns,
+ * one entry per page whatever the number of accesses pinning it, and each
+ * distinct range pinned gets an iopt_pages_access in pages->access_itree,
+ * shared (with a user count) by identical pins. A page leaves the xarray
+ * when no access range covers it any more, and is unpinned then unless a
+ * filled area still maps it.
+ */
+
+/* The access range exactly [index, last_index], if any. */
+static struct iopt_pages_access *
+iopt_pages_find_access(struct iopt_pages *pages, unsigned long index,
+		       unsigned long last_index)
+{
+	struct interval_tree_node *node;
+
+	for (node = interval_tree_iter_first(&pages->access_itree, index,
+					     last_index);
+	     node; node = interval_tree_iter_next(node, index, last_index))
+		if (node->start == index && node->last == last_index)
+			return container_of(node, struct iopt_pages_access,
+					    node);
+	return NULL;
+}
+
+/*
+ * Drop the xarray entries of [index, last_index] that no access range in
+ * access_itree covers, unpinning the pages nothing else needs.
+ */
+static void iopt_pages_unfill_xarray(struct iopt_pages *pages,
+				     unsigned long index,
+				     unsigned long last_index)
+{
+	unsigned long released = 0;
+
+	lockdep_assert_held(&pages->mutex);
+
+	for (; index <= last_index; index++) {
+		void *entry;
+
+		if (interval_tree_iter_first(&pages->access_itree, index,
+					     index))
+			continue;
+		entry = xa_erase(&pages->pinned_pfns, index);
+		if (!entry || iopt_pages_index_used(pages, index, NULL, NULL))
+			continue;
+		unpin_user_page_range_dirty_lock(pfn_to_page(xa_to_value(entry)),
+						 1, pages->writable);
+		released++;
+	}
+	iopt_pages_uncharge(pages, released);
+}
+
+/*
+ * Put the PFNs of [index, last_index] into the xarray, pinning the pages
+ * nothing has pinned yet, and return their pages in @out_pages.
+ */
+static int iopt_pages_fill_xarray(struct iopt_pages *pages,
+				  unsigned long index, unsigned long last_index,
+				  struct page **out_pages)
+{
+	/* struct page pointers and PFNs have the same size. */
+	unsigned long *pfns = (unsigned long *)out_pages;
+	unsigned long n = last_index - index + 1, i;
+	int rc;
+
+	lockdep_assert_held(&pages->mutex);
+
+	rc = iopt_pages_get_pfns(pages, index, n, pfns, NULL);
+	if (rc)
+		return rc;
+	for (i = 0; i != n; i++) {
+		if (xa_load(&pages->pinned_pfns, index + i))
+			continue;
+		rc = xa_err(xa_store(&pages->pinned_pfns, index + i,
+				     xa_mk_value(pfns[i]), GFP_KERNEL_ACCOUNT));
+		if (rc)
+			goto err_release;
+	}
+	for (i = 0; i != n; i++)
+		out_pages[i] = pfn_to_page(pfns[i]);
+	return 0;
+
+err_release:
+	/* First the pins not stored yet, then the entries this call stored. */
+	iopt_pages_release(pages, index + i, pfns + i, n - i, NULL);
+	if (i)
+		iopt_pages_unfill_xarray(pages, index, index + i - 1);
+	return rc;
+}
+
+/**
+ * iopt_area_add_access - pin pages of an area for an access
+ * @area: the area; the caller holds its io_pagetable's iova_rwsem
+ * @index: the first page index, inside the area
+ * @last_index: the last page index, inside the area
+ * @out_pages: filled with the last_index - index + 1 pages
+ * @flags: IOMMUFD_ACCESS_RW_WRITE to pin for writing
+ *
+ * Return: 0, -EPERM to write read-only memory, or another negative errno
+ * with nothing changed.
+ */
+int iopt_area_add_access(struct iopt_area *area, unsigned long index,
+			 unsigned long last_index, struct page **out_pages,
+			 unsigned int flags)
+{
+	struct iopt_pages *pages = area->pages;
+	struct iopt_pages_access *access;
+	unsigned long i;
+	int rc = 0;
+
+	if ((flags & IOMMUFD_ACCESS_RW_WRITE) && !pages->writable)
+		return -EPERM;
+
+	mutex_lock(&pages->mutex);
+	access = iopt_pages_find_access(pages, index, last_index);
+	if (access) {
+		/* The same range again: its pages are all in the xarray. */
+		for (i = 0; i != last_index - index + 1; i++) {
+			void *entry = xa_load(&pages->pinned_pfns, index + i);
+
+			out_pages[i] = pfn_to_page(xa_to_value(entry));
+		}
+		access->users++;
+		area->num_accesses++;
+		goto out_unlock;
+	}
+
+	access = kzalloc(sizeof(*access), GFP_KERNEL_ACCOUNT);
+	if (!access) {
+		rc = -ENOMEM;
+		goto out_unlock;
+	}
+	rc = iopt_pages_fill_xarray(pages, index, last_index, out_pages);
+	if (rc) {
+		kfree(access);
+		goto out_unlock;
+	}
+	access->node.start = index;
+	access->node.last = last_index;
+	access->users = 1;
+	interval_tree_insert(&access->node, &pages->access_itree);
+	area->num_accesses++;
+out_unlock:
+	mutex_unlock(&pages->mutex);
+	return rc;
+}
+
+/**
+ * iopt_area_remove_access - undo one iopt_area_add_access()
+ * @area: the area; the caller holds its io_pagetable's iova_rwsem
+ * @index: the first page index given to iopt_area_add_access()
+ * @last_index: the last page index given to iopt_area_add_access()
+ */
+void iopt_area_remove_access(struct iopt_area *area, unsigned long index,
+			     unsigned long last_index)
+{
+	struct iopt_pages *pages = area->pages;
+	struct iopt_pages_access *access;
+
+	mutex_lock(&pages->mutex);
+	access = iopt_pages_find_access(pages, index, last_index);
+	if (WARN_ON(!access) || WARN_ON(!area->num_accesses))
+		goto out_unlock;
+	area->num_accesses--;
+	if (--access->users)
+		goto out_unlock;
+	interval_tree_remove(&access->node, &pages->access_itree);
+	kfree(access);
+	iopt_pages_unfill_xarray(pages, index, last_index);
+out_unlock:
+	mutex_unlock(&pages->mutex);
+}
+
+/* Copy through the user mapping; current must be in the pages' mm. */
+static int iopt_pages_rw_user(struct iopt_pages *pages,
+			      unsigned long start_byte, void *data,
+			      unsigned long length, unsigned int flags)
+{
+	void __user *uptr = pages->uptr + start_byte;
+
+	if (flags & IOMMUFD_ACCESS_RW_WRITE)
+		return copy_to_user(uptr, data, length) ? -EFAULT : 0;
+	return copy_from_user(data, uptr, length) ? -EFAULT : 0;
+}
+
+/*
+ * Copy through the pages themselves, pinning for the duration of the copy
+ * what is not pinned already: works from any process, and even once the
+ * memory's mm is gone for pages a domain or an access holds.
+ */
+static int iopt_pages_rw_pinned(struct iopt_pages *pages,
+				unsigned long start_byte, void *data,
+				unsigned long length, unsigned int flags)
+{
+	unsigned long index = start_byte / PAGE_SIZE;
+	unsigned long offset = start_byte % PAGE_SIZE;
+	unsigned long chunk, pfn, *pfns = &pfn;
+	int rc = 0;
+
+	chunk = min(iopt_chunk_pages(),
+		    DIV_ROUND_UP(offset + length, PAGE_SIZE));
+	if (chunk > 1) {
+		pfns = kvcalloc(chunk, sizeof(*pfns), GFP_KERNEL_ACCOUNT);
+		if (!pfns)
+			return -ENOMEM;
+	}
+
+	mutex_lock(&pages->mutex);
+	while (length) {
+		unsigned long n = min(chunk, DIV_ROUND_UP(offset + length,
+							  PAGE_SIZE));
+		unsigned long i;
+
+		rc = iopt_pages_get_pfns(pages, index, n, pfns, NULL);
+		if (rc)
+			break;
+		for (i = 0; i != n; i++) {
+			size_t bytes = min(PAGE_SIZE - offset, length);
+			void *va = kmap_local_pfn(pfns[i]);
+
+			if (flags & IOMMUFD_ACCESS_RW_WRITE)
+				memcpy(va + offset, data, bytes);
+			else
+				memcpy(data, va + offset, bytes);
+			kunmap_local(va);
+			data += bytes;
+			length -= bytes;
+			offset = 0;
+		}
+		iopt_pages_release(pages, index, pfns, n, NULL);
+		index += n;
+	}
+	mutex_unlock(&pages->mutex);
+	if (pfns != &pfn)
+		kvfree(pfns);
+	return rc;
+}
+
+/**
+ * iopt_pages_rw - copy between a kernel buffer and user memory
+ * @pages: the memory
+ * @start_byte: where to start, from the start of @pages
+ * @data: the kernel buffer
+ * @length: how many bytes
+ * @flags: IOMMUFD_ACCESS_RW_*
+ *
+ * Return: 0, -EPERM to write read-only memory, -EFAULT, or -ENOMEM.
+ */
+int iopt_pages_rw(struct iopt_pages *pages, unsigned long start_byte,
+		  void *data, unsigned long length, unsigned int flags)
+{
+	bool slow = IS_ENABLED(CONFIG_IOMMUFD_TEST) &&
+		    (flags & __IOMMUFD_ACCESS_RW_SLOW_PATH);
+	int rc;
+
+	if ((flags & IOMMUFD_ACCESS_RW_WRITE) && !pages->writable)
+		return -EPERM;
+	if (slow)
+		return iopt_pages_rw_pinned(pages, start_byte, data, length,
+					    flags);
+
+	if (current->mm == pages->source_mm)
+		return iopt_pages_rw_user(pages, start_byte, data, length,
+					  flags);
+
+	/* A kthread may borrow the mm, if it still has users. */
+	if ((flags & IOMMUFD_ACCESS_RW_KTHREAD) &&
+	    (current->flags & PF_KTHREAD) && !current->mm &&
+	    mmget_not_zero(pages->source_mm)) {
+		kthread_use_mm(pages->source_mm);
+		rc = iopt_pages_rw_user(pages, start_byte, data, length, flags);
+		kthread_unuse_mm(pages->source_mm);
+		mmput(pages->source_mm);
+		return rc;
+	}
+	return iopt_pages_rw_pinned(pages, start_byte, data, length, flags);
 }

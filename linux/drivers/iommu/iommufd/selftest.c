@@ -13,13 +13,17 @@
  */
 #define pr_fmt(fmt) "iommufd: " fmt
 
+#include <linux/anon_inodes.h>
 #include <linux/compiler.h>
 #include <linux/device.h>
+#include <linux/file.h>
 #include <linux/idr.h>
 #include <linux/iommu.h>
+#include <linux/iommufd.h>
 #include <linux/debugfs.h>
 #include <linux/fault-inject.h>
 #include <linux/mm.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -62,6 +66,7 @@ size_t iommufd_test_memory_limit = IOMMUFD_TEST_DEFAULT_MEMORY_LIMIT;
 struct mock_iommu_domain {
 	struct iommu_domain domain;
 	struct xarray pfns;	/* IO page number -> physical address / IO page */
+	unsigned long map_calls;	/* for KUnit: how many map_pages() */
 };
 
 static struct mock_iommu_domain *to_mock_domain(struct iommu_domain *domain)
@@ -71,11 +76,36 @@ static struct mock_iommu_domain *to_mock_domain(struct iommu_domain *domain)
 
 static const struct iommu_domain_ops mock_domain_ops;
 
+static int mock_domain_attach_dev(struct iommu_domain *domain,
+				  struct device *dev);
+static void mock_domain_detach_dev(struct iommu_domain *domain,
+				   struct device *dev);
+
+/* Nothing to free: there is one blocking domain for every group. */
+static void mock_blocking_domain_free(struct iommu_domain *domain)
+{
+}
+
+static const struct iommu_domain_ops mock_blocking_ops = {
+	.attach_dev = mock_domain_attach_dev,
+	.detach_dev = mock_domain_detach_dev,
+	.free = mock_blocking_domain_free,
+};
+
+/*
+ * A static blocking domain: claiming a group's DMA ownership cannot then
+ * fail for lack of memory (the 6.1 core would report -EINVAL for it).
+ */
+static struct iommu_domain mock_blocking_domain = {
+	.ops = &mock_blocking_ops,
+};
+
 static struct iommu_domain *mock_domain_alloc(unsigned int type)
 {
 	struct mock_iommu_domain *mock;
 
-	/* Blocking falls back to an empty paging domain. */
+	if (type == IOMMU_DOMAIN_BLOCKED)
+		return &mock_blocking_domain;
 	if (type != IOMMU_DOMAIN_UNMANAGED && type != IOMMU_DOMAIN_DMA)
 		return NULL;
 	mock = kzalloc(sizeof(*mock), GFP_KERNEL);
@@ -123,6 +153,7 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 	size_t done;
 	void *old;
 
+	mock->map_calls++;
 	for (done = 0; done != pgsize * pgcount; done += MOCK_IO_PAGE_SIZE) {
 		old = xa_store(&mock->pfns, (iova + done) / MOCK_IO_PAGE_SIZE,
 			       xa_mk_value((paddr + done) / MOCK_IO_PAGE_SIZE),
@@ -178,6 +209,48 @@ static const struct iommu_domain_ops mock_domain_ops = {
 	.free = mock_domain_free,
 };
 
+#if IS_ENABLED(CONFIG_IOMMUFD_KUNIT_TEST)
+/* For KUnit: a mock domain that belongs to no device. */
+struct iommu_domain *iommufd_test_mock_domain_alloc(void)
+{
+	struct iommu_domain *domain = mock_domain_alloc(IOMMU_DOMAIN_UNMANAGED);
+
+	if (!domain)
+		return NULL;
+	domain->type = IOMMU_DOMAIN_UNMANAGED;
+	domain->ops = &mock_domain_ops;
+	domain->pgsize_bitmap = MOCK_IO_PAGE_SIZE;
+	return domain;
+}
+
+/* For KUnit: how many IO pages, and map_pages() calls so far. */
+unsigned long iommufd_test_mock_domain_count(struct iommu_domain *domain,
+					     unsigned long *map_calls)
+{
+	struct mock_iommu_domain *mock = to_mock_domain(domain);
+	unsigned long index, n = 0;
+	void *entry;
+
+	xa_for_each(&mock->pfns, index, entry)
+		n++;
+	*map_calls = mock->map_calls;
+	return n;
+}
+#endif
+
+static void *mock_hw_info(struct device *dev, u32 *length, u32 *type)
+{
+	struct iommu_test_hw_info *info;
+
+	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	if (!info)
+		return ERR_PTR(-ENOMEM);
+	info->test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL;
+	*length = sizeof(*info);
+	*type = IOMMU_HW_INFO_TYPE_SELFTEST;
+	return info;
+}
+
 static struct iommu_device mock_iommu;
 
 static struct iommu_device *mock_probe_device(struct device *dev)
@@ -194,6 +267,7 @@ static const struct iommu_ops mock_ops = {
 	.owner = THIS_MODULE,
 	.pgsize_bitmap = MOCK_IO_PAGE_SIZE,
 	.capable = mock_capable,
+	.hw_info = mock_hw_info,
 	.domain_alloc = mock_domain_alloc,
 	.probe_device = mock_probe_device,
 	.device_group = generic_device_group,
@@ -210,7 +284,23 @@ static DEFINE_IDA(mock_dev_ida);
 struct mock_dev {
 	struct device dev;
 	int id;
+	u32 flags;	/* MOCK_FLAGS_DEVICE_* */
 };
+
+/*
+ * For IOMMU_GET_HW_INFO: the PASID width of a mock device, which stands in
+ * for what the PCI PASID capability tells of a real one. False if @dev is
+ * not a mock device.
+ */
+bool iommufd_test_device_pasid_log2(struct device *dev, u8 *log2)
+{
+	struct mock_dev *mdev = container_of(dev, struct mock_dev, dev);
+
+	if (dev->bus != &iommufd_mock_bus)
+		return false;
+	*log2 = (mdev->flags & MOCK_FLAGS_DEVICE_PASID) ? MOCK_PASID_WIDTH : 0;
+	return true;
+}
 
 static void mock_dev_release(struct device *dev)
 {
@@ -220,8 +310,11 @@ static void mock_dev_release(struct device *dev)
 	kfree(mdev);
 }
 
-/* A new device on the mock bus, with its own IOMMU group. */
-static struct mock_dev *mock_dev_create(void)
+/*
+ * A new device on the mock bus, with its own IOMMU group; with
+ * MOCK_FLAGS_DEVICE_PASID it supports MOCK_PASID_WIDTH bits of PASID.
+ */
+static struct mock_dev *mock_dev_create(u32 flags)
 {
 	struct mock_dev *mdev;
 	int rc;
@@ -248,6 +341,7 @@ static struct mock_dev *mock_dev_create(void)
 	rc = iommu_probe_device(&mdev->dev);
 	if (rc)
 		goto err_del;
+	mdev->flags = flags;
 	return mdev;
 
 err_del:
@@ -269,7 +363,7 @@ void iommufd_selftest_destroy(struct iommufd_object *obj)
 		container_of(obj, struct iommufd_selftest_object, obj);
 
 	if (sobj->held)
-		iommufd_put_object(sobj->held);
+		refcount_dec(&sobj->held->users);
 	if (sobj->idev) {
 		if (sobj->idev->hwpt)
 			iommufd_device_detach(sobj->idev);
@@ -279,19 +373,28 @@ void iommufd_selftest_destroy(struct iommufd_object *obj)
 		mock_dev_destroy(sobj->mdev);
 }
 
-/* A mock device bound to the context and attached to IOAS @ioas_id. */
+/*
+ * A mock device bound to the context and attached to the IOAS or the page
+ * table @cmd->id names. Of the device flags, dirty tracking does not exist
+ * here (so NO_DIRTY changes nothing) and huge IOVA pages are not offered.
+ */
 static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
-				    struct iommu_test_cmd *cmd)
+				    struct iommu_test_cmd *cmd, u32 dev_flags)
 {
 	struct iommufd_selftest_object *sobj;
 	u32 idev_id, pt_id = cmd->id;
 	int rc;
 
+	if (dev_flags & MOCK_FLAGS_DEVICE_HUGE_IOVA)
+		return -EOPNOTSUPP;
+	if (dev_flags & ~(MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_PASID))
+		return -EINVAL;
+
 	sobj = iommufd_object_alloc(ucmd->ictx, sobj, IOMMUFD_OBJ_SELFTEST);
 	if (IS_ERR(sobj))
 		return PTR_ERR(sobj);
 
-	sobj->mdev = mock_dev_create();
+	sobj->mdev = mock_dev_create(dev_flags);
 	if (IS_ERR(sobj->mdev)) {
 		rc = PTR_ERR(sobj->mdev);
 		sobj->mdev = NULL;
@@ -308,6 +411,7 @@ static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
 	if (rc)
 		goto out_destroy;
 
+	/* mock_domain_flags begins with the same three outputs. */
 	cmd->mock_domain.out_stdev_id = sobj->obj.id;
 	cmd->mock_domain.out_hwpt_id = pt_id;
 	cmd->mock_domain.out_idev_id = idev_id;
@@ -319,6 +423,33 @@ static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
 
 out_destroy:
 	iommufd_object_abort_and_destroy(ucmd->ictx, &sobj->obj);
+	return rc;
+}
+
+/* Move mock device @stdev_id to the IOAS or page table @pt_id. */
+static int iommufd_test_mock_domain_replace(struct iommufd_ucmd *ucmd,
+					    u32 stdev_id, u32 pt_id)
+{
+	struct iommu_test_cmd *cmd = ucmd->cmd;
+	struct iommufd_selftest_object *sobj;
+	struct iommufd_object *obj;
+	int rc;
+
+	obj = iommufd_get_object(ucmd->ictx, stdev_id, IOMMUFD_OBJ_SELFTEST);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	sobj = container_of(obj, struct iommufd_selftest_object, obj);
+	if (!sobj->idev) {
+		rc = -EINVAL;
+		goto out_put;
+	}
+	rc = iommufd_device_replace(sobj->idev, &pt_id);
+	if (rc)
+		goto out_put;
+	cmd->mock_domain_replace.pt_id = pt_id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+out_put:
+	iommufd_put_object(ucmd->ictx, obj);
 	return rc;
 }
 
@@ -367,7 +498,7 @@ static int iommufd_test_check_map(struct iommufd_ucmd *ucmd, u32 hwpt_id,
 		uaddr += MOCK_IO_PAGE_SIZE;
 	}
 out_put:
-	iommufd_put_object(obj);
+	iommufd_put_object(ucmd->ictx, obj);
 	return rc;
 }
 
@@ -420,7 +551,336 @@ static int iommufd_test_add_reserved(struct iommufd_ucmd *ucmd, u32 id,
 	down_write(&ioas->iopt.iova_rwsem);
 	rc = iopt_reserve_iova(&ioas->iopt, start, last, NULL);
 	up_write(&ioas->iopt.iova_rwsem);
-	iommufd_put_object(&ioas->obj);
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}
+
+/*
+ * Test accesses
+ * =============
+ *
+ * IOMMU_TEST_OP_CREATE_ACCESS makes an access owned by a file descriptor,
+ * like a driver's: closing the descriptor destroys it. Each successful
+ * IOMMU_TEST_OP_ACCESS_PAGES is remembered as an item with an ID, undone by
+ * IOMMU_TEST_OP_DESTROY_ACCESS_PAGES or by the unmap callback, which drops
+ * every item overlapping the range unmapped.
+ */
+struct selftest_access {
+	struct iommufd_access *access;
+	/* Serializes pins against the unmap callback; protects items. */
+	struct mutex lock;
+	struct xarray items;
+};
+
+struct selftest_access_item {
+	unsigned long iova;
+	unsigned long length;
+};
+
+static void iommufd_test_access_unmap(void *data, unsigned long iova,
+				      unsigned long length)
+{
+	struct selftest_access *staccess = data;
+	unsigned long last = iova + length - 1;
+	struct selftest_access_item *item;
+	unsigned long index;
+
+	mutex_lock(&staccess->lock);
+	xa_for_each(&staccess->items, index, item) {
+		if (item->iova > last || item->iova + item->length - 1 < iova)
+			continue;
+		iommufd_access_unpin_pages(staccess->access, item->iova,
+					   item->length);
+		xa_erase(&staccess->items, index);
+		kfree(item);
+	}
+	mutex_unlock(&staccess->lock);
+}
+
+static const struct iommufd_access_ops selftest_access_ops_pin = {
+	.needs_pin_pages = 1,
+	.unmap = iommufd_test_access_unmap,
+};
+
+static const struct iommufd_access_ops selftest_access_ops = {
+	.unmap = iommufd_test_access_unmap,
+};
+
+static int iommufd_test_staccess_release(struct inode *inode,
+					 struct file *filp)
+{
+	struct selftest_access *staccess = filp->private_data;
+
+	/* Detaching asks the callback to drop every item. */
+	if (staccess->access)
+		iommufd_access_destroy(staccess->access);
+	WARN_ON(!xa_empty(&staccess->items));
+	xa_destroy(&staccess->items);
+	mutex_destroy(&staccess->lock);
+	kfree(staccess);
+	return 0;
+}
+
+static const struct file_operations iommufd_test_staccess_fops = {
+	.release = iommufd_test_staccess_release,
+};
+
+/* The test access behind file descriptor @fd; fput() it when done. */
+static struct selftest_access *
+iommufd_test_get_staccess(unsigned int fd, struct file **filp)
+{
+	struct file *file = fget(fd);
+
+	if (!file)
+		return ERR_PTR(-EBADF);
+	if (file->f_op != &iommufd_test_staccess_fops) {
+		fput(file);
+		return ERR_PTR(-EBADF);
+	}
+	*filp = file;
+	return file->private_data;
+}
+
+static int iommufd_test_create_access(struct iommufd_ucmd *ucmd, u32 ioas_id,
+				      unsigned int flags)
+{
+	const struct iommufd_access_ops *ops;
+	struct iommu_test_cmd *cmd = ucmd->cmd;
+	struct selftest_access *staccess;
+	struct file *file;
+	int fd, rc;
+	u32 id;
+
+	if (flags & ~MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES)
+		return -EOPNOTSUPP;
+
+	staccess = kzalloc(sizeof(*staccess), GFP_KERNEL_ACCOUNT);
+	if (!staccess)
+		return -ENOMEM;
+	mutex_init(&staccess->lock);
+	xa_init_flags(&staccess->items, XA_FLAGS_ALLOC1);
+
+	/* From here on the file's release frees staccess. */
+	file = anon_inode_getfile("[iommufd_test_staccess]",
+				  &iommufd_test_staccess_fops, staccess,
+				  O_RDWR);
+	if (IS_ERR(file)) {
+		xa_destroy(&staccess->items);
+		mutex_destroy(&staccess->lock);
+		kfree(staccess);
+		return PTR_ERR(file);
+	}
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		rc = fd;
+		goto out_fput;
+	}
+
+	ops = (flags & MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES) ?
+		      &selftest_access_ops_pin : &selftest_access_ops;
+	staccess->access = iommufd_access_create(ucmd->ictx, ops, staccess,
+						 &id);
+	if (IS_ERR(staccess->access)) {
+		rc = PTR_ERR(staccess->access);
+		staccess->access = NULL;
+		goto out_put_fd;
+	}
+	rc = iommufd_access_attach(staccess->access, ioas_id);
+	if (rc)
+		goto out_put_fd;
+
+	cmd->create_access.out_access_fd = fd;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto out_put_fd;
+	fd_install(fd, file);
+	return 0;
+
+out_put_fd:
+	put_unused_fd(fd);
+out_fput:
+	fput(file);
+	return rc;
+}
+
+static int iommufd_test_access_replace_ioas(unsigned int fd, u32 ioas_id)
+{
+	struct selftest_access *staccess;
+	struct file *file;
+	int rc;
+
+	staccess = iommufd_test_get_staccess(fd, &file);
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+	rc = iommufd_access_replace(staccess->access, ioas_id);
+	fput(file);
+	return rc;
+}
+
+/* The pinned pages must be those userspace sees at @uptr. */
+static int iommufd_test_check_pages(unsigned long uptr, struct page **pages,
+				    unsigned long npages)
+{
+	int rc = 0;
+
+	for (; npages; npages--, pages++, uptr += PAGE_SIZE) {
+		struct page *page;
+
+		if (get_user_pages_fast(uptr, 1, 0, &page) != 1)
+			return -EFAULT;
+		if (page != *pages)
+			rc = -EBADE;
+		put_page(page);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
+				     unsigned int fd, unsigned long iova,
+				     size_t length, void __user *uptr,
+				     u32 flags)
+{
+	struct iommu_test_cmd *cmd = ucmd->cmd;
+	struct selftest_access_item *item;
+	struct selftest_access *staccess;
+	unsigned long npages, end;
+	struct page **pages;
+	struct file *file;
+	u32 id;
+	int rc;
+
+	if (flags & ~(MOCK_FLAGS_ACCESS_WRITE | MOCK_FLAGS_ACCESS_SYZ))
+		return -EOPNOTSUPP;
+	if (!length || check_add_overflow(iova, length, &end))
+		return -EINVAL;
+	npages = (ALIGN(end, PAGE_SIZE) - ALIGN_DOWN(iova, PAGE_SIZE)) /
+		 PAGE_SIZE;
+	/* Keep the page array a sane size. */
+	if (npages > SZ_16M / sizeof(*pages))
+		return -ENOMEM;
+
+	staccess = iommufd_test_get_staccess(fd, &file);
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+	if (staccess->access->ops != &selftest_access_ops_pin) {
+		rc = -EOPNOTSUPP;
+		goto out_fput;
+	}
+
+	pages = kvcalloc(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	item = kzalloc(sizeof(*item), GFP_KERNEL_ACCOUNT);
+	if (!pages || !item) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+
+	/* The unmap callback cannot run between the pin and the item. */
+	mutex_lock(&staccess->lock);
+	rc = iommufd_access_pin_pages(staccess->access, iova, length, pages,
+				      (flags & MOCK_FLAGS_ACCESS_WRITE) ?
+					      IOMMUFD_ACCESS_RW_WRITE : 0);
+	if (rc)
+		goto out_unlock;
+	/* Fuzzers (MOCK_FLAGS_ACCESS_SYZ) pass no uptr to check against. */
+	if (uptr) {
+		rc = iommufd_test_check_pages(ALIGN_DOWN((unsigned long)uptr,
+							 PAGE_SIZE),
+					      pages, npages);
+		if (rc)
+			goto out_unpin;
+	}
+	item->iova = iova;
+	item->length = length;
+	rc = xa_alloc(&staccess->items, &id, item, xa_limit_31b,
+		      GFP_KERNEL_ACCOUNT);
+	if (rc)
+		goto out_unpin;
+	cmd->access_pages.out_access_pages_id = id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc) {
+		xa_erase(&staccess->items, id);
+		goto out_unpin;
+	}
+	item = NULL;
+	goto out_unlock;
+
+out_unpin:
+	iommufd_access_unpin_pages(staccess->access, iova, length);
+out_unlock:
+	mutex_unlock(&staccess->lock);
+out_free:
+	kfree(item);
+	kvfree(pages);
+out_fput:
+	fput(file);
+	return rc;
+}
+
+static int iommufd_test_destroy_access_pages(unsigned int fd, u32 id)
+{
+	struct selftest_access_item *item;
+	struct selftest_access *staccess;
+	struct file *file;
+
+	staccess = iommufd_test_get_staccess(fd, &file);
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+
+	mutex_lock(&staccess->lock);
+	item = xa_erase(&staccess->items, id);
+	if (item)
+		iommufd_access_unpin_pages(staccess->access, item->iova,
+					   item->length);
+	mutex_unlock(&staccess->lock);
+	fput(file);
+	kfree(item);
+	return item ? 0 : -ENOENT;
+}
+
+/* Larger copies are refused: the bounce buffer is a kernel allocation. */
+#define IOMMUFD_TEST_MAX_RW (16 * 1024 * 1024)
+
+static int iommufd_test_access_rw(unsigned int fd, unsigned long iova,
+				  size_t length, void __user *uptr, u32 flags)
+{
+	struct selftest_access *staccess;
+	unsigned int rw_flags = 0;
+	struct file *file;
+	void *buf;
+	int rc;
+
+	if (flags & ~(MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH))
+		return -EOPNOTSUPP;
+	if (length > IOMMUFD_TEST_MAX_RW)
+		return -ENOMEM;
+	if (flags & MOCK_ACCESS_RW_WRITE)
+		rw_flags |= IOMMUFD_ACCESS_RW_WRITE;
+	if (flags & MOCK_ACCESS_RW_SLOW_PATH)
+		rw_flags |= __IOMMUFD_ACCESS_RW_SLOW_PATH;
+
+	staccess = iommufd_test_get_staccess(fd, &file);
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+
+	buf = kvzalloc(length, GFP_KERNEL_ACCOUNT);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out_fput;
+	}
+	if ((flags & MOCK_ACCESS_RW_WRITE) && copy_from_user(buf, uptr, length)) {
+		rc = -EFAULT;
+		goto out_free;
+	}
+	rc = iommufd_access_rw(staccess->access, iova, buf, length, rw_flags);
+	if (!rc && !(flags & MOCK_ACCESS_RW_WRITE) &&
+	    copy_to_user(uptr, buf, length))
+		rc = -EFAULT;
+out_free:
+	kvfree(buf);
+out_fput:
+	fput(file);
 	return rc;
 }
 
@@ -443,7 +903,13 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 						 cmd->add_reserved.start,
 						 cmd->add_reserved.length);
 	case IOMMU_TEST_OP_MOCK_DOMAIN:
-		return iommufd_test_mock_domain(ucmd, cmd);
+		return iommufd_test_mock_domain(ucmd, cmd, 0);
+	case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
+		return iommufd_test_mock_domain(ucmd, cmd,
+						cmd->mock_domain_flags.dev_flags);
+	case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
+		return iommufd_test_mock_domain_replace(ucmd, cmd->id,
+							cmd->mock_domain_replace.pt_id);
 	case IOMMU_TEST_OP_MD_CHECK_MAP:
 		return iommufd_test_check_map(ucmd, cmd->id, cmd->check_map.iova,
 					      cmd->check_map.length,
@@ -452,6 +918,26 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 		return iommufd_test_check_refs(u64_to_user_ptr(cmd->check_refs.uptr),
 					       cmd->check_refs.length,
 					       cmd->check_refs.refs);
+	case IOMMU_TEST_OP_CREATE_ACCESS:
+		return iommufd_test_create_access(ucmd, cmd->id,
+						  cmd->create_access.flags);
+	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
+		return iommufd_test_access_replace_ioas(cmd->id,
+							cmd->access_replace_ioas.ioas_id);
+	case IOMMU_TEST_OP_ACCESS_PAGES:
+		return iommufd_test_access_pages(ucmd, cmd->id,
+						 cmd->access_pages.iova,
+						 cmd->access_pages.length,
+						 u64_to_user_ptr(cmd->access_pages.uptr),
+						 cmd->access_pages.flags);
+	case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
+		return iommufd_test_destroy_access_pages(cmd->id,
+							 cmd->destroy_access_pages.access_pages_id);
+	case IOMMU_TEST_OP_ACCESS_RW:
+		return iommufd_test_access_rw(cmd->id, cmd->access_rw.iova,
+					      cmd->access_rw.length,
+					      u64_to_user_ptr(cmd->access_rw.uptr),
+					      cmd->access_rw.flags);
 	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
 		/* A batch must hold at least one entry. */
 		if (cmd->memory_limit.limit < sizeof(unsigned long) + sizeof(u32))

@@ -47,6 +47,11 @@ enum {
 	IOMMUFD_CMD_IOAS_MAP = 0x85,
 	IOMMUFD_CMD_IOAS_UNMAP = 0x86,
 	IOMMUFD_CMD_OPTION = 0x87,
+	/* 0x88 (IOMMU_VFIO_IOAS) is upstream's, not implemented here. */
+	IOMMUFD_CMD_HWPT_ALLOC = 0x89,
+	IOMMUFD_CMD_GET_HW_INFO = 0x8a,
+	/* 0x8b to 0x91 are taken upstream by commands this kernel lacks. */
+	IOMMUFD_CMD_IOAS_CHANGE_PROCESS = 0x92,
 };
 
 /**
@@ -301,5 +306,182 @@ struct iommu_option {
 };
 
 #define IOMMU_OPTION _IO(IOMMUFD_TYPE, IOMMUFD_CMD_OPTION)
+
+/**
+ * enum iommufd_hwpt_alloc_flags - flags of IOMMU_HWPT_ALLOC
+ * @IOMMU_HWPT_ALLOC_NEST_PARENT: the page table may become the parent of
+ *	nested page tables (not supported by this kernel: EOPNOTSUPP)
+ * @IOMMU_HWPT_ALLOC_DIRTY_TRACKING: the IOMMU tracks dirty IOVAs (not
+ *	supported by this kernel: EOPNOTSUPP)
+ * @IOMMU_HWPT_FAULT_ID_VALID: @fault_id is valid (not supported by this
+ *	kernel: EOPNOTSUPP)
+ */
+enum iommufd_hwpt_alloc_flags {
+	IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0,
+	IOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1,
+	IOMMU_HWPT_FAULT_ID_VALID = 1 << 2,
+};
+
+/**
+ * enum iommu_hwpt_data_type - the driver-specific data of IOMMU_HWPT_ALLOC
+ * @IOMMU_HWPT_DATA_NONE: none: a page table the kernel fills from an IOAS
+ * @IOMMU_HWPT_DATA_VTD_S1: an Intel VT-d stage-1 table (not supported by
+ *	this kernel)
+ */
+enum iommu_hwpt_data_type {
+	IOMMU_HWPT_DATA_NONE = 0,
+	IOMMU_HWPT_DATA_VTD_S1 = 1,
+};
+
+/**
+ * struct iommu_hwpt_alloc - ioctl(IOMMU_HWPT_ALLOC)
+ * @size: sizeof(struct iommu_hwpt_alloc)
+ * @flags: enum iommufd_hwpt_alloc_flags; must be 0 here
+ * @dev_id: the device the page table is made for: it picks the IOMMU
+ * @pt_id: the IOAS the page table mirrors
+ * @out_hwpt_id: the ID of the new page table
+ * @__reserved: must be 0
+ * @data_type: enum iommu_hwpt_data_type; must be IOMMU_HWPT_DATA_NONE here
+ * @data_len: the length of the data at @data_uptr; 0 for no data
+ * @data_uptr: the driver-specific data
+ * @fault_id: the fault queue, with IOMMU_HWPT_FAULT_ID_VALID
+ * @__reserved2: must be 0
+ *
+ * Creates a page table mirroring an IOAS, as attaching a device to the
+ * IOAS does, but as an object of its own: devices attach to it by ID and
+ * it lives until IOMMU_DESTROY, which fails with EBUSY while a device is
+ * attached. EINVAL if @data_len does not match @data_type or @pt_id is not
+ * an IOAS, ENOENT if @dev_id or @pt_id names nothing, EOPNOTSUPP for flags
+ * or data types this kernel does not support.
+ */
+struct iommu_hwpt_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 pt_id;
+	__u32 out_hwpt_id;
+	__u32 __reserved;
+	__u32 data_type;
+	__u32 data_len;
+	__aligned_u64 data_uptr;
+	__u32 fault_id;
+	__u32 __reserved2;
+};
+
+#define IOMMU_HWPT_ALLOC _IO(IOMMUFD_TYPE, IOMMUFD_CMD_HWPT_ALLOC)
+
+/**
+ * enum iommu_hw_info_vtd_flags - flags of struct iommu_hw_info_vtd
+ * @IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17: the IOMMU needs its caches
+ *	flushed even for a read-only mapping change (erratum 772415)
+ */
+enum iommu_hw_info_vtd_flags {
+	IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17 = 1 << 0,
+};
+
+/**
+ * struct iommu_hw_info_vtd - what IOMMU_GET_HW_INFO reports for Intel VT-d
+ * @flags: enum iommu_hw_info_vtd_flags
+ * @__reserved: 0
+ * @cap_reg: the IOMMU's capability register
+ * @ecap_reg: the IOMMU's extended capability register
+ */
+struct iommu_hw_info_vtd {
+	__u32 flags;
+	__u32 __reserved;
+	__aligned_u64 cap_reg;
+	__aligned_u64 ecap_reg;
+};
+
+/**
+ * enum iommu_hw_info_type - the kind of data IOMMU_GET_HW_INFO returns
+ * @IOMMU_HW_INFO_TYPE_NONE: the IOMMU driver reports nothing
+ * @IOMMU_HW_INFO_TYPE_DEFAULT: as input: whatever the driver reports
+ * @IOMMU_HW_INFO_TYPE_INTEL_VTD: struct iommu_hw_info_vtd
+ */
+enum iommu_hw_info_type {
+	IOMMU_HW_INFO_TYPE_NONE = 0,
+	IOMMU_HW_INFO_TYPE_DEFAULT = 0,
+	IOMMU_HW_INFO_TYPE_INTEL_VTD = 1,
+};
+
+/**
+ * enum iommufd_hw_info_flags - flags of IOMMU_GET_HW_INFO
+ * @IOMMU_HW_INFO_FLAG_INPUT_TYPE: @in_data_type names the type of data
+ *	wanted; a driver that cannot report it fails with EOPNOTSUPP
+ */
+enum iommufd_hw_info_flags {
+	IOMMU_HW_INFO_FLAG_INPUT_TYPE = 1 << 0,
+};
+
+/**
+ * enum iommufd_hw_capabilities - generic IOMMU capabilities of a device
+ * @IOMMU_HW_CAP_DIRTY_TRACKING: the IOMMU can track dirty IOVAs
+ * @IOMMU_HW_CAP_PCI_PASID_EXEC: the device may use PASID execute requests
+ * @IOMMU_HW_CAP_PCI_PASID_PRIV: the device may use PASID privileged mode
+ */
+enum iommufd_hw_capabilities {
+	IOMMU_HW_CAP_DIRTY_TRACKING = 1 << 0,
+	IOMMU_HW_CAP_PCI_PASID_EXEC = 1 << 1,
+	IOMMU_HW_CAP_PCI_PASID_PRIV = 1 << 2,
+};
+
+/**
+ * struct iommu_hw_info - ioctl(IOMMU_GET_HW_INFO)
+ * @size: sizeof(struct iommu_hw_info)
+ * @flags: enum iommufd_hw_info_flags
+ * @dev_id: the device, bound to the context
+ * @data_len: in: the size of the buffer at @data_uptr; out: the size of
+ *	the data the driver has, which may be more or less
+ * @data_uptr: where the driver's data goes; bytes of the buffer past the
+ *	data are zeroed
+ * @in_data_type: with IOMMU_HW_INFO_FLAG_INPUT_TYPE, the enum
+ *	iommu_hw_info_type wanted (IOMMU_HW_INFO_TYPE_DEFAULT: any)
+ * @out_data_type: enum iommu_hw_info_type: what the data is
+ * @out_max_pasid_log2: how many PASID bits the device supports; 0 without
+ *	PASID
+ * @__reserved: must be 0
+ * @out_capabilities: enum iommufd_hw_capabilities
+ *
+ * Tells userspace about the IOMMU behind a device, for example so that a
+ * VMM can offer a matching virtual IOMMU. ENOENT if @dev_id is not a
+ * device, EOPNOTSUPP for unknown flags or a type the driver cannot report.
+ */
+struct iommu_hw_info {
+	__u32 size;
+	__u32 flags;
+	__u32 dev_id;
+	__u32 data_len;
+	__aligned_u64 data_uptr;
+	union {
+		__u32 in_data_type;
+		__u32 out_data_type;
+	};
+	__u8 out_max_pasid_log2;
+	__u8 __reserved[3];
+	__aligned_u64 out_capabilities;
+};
+
+#define IOMMU_GET_HW_INFO _IO(IOMMUFD_TYPE, IOMMUFD_CMD_GET_HW_INFO)
+
+/**
+ * struct iommu_ioas_change_process - ioctl(IOMMU_IOAS_CHANGE_PROCESS)
+ * @size: sizeof(struct iommu_ioas_change_process)
+ * @__reserved: must be 0
+ *
+ * Charges the pinned memory of every mapping in every IOAS of the context
+ * to the calling process from now on, for handing a running device over to
+ * another process (live update). Only mappings made from a file can move,
+ * and this kernel makes none: with any mapping present the call fails with
+ * EINVAL and nothing changes; without, it succeeds and changes nothing.
+ * Userspace calls it to learn whether the hand-over is possible.
+ */
+struct iommu_ioas_change_process {
+	__u32 size;
+	__u32 __reserved;
+};
+
+#define IOMMU_IOAS_CHANGE_PROCESS \
+	_IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_CHANGE_PROCESS)
 
 #endif

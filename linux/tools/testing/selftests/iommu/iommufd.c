@@ -839,6 +839,40 @@ TEST_F(ioas, option_huge_pages)
 	EXPECT_EQ(0, val);
 }
 
+static int change_process(int fd, uint32_t reserved)
+{
+	struct iommu_ioas_change_process cmd = {
+		.size = sizeof(cmd),
+		.__reserved = reserved,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_CHANGE_PROCESS, &cmd);
+}
+
+/*
+ * Only mappings of files could change process, and there are none: any
+ * mapping makes the call fail, and it changes nothing either way.
+ */
+TEST_F(ioas, change_process)
+{
+	struct iommu_ioas_change_process small = { .size = 4 };
+	uint64_t iova = MiB;
+	uint32_t other;
+
+	EXPECT_EQ(0, change_process(self->fd, 0));
+	EXPECT_ERRNO(EOPNOTSUPP, change_process(self->fd, 1));
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, IOMMU_IOAS_CHANGE_PROCESS, &small));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
+	ASSERT_EQ(0, map_fixed(self->fd, other, buffer, page_size, iova));
+	EXPECT_ERRNO(EINVAL, change_process(self->fd, 0));
+	EXPECT_EQ(page_size, total_mapped(_metadata, self->fd, other));
+	/* Unmapped again (by total_mapped): nothing is left to move. */
+	EXPECT_EQ(0, change_process(self->fd, 0));
+	EXPECT_EQ(0, destroy(self->fd, other));
+	EXPECT_EQ(0, destroy(self->fd, self->ioas));
+	EXPECT_EQ(0, change_process(self->fd, 0));
+}
+
 /* Page tables from mock domains: pinning, sharing and accounting. */
 
 static int mock_domain(int fd, uint32_t ioas, uint32_t *stdev, uint32_t *hwpt)
@@ -1122,6 +1156,697 @@ TEST_F(domain, rlimit_user)
 TEST_F(domain, rlimit_mm)
 {
 	rlimit_test(_metadata, self->mem, true);
+}
+
+static int mock_replace(int fd, uint32_t stdev, uint32_t pt_id, uint32_t *hwpt)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+		.id = stdev,
+		.mock_domain_replace = { .pt_id = pt_id },
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	if (!rc && hwpt)
+		*hwpt = cmd.mock_domain_replace.pt_id;
+	return rc;
+}
+
+/*
+ * Devices attach to an IOAS (sharing its page table) or to a page table by
+ * ID, and move between them; a page table the kernel made goes with its
+ * last device, and the pins with the last page table of an IOAS.
+ */
+TEST_F(domain, attach_and_replace)
+{
+	uint32_t stdev[2], hwpt[2], other, got;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem,
+			       4 * page_size, APERTURE));
+	ASSERT_EQ(0, map_fixed(self->fd, other, self->mem + 8 * page_size,
+			       4 * page_size, APERTURE));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &stdev[0], &hwpt[0]));
+
+	/* By page table ID; other objects and unknown IDs are refused. */
+	ASSERT_EQ(0, mock_domain(self->fd, hwpt[0], &stdev[1], &got));
+	EXPECT_EQ(hwpt[0], got);
+	EXPECT_ERRNO(EINVAL, mock_domain(self->fd, stdev[0], &got, NULL));
+	EXPECT_ERRNO(ENOENT, mock_domain(self->fd, 9999, &got, NULL));
+	EXPECT_ERRNO(ENOENT, mock_domain(self->fd, 0, &got, NULL));
+
+	/* Replacing with what the device has changes nothing. */
+	ASSERT_EQ(0, mock_replace(self->fd, stdev[0], self->ioas, &got));
+	EXPECT_EQ(hwpt[0], got);
+	ASSERT_EQ(0, mock_replace(self->fd, stdev[0], hwpt[0], &got));
+	EXPECT_EQ(hwpt[0], got);
+	EXPECT_ERRNO(ENOENT, mock_replace(self->fd, stdev[0], 9999, &got));
+	EXPECT_ERRNO(EINVAL, mock_replace(self->fd, stdev[0], stdev[1], &got));
+	EXPECT_ERRNO(ENOENT, mock_replace(self->fd, 9999, other, &got));
+	EXPECT_EQ(0, check_map(self->fd, hwpt[0], APERTURE, self->mem,
+			       4 * page_size));
+
+	/* To the other IOAS: a new page table, pinning its memory. */
+	ASSERT_EQ(0, mock_replace(self->fd, stdev[0], other, &hwpt[1]));
+	EXPECT_NE(hwpt[0], hwpt[1]);
+	EXPECT_EQ(0, check_map(self->fd, hwpt[1], APERTURE,
+			       self->mem + 8 * page_size, 4 * page_size));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem + 8 * page_size,
+				4 * page_size, 1));
+	/* The first page table still has a device. */
+	EXPECT_ERRNO(EBUSY, destroy(self->fd, hwpt[0]));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 4 * page_size, 1));
+
+	/* Its last device leaves by page table ID: it goes, and the pins. */
+	ASSERT_EQ(0, mock_replace(self->fd, stdev[1], hwpt[1], &got));
+	EXPECT_EQ(hwpt[1], got);
+	EXPECT_ERRNO(ENOENT, destroy(self->fd, hwpt[0]));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 4 * page_size, 0));
+	EXPECT_EQ(4 * page_size, total_mapped(_metadata, self->fd, self->ioas));
+
+	/* Back: the IOAS gets a page table again. */
+	ASSERT_EQ(0, mock_replace(self->fd, stdev[0], self->ioas, &got));
+	EXPECT_NE(hwpt[1], got);
+	EXPECT_EQ(0, destroy(self->fd, stdev[0]));
+	EXPECT_EQ(0, destroy(self->fd, stdev[1]));
+	EXPECT_EQ(0, destroy(self->fd, other));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 16 * page_size, 0));
+}
+
+/* A mock device attached to @ioas, with the ID of its device object. */
+static int mock_device(int fd, uint32_t ioas, uint32_t *stdev, uint32_t *hwpt,
+		       uint32_t *idev)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = ioas,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	if (!rc) {
+		*stdev = cmd.mock_domain.out_stdev_id;
+		*hwpt = cmd.mock_domain.out_hwpt_id;
+		*idev = cmd.mock_domain.out_idev_id;
+	}
+	return rc;
+}
+
+static int hwpt_alloc(int fd, uint32_t idev, uint32_t pt_id, uint32_t flags,
+		      uint32_t data_type, uint32_t data_len, uint32_t *hwpt)
+{
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.dev_id = idev,
+		.pt_id = pt_id,
+		.data_type = data_type,
+		.data_len = data_len,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
+	if (!rc)
+		*hwpt = cmd.out_hwpt_id;
+	return rc;
+}
+
+/*
+ * A page table allocated on request mirrors its IOAS like an automatic one,
+ * but stays without devices until destroyed.
+ */
+TEST_F(domain, hwpt_alloc)
+{
+	uint32_t stdev, auto_hwpt, idev, hwpt, got, other;
+
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem,
+			       4 * page_size, APERTURE));
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas, &stdev, &auto_hwpt,
+				 &idev));
+
+	/* Refused, creating nothing: the next object gets the next ID. */
+	EXPECT_ERRNO(EOPNOTSUPP, hwpt_alloc(self->fd, idev, self->ioas,
+					    IOMMU_HWPT_ALLOC_NEST_PARENT, 0, 0,
+					    &hwpt));
+	EXPECT_ERRNO(EINVAL, hwpt_alloc(self->fd, idev, self->ioas, 0, 0, 8,
+					&hwpt));
+	EXPECT_ERRNO(EINVAL, hwpt_alloc(self->fd, idev, self->ioas, 0,
+					IOMMU_HWPT_DATA_VTD_S1, 0, &hwpt));
+	EXPECT_ERRNO(EINVAL, hwpt_alloc(self->fd, idev, self->ioas, 0,
+					IOMMU_HWPT_DATA_VTD_S1, 8, &hwpt));
+	EXPECT_ERRNO(EOPNOTSUPP, hwpt_alloc(self->fd, idev, auto_hwpt, 0,
+					    IOMMU_HWPT_DATA_VTD_S1, 8, &hwpt));
+	EXPECT_ERRNO(ENOENT, hwpt_alloc(self->fd, 9999, self->ioas, 0, 0, 0,
+					&hwpt));
+	EXPECT_ERRNO(ENOENT, hwpt_alloc(self->fd, self->ioas, self->ioas, 0, 0,
+					0, &hwpt));
+	EXPECT_ERRNO(ENOENT, hwpt_alloc(self->fd, idev, 9999, 0, 0, 0, &hwpt));
+	EXPECT_ERRNO(EINVAL, hwpt_alloc(self->fd, idev, stdev, 0, 0, 0, &hwpt));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
+	EXPECT_EQ(auto_hwpt + 1, other);
+	EXPECT_EQ(0, destroy(self->fd, other));
+
+	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas, 0, 0, 0, &hwpt));
+	EXPECT_NE(auto_hwpt, hwpt);
+	EXPECT_EQ(0, check_map(self->fd, hwpt, APERTURE, self->mem,
+			       4 * page_size));
+	/* Pinned once, however many page tables map it. */
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 4 * page_size, 1));
+	EXPECT_ERRNO(EBUSY, destroy(self->fd, self->ioas));
+
+	/* The device moves to it; the automatic page table goes. */
+	ASSERT_EQ(0, mock_replace(self->fd, stdev, hwpt, &got));
+	EXPECT_EQ(hwpt, got);
+	EXPECT_ERRNO(ENOENT, destroy(self->fd, auto_hwpt));
+	EXPECT_ERRNO(EBUSY, destroy(self->fd, hwpt));
+	/* Attaching by IOAS now shares it. */
+	ASSERT_EQ(0, mock_replace(self->fd, stdev, self->ioas, &got));
+	EXPECT_EQ(hwpt, got);
+
+	/* Without devices it stays, and still pins, until destroyed. */
+	ASSERT_EQ(0, destroy(self->fd, stdev));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 4 * page_size, 1));
+	EXPECT_EQ(0, destroy(self->fd, hwpt));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 4 * page_size, 0));
+	EXPECT_EQ(0, destroy(self->fd, self->ioas));
+}
+
+static int hw_info(int fd, uint32_t idev, uint32_t flags, uint32_t in_type,
+		   void *buf, uint32_t len, struct iommu_hw_info *out)
+{
+	struct iommu_hw_info cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.dev_id = idev,
+		.data_len = len,
+		.data_uptr = (uintptr_t)buf,
+		.in_data_type = in_type,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_GET_HW_INFO, &cmd);
+	if (out)
+		*out = cmd;
+	return rc;
+}
+
+/* The mock IOMMU reports its test register; buffers of any size work. */
+TEST_F(domain, get_hw_info)
+{
+	struct {
+		struct iommu_test_hw_info info;
+		uint8_t tail[8];
+	} buf;
+	struct iommu_hw_info out;
+	uint32_t stdev, hwpt, idev;
+
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas, &stdev, &hwpt, &idev));
+
+	memset(&buf, 0xff, sizeof(buf));
+	ASSERT_EQ(0, hw_info(self->fd, idev, 0, 0, &buf, sizeof(buf), &out));
+	EXPECT_EQ(IOMMU_HW_INFO_TYPE_SELFTEST, out.out_data_type);
+	EXPECT_EQ(sizeof(buf.info), out.data_len);
+	EXPECT_EQ(0, out.out_max_pasid_log2);
+	EXPECT_EQ(0, out.out_capabilities);
+	EXPECT_EQ(0, buf.info.flags);
+	EXPECT_EQ(IOMMU_HW_INFO_SELFTEST_REGVAL, buf.info.test_reg);
+	/* The part of the buffer past the data is zeroed. */
+	EXPECT_EQ(0, buf.tail[0]);
+	EXPECT_EQ(0, buf.tail[7]);
+
+	/* A shorter buffer gets what fits, and the full length. */
+	memset(&buf, 0xff, sizeof(buf));
+	ASSERT_EQ(0, hw_info(self->fd, idev, 0, 0, &buf, 4, &out));
+	EXPECT_EQ(sizeof(buf.info), out.data_len);
+	EXPECT_EQ(0, buf.info.flags);
+	EXPECT_EQ(0xffffffff, buf.info.test_reg);
+	ASSERT_EQ(0, hw_info(self->fd, idev, 0, 0, NULL, 0, &out));
+	EXPECT_EQ(sizeof(buf.info), out.data_len);
+
+	/* Asking for a type: the driver's, or any. */
+	ASSERT_EQ(0, hw_info(self->fd, idev, IOMMU_HW_INFO_FLAG_INPUT_TYPE,
+			     IOMMU_HW_INFO_TYPE_SELFTEST, &buf, sizeof(buf),
+			     &out));
+	EXPECT_EQ(IOMMU_HW_INFO_TYPE_SELFTEST, out.out_data_type);
+	ASSERT_EQ(0, hw_info(self->fd, idev, IOMMU_HW_INFO_FLAG_INPUT_TYPE,
+			     IOMMU_HW_INFO_TYPE_DEFAULT, &buf, sizeof(buf),
+			     &out));
+	EXPECT_ERRNO(EOPNOTSUPP, hw_info(self->fd, idev,
+					 IOMMU_HW_INFO_FLAG_INPUT_TYPE,
+					 IOMMU_HW_INFO_TYPE_INTEL_VTD, &buf,
+					 sizeof(buf), NULL));
+
+	EXPECT_ERRNO(EOPNOTSUPP, hw_info(self->fd, idev, 1 << 1, 0, &buf,
+					 sizeof(buf), NULL));
+	EXPECT_ERRNO(ENOENT, hw_info(self->fd, self->ioas, 0, 0, &buf,
+				     sizeof(buf), NULL));
+	EXPECT_ERRNO(EFAULT, hw_info(self->fd, idev, 0, 0, (void *)8,
+				     sizeof(buf), NULL));
+	EXPECT_EQ(0, destroy(self->fd, stdev));
+}
+
+static int mock_device_flags(int fd, uint32_t ioas, uint32_t flags,
+			     uint32_t *stdev, uint32_t *idev)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
+		.id = ioas,
+		.mock_domain_flags = { .dev_flags = flags },
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	if (!rc) {
+		*stdev = cmd.mock_domain_flags.out_stdev_id;
+		*idev = cmd.mock_domain_flags.out_idev_id;
+	}
+	return rc;
+}
+
+/* A PASID-capable device reports its PASID width. */
+TEST_F(domain, pasid_width)
+{
+	struct iommu_hw_info out;
+	uint32_t stdev, idev;
+
+	ASSERT_EQ(0, mock_device_flags(self->fd, self->ioas,
+				       MOCK_FLAGS_DEVICE_PASID, &stdev, &idev));
+	ASSERT_EQ(0, hw_info(self->fd, idev, 0, 0, NULL, 0, &out));
+	EXPECT_EQ(MOCK_PASID_WIDTH, out.out_max_pasid_log2);
+	EXPECT_EQ(0, destroy(self->fd, stdev));
+
+	ASSERT_EQ(0, mock_device_flags(self->fd, self->ioas,
+				       MOCK_FLAGS_DEVICE_NO_DIRTY, &stdev,
+				       &idev));
+	ASSERT_EQ(0, hw_info(self->fd, idev, 0, 0, NULL, 0, &out));
+	EXPECT_EQ(0, out.out_max_pasid_log2);
+	EXPECT_EQ(0, destroy(self->fd, stdev));
+
+	EXPECT_ERRNO(EOPNOTSUPP,
+		     mock_device_flags(self->fd, self->ioas,
+				       MOCK_FLAGS_DEVICE_HUGE_IOVA, &stdev,
+				       &idev));
+	EXPECT_ERRNO(EINVAL, mock_device_flags(self->fd, self->ioas, 1 << 8,
+					       &stdev, &idev));
+}
+
+/*
+ * Accesses: pins and copies by IOVA for devices without a domain. The test
+ * access is a file descriptor; closing it destroys the access.
+ */
+
+static int access_create(int fd, uint32_t ioas, uint32_t flags, int *access)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_CREATE_ACCESS,
+		.id = ioas,
+		.create_access = { .flags = flags },
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	if (!rc)
+		*access = cmd.create_access.out_access_fd;
+	return rc;
+}
+
+#define PIN MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES
+
+static int access_pin(int fd, int access, uint64_t iova, uint64_t length,
+		      void *va, uint32_t flags, uint32_t *id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_ACCESS_PAGES,
+		.id = access,
+		.access_pages = { .flags = flags, .iova = iova,
+				  .length = length, .uptr = (uintptr_t)va },
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	if (!rc && id)
+		*id = cmd.access_pages.out_access_pages_id;
+	return rc;
+}
+
+static int access_unpin(int fd, int access, uint32_t id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_DESTROY_ACCESS_PAGES,
+		.id = access,
+		.destroy_access_pages = { .access_pages_id = id },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+static int access_rw(int fd, int access, uint64_t iova, void *va,
+		     uint64_t length, uint32_t flags)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_ACCESS_RW,
+		.id = access,
+		.access_rw = { .iova = iova, .length = length,
+			       .uptr = (uintptr_t)va, .flags = flags },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+static int access_replace(int fd, int access, uint32_t ioas)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_ACCESS_REPLACE_IOAS,
+		.id = access,
+		.access_replace_ioas = { .ioas_id = ioas },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+/* Pins are counted per page: identical and overlapping pins share. */
+TEST_F(domain, access_pins_once)
+{
+	long pinned = status_kb("VmPin:");
+	uint32_t id[3], stdev;
+	int access;
+
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem,
+			       8 * page_size, APERTURE));
+	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN, &access));
+
+	ASSERT_EQ(0, access_pin(self->fd, access, APERTURE + 2 * page_size,
+				4 * page_size, self->mem + 2 * page_size, 0,
+				&id[0]));
+	ASSERT_EQ(0, access_pin(self->fd, access, APERTURE + 2 * page_size,
+				4 * page_size, self->mem + 2 * page_size, 0,
+				&id[1]));
+	EXPECT_NE(id[0], id[1]);
+	ASSERT_EQ(0, access_pin(self->fd, access, APERTURE + 3 * page_size,
+				4 * page_size, self->mem + 3 * page_size,
+				MOCK_FLAGS_ACCESS_WRITE, &id[2]));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 2 * page_size, 0));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem + 2 * page_size,
+				5 * page_size, 1));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem + 7 * page_size,
+				page_size, 0));
+	EXPECT_EQ(pinned + 5 * page_size / 1024, status_kb("VmPin:"));
+
+	/* A page table takes the pinned pages as they are. */
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &stdev, NULL));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 8 * page_size, 1));
+	EXPECT_EQ(pinned + 8 * page_size / 1024, status_kb("VmPin:"));
+	ASSERT_EQ(0, destroy(self->fd, stdev));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem + 2 * page_size,
+				5 * page_size, 1));
+	EXPECT_EQ(pinned + 5 * page_size / 1024, status_kb("VmPin:"));
+
+	/* Each page goes when the last pin covering it goes. */
+	ASSERT_EQ(0, access_unpin(self->fd, access, id[0]));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem + 2 * page_size,
+				5 * page_size, 1));
+	ASSERT_EQ(0, access_unpin(self->fd, access, id[2]));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem + 2 * page_size,
+				4 * page_size, 1));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem + 6 * page_size,
+				page_size, 0));
+	ASSERT_EQ(0, access_unpin(self->fd, access, id[1]));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 8 * page_size, 0));
+	EXPECT_EQ(pinned, status_kb("VmPin:"));
+	EXPECT_ERRNO(ENOENT, access_unpin(self->fd, access, id[1]));
+	close(access);
+}
+
+/* Unmapping a pinned range makes the access unpin first. */
+TEST_F(domain, access_unmap_unpins)
+{
+	long pinned = status_kb("VmPin:");
+	uint64_t unmapped;
+	uint32_t id, keep;
+	int access;
+
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem,
+			       4 * page_size, APERTURE));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem + 4 * page_size,
+			       4 * page_size, APERTURE + 4 * page_size));
+	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN, &access));
+	/* One pin across both mappings, one in the second only. */
+	ASSERT_EQ(0, access_pin(self->fd, access, APERTURE + 2 * page_size,
+				4 * page_size, self->mem + 2 * page_size, 0,
+				&id));
+	ASSERT_EQ(0, access_pin(self->fd, access, APERTURE + 7 * page_size,
+				page_size, self->mem + 7 * page_size, 0,
+				&keep));
+	EXPECT_EQ(pinned + 5 * page_size / 1024, status_kb("VmPin:"));
+
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, APERTURE, 4 * page_size,
+				&unmapped));
+	EXPECT_EQ(4 * page_size, unmapped);
+	/* The callback dropped the pin that crossed into the first mapping. */
+	EXPECT_ERRNO(ENOENT, access_unpin(self->fd, access, id));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 7 * page_size, 0));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem + 7 * page_size,
+				page_size, 1));
+	EXPECT_EQ(pinned + page_size / 1024, status_kb("VmPin:"));
+
+	/* Closing the access unpins the rest; the IOAS can go then. */
+	EXPECT_ERRNO(EBUSY, destroy(self->fd, self->ioas));
+	close(access);
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 8 * page_size, 0));
+	EXPECT_EQ(pinned, status_kb("VmPin:"));
+	EXPECT_EQ(0, destroy(self->fd, self->ioas));
+}
+
+/* Every refused pin leaves nothing pinned or charged. */
+TEST_F(domain, access_pin_bad_input)
+{
+	long pinned = status_kb("VmPin:");
+	uint64_t iova = APERTURE + 16 * page_size;
+	int access, rw_access;
+	uint32_t id;
+
+	EXPECT_ERRNO(ENOENT, access_create(self->fd, 9999, PIN, &access));
+	EXPECT_ERRNO(EOPNOTSUPP, access_create(self->fd, self->ioas, 1 << 8,
+					       &access));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem,
+			       4 * page_size, APERTURE));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas,
+			      IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA,
+			      self->mem + 8 * page_size, 2 * page_size, &iova));
+	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN, &access));
+	ASSERT_EQ(0, access_create(self->fd, self->ioas, 0, &rw_access));
+
+	/* Not mapped, partly mapped, across a hole. */
+	EXPECT_ERRNO(ENOENT, access_pin(self->fd, access, APERTURE + MiB,
+					page_size, NULL, 0, &id));
+	EXPECT_ERRNO(ENOENT, access_pin(self->fd, access,
+					APERTURE + 2 * page_size,
+					4 * page_size, NULL, 0, &id));
+	EXPECT_ERRNO(ENOENT, access_pin(self->fd, access, APERTURE,
+					18 * page_size, NULL, 0, &id));
+	/* Empty, wrapping, not at the start of a page. */
+	EXPECT_ERRNO(EINVAL, access_pin(self->fd, access, APERTURE, 0, NULL, 0,
+					&id));
+	EXPECT_ERRNO(EINVAL, access_pin(self->fd, access, UINT64_MAX,
+					2 * page_size, NULL, 0, &id));
+	EXPECT_ERRNO(EINVAL, access_pin(self->fd, access, APERTURE + 8,
+					page_size, NULL, 0, &id));
+	/* Writing read-only memory. */
+	EXPECT_ERRNO(EPERM, access_pin(self->fd, access, iova, page_size,
+				       NULL, MOCK_FLAGS_ACCESS_WRITE, &id));
+	/* The pages must be those behind the IOVA. */
+	EXPECT_ERRNO(EBADE, access_pin(self->fd, access, APERTURE, page_size,
+				       self->mem + page_size, 0, &id));
+	/* Unknown flags, an access made without pinning, not an access. */
+	EXPECT_ERRNO(EOPNOTSUPP, access_pin(self->fd, access, APERTURE,
+					    page_size, NULL, 1 << 8, &id));
+	EXPECT_ERRNO(EOPNOTSUPP, access_pin(self->fd, rw_access, APERTURE,
+					    page_size, NULL, 0, &id));
+	EXPECT_ERRNO(EBADF, access_pin(self->fd, self->fd, APERTURE,
+				       page_size, NULL, 0, &id));
+	EXPECT_ERRNO(ENOENT, access_unpin(self->fd, access, 1));
+
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 16 * page_size, 0));
+	EXPECT_EQ(pinned, status_kb("VmPin:"));
+	/* Both mappings are intact. */
+	EXPECT_EQ(6 * page_size, total_mapped(_metadata, self->fd, self->ioas));
+	close(rw_access);
+	close(access);
+}
+
+/* Reads and writes by IOVA, at any alignment, through both paths. */
+TEST_F(domain, access_rw)
+{
+	static const uint32_t paths[] = { 0, MOCK_ACCESS_RW_SLOW_PATH };
+	long pinned = status_kb("VmPin:");
+	uint64_t ro_iova = APERTURE + 16 * page_size;
+	uint8_t tmp[3 * 4096];
+	unsigned int i, p;
+	int access;
+
+	ASSERT_LE(3 * page_size, sizeof(tmp));
+	/* Two mappings side by side: copies cross from one to the other. */
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem,
+			       2 * page_size, APERTURE));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem + 2 * page_size,
+			       2 * page_size, APERTURE + 2 * page_size));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas,
+			      IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA,
+			      self->mem + 8 * page_size, page_size, &ro_iova));
+	ASSERT_EQ(0, access_create(self->fd, self->ioas, 0, &access));
+
+	for (p = 0; p != ARRAY_SIZE(paths); p++) {
+		uint64_t iova = APERTURE + page_size - 7;
+		size_t len = 2 * page_size + 9;
+
+		for (i = 0; i != 4 * page_size; i++)
+			self->mem[i] = i * 7 + p;
+		ASSERT_EQ(0, access_rw(self->fd, access, iova, tmp, len,
+				       paths[p]));
+		EXPECT_EQ(0, memcmp(tmp, self->mem + page_size - 7, len));
+
+		for (i = 0; i != len; i++)
+			tmp[i] = i * 13 + p;
+		ASSERT_EQ(0, access_rw(self->fd, access, iova, tmp, len,
+				       paths[p] | MOCK_ACCESS_RW_WRITE));
+		EXPECT_EQ(0, memcmp(tmp, self->mem + page_size - 7, len));
+
+		/* One byte at each end of the IOVA range. */
+		ASSERT_EQ(0, access_rw(self->fd, access, APERTURE, tmp, 1,
+				       paths[p]));
+		EXPECT_EQ(self->mem[0], tmp[0]);
+		ASSERT_EQ(0, access_rw(self->fd, access,
+				       APERTURE + 4 * page_size - 1, tmp, 1,
+				       paths[p]));
+		EXPECT_EQ(self->mem[4 * page_size - 1], tmp[0]);
+
+		/* Refused: holes, read-only memory, empty, wrapping. */
+		EXPECT_ERRNO(ENOENT, access_rw(self->fd, access,
+					       APERTURE + 4 * page_size - 1,
+					       tmp, 2, paths[p]));
+		EXPECT_ERRNO(ENOENT, access_rw(self->fd, access, APERTURE - 1,
+					       tmp, 2, paths[p]));
+		ASSERT_EQ(0, access_rw(self->fd, access, ro_iova, tmp, 16,
+				       paths[p]));
+		EXPECT_ERRNO(EPERM, access_rw(self->fd, access, ro_iova, tmp,
+					      16, paths[p] |
+					      MOCK_ACCESS_RW_WRITE));
+		EXPECT_ERRNO(EINVAL, access_rw(self->fd, access, APERTURE, tmp,
+					       0, paths[p]));
+		EXPECT_ERRNO(EOVERFLOW, access_rw(self->fd, access, UINT64_MAX,
+						  tmp, 2, paths[p]));
+	}
+	EXPECT_ERRNO(EOPNOTSUPP, access_rw(self->fd, access, APERTURE, tmp, 1,
+					   1 << 8));
+	/* The slow path pinned only for the duration of each copy. */
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 16 * page_size, 0));
+	EXPECT_EQ(pinned, status_kb("VmPin:"));
+	close(access);
+}
+
+/*
+ * An access that pins pages needs whole CPU pages: it cannot attach to an
+ * IOAS with a smaller mapping, and while attached such mappings are
+ * refused and IOVA_RANGES reports the alignment.
+ */
+TEST_F(domain, access_alignment)
+{
+	struct iommu_iova_range ranges[4];
+	uint32_t num = ARRAY_SIZE(ranges);
+	uint64_t alignment, iova;
+	int access;
+
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem + 64, 128,
+			       APERTURE + 64));
+	EXPECT_ERRNO(EADDRINUSE, access_create(self->fd, self->ioas, PIN,
+					       &access));
+	/* An access that only copies does not care. */
+	ASSERT_EQ(0, access_create(self->fd, self->ioas, 0, &access));
+	close(access);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, 0, UINT64_MAX, NULL));
+
+	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN, &access));
+	ASSERT_EQ(0, iova_ranges(self->fd, self->ioas, ranges, &num,
+				 &alignment));
+	EXPECT_EQ(page_size, alignment);
+	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas, self->mem + 64,
+				       128, APERTURE + 64));
+	EXPECT_ERRNO(EINVAL, ioas_map(self->fd, self->ioas, RW, self->mem,
+				      page_size / 2, &iova));
+	close(access);
+
+	num = ARRAY_SIZE(ranges);
+	ASSERT_EQ(0, iova_ranges(self->fd, self->ioas, ranges, &num,
+				 &alignment));
+	EXPECT_EQ(1, alignment);
+}
+
+/* Replacing the IOAS drops the pins of the old one. */
+TEST_F(domain, access_replace_ioas)
+{
+	long pinned = status_kb("VmPin:");
+	uint8_t byte = 0;
+	uint32_t other, id;
+	int access;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem,
+			       2 * page_size, APERTURE));
+	ASSERT_EQ(0, map_fixed(self->fd, other, self->mem + 4 * page_size,
+			       page_size, APERTURE));
+	self->mem[4 * page_size] = 0x5a;
+	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN, &access));
+	ASSERT_EQ(0, access_pin(self->fd, access, APERTURE, 2 * page_size,
+				self->mem, 0, &id));
+
+	EXPECT_ERRNO(ENOENT, access_replace(self->fd, access, 9999));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 2 * page_size, 1));
+	ASSERT_EQ(0, access_replace(self->fd, access, other));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 2 * page_size, 0));
+	EXPECT_EQ(pinned, status_kb("VmPin:"));
+	EXPECT_ERRNO(ENOENT, access_unpin(self->fd, access, id));
+
+	/* The access now sees the other IOAS, and holds it, not the first. */
+	ASSERT_EQ(0, access_rw(self->fd, access, APERTURE, &byte, 1, 0));
+	EXPECT_EQ(0x5a, byte);
+	EXPECT_ERRNO(ENOENT, access_rw(self->fd, access, APERTURE + page_size,
+				       &byte, 1, 0));
+	EXPECT_ERRNO(EBUSY, destroy(self->fd, other));
+	EXPECT_EQ(0, destroy(self->fd, self->ioas));
+	close(access);
+	EXPECT_EQ(0, destroy(self->fd, other));
+}
+
+/* An access keeps the context alive after its file is closed. */
+TEST(access_outlives_close)
+{
+	uint8_t byte = 0;
+	uint32_t ioas;
+	int fd, access;
+
+	fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
+	ASSERT_EQ(0, map_fixed(fd, ioas, buffer, page_size, APERTURE));
+	buffer[3] = 0xa5;
+	ASSERT_EQ(0, access_create(fd, ioas, 0, &access));
+	close(fd);
+	/* The test command needs a context; any other one will do. */
+	fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, access_rw(fd, access, APERTURE + 3, &byte, 1, 0));
+	EXPECT_EQ(0xa5, byte);
+	close(access);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * iommufd: what other kernel code (VFIO, the selftest) may call.
+ *
+ * An access lets a driver without an IOMMU of its own, such as an emulated
+ * device, reach the memory behind an IOAS: it pins pages by IOVA or copies
+ * to and from IOVAs. Userspace stays in charge of the IOAS; when it unmaps
+ * a range an access has pinned, the access's unmap callback must unpin it
+ * before the unmap can complete.
+ */
+#ifndef __LINUX_IOMMUFD_H
+#define __LINUX_IOMMUFD_H
+
+#include <linux/types.h>
+
+struct iommufd_access;
+struct iommufd_ctx;
+struct page;
+
+/* Flags of iommufd_access_pin_pages() and iommufd_access_rw(). */
+enum {
+	IOMMUFD_ACCESS_RW_READ = 0,
+	IOMMUFD_ACCESS_RW_WRITE = 1 << 0,
+	/* The caller is a kthread that may borrow the memory's mm. */
+	IOMMUFD_ACCESS_RW_KTHREAD = 1 << 1,
+	/* Test kernels only: never copy through the mm, always pin. */
+	__IOMMUFD_ACCESS_RW_SLOW_PATH = 1 << 2,
+};
+
+/**
+ * struct iommufd_access_ops - what the driver of an access provides
+ * @needs_pin_pages: the driver calls iommufd_access_pin_pages(); the IOAS
+ *	then keeps every mapping CPU page aligned
+ * @unmap: userspace is unmapping [iova, iova + length - 1]: unpin whatever
+ *	the driver pinned in it before returning. Called without iommufd
+ *	locks held; may call iommufd_access_unpin_pages().
+ */
+struct iommufd_access_ops {
+	u8 needs_pin_pages : 1;
+	void (*unmap)(void *data, unsigned long iova, unsigned long length);
+};
+
+struct iommufd_access *
+iommufd_access_create(struct iommufd_ctx *ictx,
+		      const struct iommufd_access_ops *ops, void *data, u32 *id);
+void iommufd_access_destroy(struct iommufd_access *access);
+int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id);
+int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id);
+void iommufd_access_detach(struct iommufd_access *access);
+int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
+			     unsigned long length, struct page **out_pages,
+			     unsigned int flags);
+void iommufd_access_unpin_pages(struct iommufd_access *access,
+				unsigned long iova, unsigned long length);
+int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
+		      void *data, size_t length, unsigned int flags);
+
+#endif

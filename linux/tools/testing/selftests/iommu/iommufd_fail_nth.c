@@ -1,0 +1,558 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Fault-injection sweeps over iommufd's error paths.
+ *
+ * Each scenario runs again and again with the Nth fault-injection point of
+ * the task failing (/proc/self/task/<tid>/fail-nth: every slab and page
+ * allocation, and fail_iommufd, which guards iommufd's own allocations and
+ * page pinning), for N = 1, 2, ... until a run completes without reaching
+ * the Nth point. Every run must either succeed, or fail with ENOMEM at the
+ * call where the fault hit, leaving the state exactly as before that call:
+ * the mappings, the pinned pages and the pinned-memory counter. After each
+ * run everything is closed and no page may remain pinned. The kernel's
+ * checkers (KASAN, lockdep, kmemleak at the end of the boot) watch the
+ * error paths meanwhile.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/iommufd.h>
+
+#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+
+#include "../kselftest_harness.h"
+
+#define NPAGES 8
+#define APERTURE MOCK_APERTURE_START
+#define MAX_RUNS 20000
+
+static long page_size;
+static uint8_t *buffer;
+
+/* Reads and writes of small debugfs and procfs files. */
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t len = strlen(val), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = write(fd, val, len);
+	close(fd);
+	return rc == len ? 0 : -1;
+}
+
+static char fail_nth_path[64];
+
+/* Make every fault-injection attribute print a stack when it fires, or not. */
+static void fault_injection_verbose(const char *val)
+{
+	struct dirent *dent;
+	char path[300];
+	DIR *dir;
+
+	dir = opendir("/sys/kernel/debug");
+	if (!dir)
+		return;
+	while ((dent = readdir(dir))) {
+		if (strncmp(dent->d_name, "fail", 4))
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/debug/%s/verbose",
+			 dent->d_name);
+		write_file(path, val);
+	}
+	closedir(dir);
+}
+
+/* Quiet fault injection that counts sleeping allocations too. */
+static bool fault_injection_setup(void)
+{
+	snprintf(fail_nth_path, sizeof(fail_nth_path),
+		 "/proc/self/task/%ld/fail-nth", (long)syscall(SYS_gettid));
+	if (access(fail_nth_path, W_OK) || access("/sys/kernel/debug", R_OK))
+		return false;
+	fault_injection_verbose("0");
+	return !write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N") &&
+	       !write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait",
+			   "N");
+}
+
+static void fail_nth_set(unsigned int nth)
+{
+	char val[16];
+
+	snprintf(val, sizeof(val), "%u", nth);
+	write_file(fail_nth_path, val);
+}
+
+/*
+ * Stop injecting. Returns whether the fault was injected: the file reads 0
+ * once it was. The read and write themselves may hit the fault; then it
+ * counts as injected and the write is retried.
+ */
+static bool fail_nth_stop(void)
+{
+	char val[16] = "";
+	bool injected = true;
+	int fd, i;
+
+	fd = open(fail_nth_path, O_RDONLY);
+	if (fd >= 0) {
+		if (read(fd, val, sizeof(val) - 1) > 0)
+			injected = atoi(val) == 0;
+		close(fd);
+	}
+	for (i = 0; i != 100 && write_file(fail_nth_path, "0"); i++)
+		;
+	return injected;
+}
+
+/* What one run sets up, and the state it expects at every step. */
+struct run {
+	int fd;
+	uint32_t ioas[2];
+	uint32_t stdev[2];
+	int access;
+	uint32_t access_item;
+	/* The expected state: mapped bytes per IOAS, pins per buffer page. */
+	uint64_t mapped[2];
+	unsigned int refs[NPAGES];
+	long vmpin_base;
+	int err;	/* errno of the call that failed, 0 if none */
+};
+
+static long vmpin_kb(void)
+{
+	char line[256];
+	long val = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmPin:", 6))
+			val = strtol(line + 6, NULL, 10);
+	fclose(f);
+	return val;
+}
+
+static int test_cmd(int fd, struct iommu_test_cmd *cmd)
+{
+	cmd->size = sizeof(*cmd);
+	return ioctl(fd, IOMMU_TEST_CMD, cmd);
+}
+
+static int ioas_alloc(int fd, uint32_t *id)
+{
+	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
+	int rc = ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
+
+	*id = cmd.out_ioas_id;
+	return rc;
+}
+
+static int map(int fd, uint32_t ioas, void *va, uint64_t length,
+	       uint64_t *iova, bool fixed)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd),
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE |
+			 (fixed ? IOMMU_IOAS_MAP_FIXED_IOVA : 0),
+		.ioas_id = ioas,
+		.user_va = (uintptr_t)va,
+		.length = length,
+		.iova = *iova,
+	};
+	int rc = ioctl(fd, IOMMU_IOAS_MAP, &cmd);
+
+	*iova = cmd.iova;
+	return rc;
+}
+
+static int unmap_all(int fd, uint32_t ioas, uint64_t *unmapped)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas,
+		.length = UINT64_MAX,
+	};
+	int rc = ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
+
+	*unmapped = rc ? 0 : cmd.length;
+	return rc;
+}
+
+static int copy(int fd, uint32_t dst, uint64_t dst_iova, uint32_t src,
+		uint64_t src_iova, uint64_t length)
+{
+	struct iommu_ioas_copy cmd = {
+		.size = sizeof(cmd),
+		.flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA,
+		.dst_ioas_id = dst,
+		.src_ioas_id = src,
+		.length = length,
+		.dst_iova = dst_iova,
+		.src_iova = src_iova,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_COPY, &cmd);
+}
+
+static int mock_domain(int fd, uint32_t ioas, uint32_t *stdev)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = ioas,
+	};
+	int rc = test_cmd(fd, &cmd);
+
+	*stdev = cmd.mock_domain.out_stdev_id;
+	return rc;
+}
+
+static int check_refs(int fd, unsigned int first, unsigned int n,
+		      unsigned int refs)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MD_CHECK_REFS,
+		.check_refs = { .uptr = (uintptr_t)(buffer + first * page_size),
+				.length = n * page_size, .refs = refs },
+	};
+
+	return test_cmd(fd, &cmd);
+}
+
+/* Pages [first, first + n) of the buffer are now pinned @refs times. */
+static void set_refs(struct run *run, unsigned int first, unsigned int n,
+		     unsigned int refs)
+{
+	while (n--)
+		run->refs[first++] = refs;
+}
+
+/*
+ * A call under injection failed: stop injecting, and check the call left
+ * the state as the run expected it before the call.
+ */
+static int step_failed(struct __test_metadata *_metadata, struct run *run)
+{
+	unsigned int i, pinned = 0;
+	uint64_t unmapped;
+
+	run->err = errno;
+	fail_nth_stop();
+	EXPECT_EQ(ENOMEM, run->err);
+
+	for (i = 0; i != NPAGES; i++) {
+		EXPECT_EQ(0, check_refs(run->fd, i, 1, run->refs[i]));
+		pinned += run->refs[i];
+	}
+	EXPECT_EQ(run->vmpin_base + pinned * page_size / 1024, vmpin_kb());
+	for (i = 0; i != 2; i++) {
+		if (!run->ioas[i])
+			continue;
+		unmap_all(run->fd, run->ioas[i], &unmapped);
+		EXPECT_EQ(run->mapped[i], unmapped);
+	}
+	return -1;
+}
+
+/* Map with a page table present: pins, then fills the domain. */
+static int scenario_map(struct __test_metadata *_metadata, struct run *run)
+{
+	uint64_t iova = APERTURE, unmapped;
+
+	if (map(run->fd, run->ioas[0], buffer, 4 * page_size, &iova, true))
+		return step_failed(_metadata, run);
+	run->mapped[0] = 4 * page_size;
+	set_refs(run, 0, 4, 1);
+	iova = 0;
+	if (map(run->fd, run->ioas[0], buffer, NPAGES * page_size, &iova,
+		false))
+		return step_failed(_metadata, run);
+	/* A second IOMMU_IOAS_MAP of the same memory pins it again. */
+	run->mapped[0] += NPAGES * page_size;
+	set_refs(run, 0, 4, 2);
+	set_refs(run, 4, 4, 1);
+	if (unmap_all(run->fd, run->ioas[0], &unmapped))
+		return step_failed(_metadata, run);
+	run->mapped[0] = 0;
+	set_refs(run, 0, NPAGES, 0);
+	return 0;
+}
+
+static void setup_one_domain(struct __test_metadata *_metadata,
+			     struct run *run)
+{
+	ASSERT_EQ(0, mock_domain(run->fd, run->ioas[0], &run->stdev[0]));
+}
+
+/* Two page tables appear over existing mappings, then more is mapped. */
+static int scenario_two_domains(struct __test_metadata *_metadata,
+				struct run *run)
+{
+	uint64_t iova = APERTURE + 64 * page_size;
+
+	if (mock_domain(run->fd, run->ioas[0], &run->stdev[0]))
+		return step_failed(_metadata, run);
+	set_refs(run, 0, 4, 1);
+	/* The second device gets its own page table: another IOAS. */
+	if (mock_domain(run->fd, run->ioas[1], &run->stdev[1]))
+		return step_failed(_metadata, run);
+	if (copy(run->fd, run->ioas[1], APERTURE, run->ioas[0], APERTURE,
+		 4 * page_size))
+		return step_failed(_metadata, run);
+	run->mapped[1] = 4 * page_size;
+	if (map(run->fd, run->ioas[0], buffer + 4 * page_size,
+		4 * page_size, &iova, true))
+		return step_failed(_metadata, run);
+	run->mapped[0] += 4 * page_size;
+	set_refs(run, 4, 4, 1);
+	return 0;
+}
+
+static void setup_mapped(struct __test_metadata *_metadata, struct run *run)
+{
+	uint64_t iova = APERTURE;
+
+	ASSERT_EQ(0, map(run->fd, run->ioas[0], buffer, 4 * page_size, &iova,
+			 true));
+	run->mapped[0] = 4 * page_size;
+}
+
+/* Copies between IOASes that both have a page table. */
+static int scenario_copy(struct __test_metadata *_metadata, struct run *run)
+{
+	uint64_t unmapped;
+
+	if (copy(run->fd, run->ioas[1], APERTURE + 16 * page_size,
+		 run->ioas[0], APERTURE + page_size, 2 * page_size))
+		return step_failed(_metadata, run);
+	run->mapped[1] = 2 * page_size;
+	if (copy(run->fd, run->ioas[1], APERTURE, run->ioas[0], APERTURE,
+		 4 * page_size))
+		return step_failed(_metadata, run);
+	run->mapped[1] += 4 * page_size;
+	if (unmap_all(run->fd, run->ioas[0], &unmapped))
+		return step_failed(_metadata, run);
+	run->mapped[0] = 0;
+	return 0;
+}
+
+static void setup_copy(struct __test_metadata *_metadata, struct run *run)
+{
+	setup_mapped(_metadata, run);
+	ASSERT_EQ(0, mock_domain(run->fd, run->ioas[0], &run->stdev[0]));
+	ASSERT_EQ(0, mock_domain(run->fd, run->ioas[1], &run->stdev[1]));
+	set_refs(run, 0, 4, 1);
+}
+
+static int access_create(struct run *run, uint32_t flags)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_CREATE_ACCESS,
+		.id = run->ioas[0],
+		.create_access = { .flags = flags },
+	};
+	int rc = test_cmd(run->fd, &cmd);
+
+	run->access = rc ? -1 : (int)cmd.create_access.out_access_fd;
+	return rc;
+}
+
+/* An access pins, without a page table and then with one. */
+static int scenario_access_pin(struct __test_metadata *_metadata,
+			       struct run *run)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_ACCESS_PAGES,
+		.access_pages = { .iova = APERTURE + page_size,
+				  .length = 2 * page_size,
+				  .uptr = (uintptr_t)(buffer + page_size) },
+	};
+	struct iommu_test_cmd unpin = {
+		.op = IOMMU_TEST_OP_DESTROY_ACCESS_PAGES,
+	};
+
+	if (access_create(run, MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES))
+		return step_failed(_metadata, run);
+	cmd.id = run->access;
+	if (test_cmd(run->fd, &cmd))
+		return step_failed(_metadata, run);
+	set_refs(run, 1, 2, 1);
+	/* The page table pins the rest of the mapping only. */
+	if (mock_domain(run->fd, run->ioas[0], &run->stdev[0]))
+		return step_failed(_metadata, run);
+	set_refs(run, 0, 4, 1);
+	/* The same range again shares the pins. */
+	if (test_cmd(run->fd, &cmd))
+		return step_failed(_metadata, run);
+	unpin.id = run->access;
+	unpin.destroy_access_pages.access_pages_id =
+		cmd.access_pages.out_access_pages_id;
+	if (test_cmd(run->fd, &unpin))
+		return step_failed(_metadata, run);
+	return 0;
+}
+
+/* An access copies in and out, through the user mapping and by pinning. */
+static int scenario_access_rw(struct __test_metadata *_metadata,
+			      struct run *run)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_ACCESS_RW,
+		.access_rw = { .iova = APERTURE + page_size - 16,
+			       .length = 2 * page_size + 32 },
+	};
+	static const uint32_t flags[] = {
+		0,
+		MOCK_ACCESS_RW_WRITE,
+		MOCK_ACCESS_RW_SLOW_PATH,
+		MOCK_ACCESS_RW_SLOW_PATH | MOCK_ACCESS_RW_WRITE,
+	};
+	uint8_t tmp[3 * 4096];
+	unsigned int i;
+
+	cmd.access_rw.uptr = (uintptr_t)tmp;
+	memcpy(tmp, buffer + page_size - 16, cmd.access_rw.length);
+	if (access_create(run, 0))
+		return step_failed(_metadata, run);
+	cmd.id = run->access;
+	for (i = 0; i != ARRAY_SIZE(flags); i++) {
+		cmd.access_rw.flags = flags[i];
+		if (test_cmd(run->fd, &cmd))
+			return step_failed(_metadata, run);
+	}
+	return 0;
+}
+
+/* Undo a run: everything goes with the file descriptors. */
+static void run_close(struct __test_metadata *_metadata, struct run *run)
+{
+	int fd;
+
+	if (run->access >= 0)
+		close(run->access);
+	close(run->fd);
+	fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, check_refs(fd, 0, NPAGES, 0));
+	close(fd);
+	EXPECT_EQ(run->vmpin_base, vmpin_kb());
+}
+
+typedef void (*setup_fn)(struct __test_metadata *_metadata, struct run *run);
+typedef int (*scenario_fn)(struct __test_metadata *_metadata,
+			   struct run *run);
+
+/*
+ * Set up, run the scenario with the @nth fault-injection point failing,
+ * close. Returns whether the fault was injected.
+ */
+static bool run_once(struct __test_metadata *_metadata, struct run *run,
+		     unsigned int nth, setup_fn setup, scenario_fn scenario)
+{
+	bool injected;
+	int rc;
+
+	memset(run, 0, sizeof(*run));
+	run->access = -1;
+	run->vmpin_base = vmpin_kb();
+	run->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, run->fd);
+	ASSERT_EQ(0, ioas_alloc(run->fd, &run->ioas[0]));
+	ASSERT_EQ(0, ioas_alloc(run->fd, &run->ioas[1]));
+	if (setup)
+		setup(_metadata, run);
+
+	fail_nth_set(nth);
+	rc = scenario(_metadata, run);
+	injected = rc ? true : fail_nth_stop();
+	run_close(_metadata, run);
+	return injected;
+}
+
+static void sweep(struct __test_metadata *_metadata, const char *name,
+		  setup_fn setup, scenario_fn scenario)
+{
+	unsigned int nth, failures = 0;
+
+	if (!fault_injection_setup())
+		SKIP(return, "no fault injection (CONFIG_FAULT_INJECTION_DEBUG_FS, debugfs)");
+
+	for (nth = 1; nth != MAX_RUNS; nth++) {
+		struct run run;
+		bool injected;
+
+		injected = run_once(_metadata, &run, nth, setup, scenario);
+		if (run.err)
+			failures++;
+		if (run.err && run.err != ENOMEM) {
+			/* Once more, showing where the fault hit on the console. */
+			fault_injection_verbose("2");
+			run_once(_metadata, &run, nth, setup, scenario);
+			fault_injection_verbose("0");
+		}
+		if (!injected || !_metadata->passed)
+			break;
+	}
+	ASSERT_NE(MAX_RUNS, nth);
+	printf("# %s: %u runs, %u stopped by an injected failure\n", name, nth,
+	       failures);
+}
+
+FIXTURE(fail_nth)
+{
+	int unused;
+};
+
+FIXTURE_SETUP(fail_nth)
+{
+	page_size = sysconf(_SC_PAGESIZE);
+	buffer = mmap(NULL, NPAGES * page_size, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, buffer);
+}
+
+FIXTURE_TEARDOWN(fail_nth)
+{
+	munmap(buffer, NPAGES * page_size);
+}
+
+TEST_F_TIMEOUT(fail_nth, map, 600)
+{
+	sweep(_metadata, "map", setup_one_domain, scenario_map);
+}
+
+TEST_F_TIMEOUT(fail_nth, map_two_domains, 600)
+{
+	sweep(_metadata, "map_two_domains", setup_mapped, scenario_two_domains);
+}
+
+TEST_F_TIMEOUT(fail_nth, copy, 600)
+{
+	sweep(_metadata, "copy", setup_copy, scenario_copy);
+}
+
+TEST_F_TIMEOUT(fail_nth, access_pin, 600)
+{
+	sweep(_metadata, "access_pin", setup_mapped, scenario_access_pin);
+}
+
+TEST_F_TIMEOUT(fail_nth, access_rw, 600)
+{
+	sweep(_metadata, "access_rw", setup_mapped, scenario_access_rw);
+}
+
+TEST_HARNESS_MAIN
