@@ -5,13 +5,16 @@
  * Binding claims the DMA ownership of the device's group for the context,
  * so the kernel's own DMA API no longer uses the group. Attaching points
  * the group at a page table built from an IOAS; the page table is shared by
- * the devices attached to the same IOAS when their IOMMU accepts it.
+ * the devices attached to the same IOAS when their IOMMU accepts it. All
+ * attached devices of a group are attached to the same page table.
  *
  * The driver that bound the device holds a reference on the object until it
  * unbinds, so userspace cannot destroy it (IOMMU_DESTROY gives EBUSY).
  */
 #include <linux/iommu.h>
+#include <linux/irqdomain.h>
 #include <linux/log2.h>
+#include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/pci-ats.h>
 #include <linux/slab.h>
@@ -20,31 +23,54 @@
 
 #include "iommufd_private.h"
 
-void iommufd_device_destroy(struct iommufd_object *obj)
-{
-	struct iommufd_device *idev =
-		container_of(obj, struct iommufd_device, obj);
+static bool allow_unsafe_interrupts;
+module_param(allow_unsafe_interrupts, bool, 0644);
+MODULE_PARM_DESC(allow_unsafe_interrupts,
+		 "Bind devices whose MSIs the platform cannot isolate (no interrupt remapping): such a device can raise any interrupt");
 
-	WARN_ON(idev->hwpt);
-	mutex_destroy(&idev->attach_lock);
-	iommu_group_release_dma_owner(idev->group);
-	iommu_group_put(idev->group);
+/* Whether the platform stops the device from raising others' MSIs. */
+static bool iommufd_device_msi_isolated(struct device *dev)
+{
+	return device_iommu_capable(dev, IOMMU_CAP_INTR_REMAP) ||
+	       irq_domain_check_msi_remap();
 }
 
-/**
- * iommufd_device_bind - hand a device to an iommufd context
- * @ictx: the context
- * @dev: the device; its group must have no other device with a kernel
- *	driver using the DMA API
- * @id: the ID of the new device object
+/*
+ * Groups
+ * ======
  *
- * Return: the device object, or an ERR_PTR: -ENODEV without an IOMMU group,
- * -EBUSY if the group is in use by the kernel or another owner.
+ * An IOMMU group has one domain for all its devices, so the devices of a
+ * group bound to a context share an iommufd_group: the page table the group
+ * is attached to, and how many of its devices are attached (all to that
+ * page table). A device can move the group only while no other device of
+ * the group is attached.
  */
-struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
-					   struct device *dev, u32 *id)
+/* Called by kref_put_mutex() with groups_lock held; drops it. */
+static void iommufd_group_release(struct kref *kref)
 {
-	struct iommufd_device *idev;
+	struct iommufd_group *igroup =
+		container_of(kref, struct iommufd_group, ref);
+	struct iommufd_ctx *ictx = igroup->ictx;
+
+	xa_erase(&ictx->groups, iommu_group_id(igroup->group));
+	mutex_unlock(&ictx->groups_lock);
+	WARN_ON(igroup->hwpt || igroup->attached);
+	iommu_group_put(igroup->group);
+	mutex_destroy(&igroup->lock);
+	kfree(igroup);
+}
+
+static void iommufd_put_group(struct iommufd_group *igroup)
+{
+	kref_put_mutex(&igroup->ref, iommufd_group_release,
+		       &igroup->ictx->groups_lock);
+}
+
+/* The context's iommufd_group for @dev's group, made on first use. */
+static struct iommufd_group *iommufd_get_group(struct iommufd_ctx *ictx,
+					       struct device *dev)
+{
+	struct iommufd_group *igroup;
 	struct iommu_group *group;
 	int rc;
 
@@ -52,9 +78,87 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 	if (!group)
 		return ERR_PTR(-ENODEV);
 
-	rc = iommu_group_claim_dma_owner(group, ictx);
+	mutex_lock(&ictx->groups_lock);
+	igroup = xa_load(&ictx->groups, iommu_group_id(group));
+	if (igroup) {
+		kref_get(&igroup->ref);
+		iommu_group_put(group);
+		goto out_unlock;
+	}
+
+	igroup = kzalloc(sizeof(*igroup), GFP_KERNEL_ACCOUNT);
+	if (!igroup) {
+		igroup = ERR_PTR(-ENOMEM);
+		goto out_put_group;
+	}
+	kref_init(&igroup->ref);
+	mutex_init(&igroup->lock);
+	igroup->ictx = ictx;
+	igroup->group = group;
+	rc = xa_err(xa_store(&ictx->groups, iommu_group_id(group), igroup,
+			     GFP_KERNEL_ACCOUNT));
+	if (rc) {
+		mutex_destroy(&igroup->lock);
+		kfree(igroup);
+		igroup = ERR_PTR(rc);
+		goto out_put_group;
+	}
+	goto out_unlock;
+
+out_put_group:
+	iommu_group_put(group);
+out_unlock:
+	mutex_unlock(&ictx->groups_lock);
+	return igroup;
+}
+
+void iommufd_device_destroy(struct iommufd_object *obj)
+{
+	struct iommufd_device *idev =
+		container_of(obj, struct iommufd_device, obj);
+
+	WARN_ON(idev->hwpt);
+	mutex_destroy(&idev->attach_lock);
+	iommu_device_release_dma_owner(idev->dev);
+	iommufd_put_group(idev->igroup);
+}
+
+/**
+ * iommufd_device_bind - hand a device to an iommufd context
+ * @ictx: the context
+ * @dev: the device; no device of its group may have a kernel driver using
+ *	the DMA API, and the group may only be bound to this context
+ * @id: the ID of the new device object
+ *
+ * The devices of a group are bound one by one; the first takes the group
+ * from the kernel, which gets it back when the last is unbound.
+ *
+ * Return: the device object, or an ERR_PTR: -ENODEV without an IOMMU group,
+ * -EBUSY if the group is in use by the kernel or another context, -EPERM
+ * if the platform cannot isolate the device's MSIs (see the
+ * allow_unsafe_interrupts module parameter).
+ */
+struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
+					   struct device *dev, u32 *id)
+{
+	struct iommufd_group *igroup;
+	struct iommufd_device *idev;
+	int rc;
+
+	if (!iommufd_device_msi_isolated(dev)) {
+		if (!allow_unsafe_interrupts)
+			return ERR_PTR(-EPERM);
+		dev_warn(dev,
+			 "MSIs cannot be isolated (no interrupt remapping); bound anyway because of allow_unsafe_interrupts\n");
+	}
+
+	igroup = iommufd_get_group(ictx, dev);
+	if (IS_ERR(igroup))
+		return ERR_CAST(igroup);
+
+	rc = iommu_device_claim_dma_owner(dev, ictx);
 	if (rc)
-		goto out_group_put;
+		goto out_put_group;
 
 	idev = iommufd_object_alloc(ictx, idev, IOMMUFD_OBJ_DEVICE);
 	if (IS_ERR(idev)) {
@@ -63,7 +167,7 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 	}
 	idev->ictx = ictx;
 	idev->dev = dev;
-	idev->group = group;
+	idev->igroup = igroup;
 	mutex_init(&idev->attach_lock);
 	/* The binding driver's reference, dropped by iommufd_device_unbind(). */
 	refcount_inc(&idev->obj.users);
@@ -72,9 +176,9 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 	return idev;
 
 out_release_owner:
-	iommu_group_release_dma_owner(group);
-out_group_put:
-	iommu_group_put(group);
+	iommu_device_release_dma_owner(dev);
+out_put_group:
+	iommufd_put_group(igroup);
 	return ERR_PTR(rc);
 }
 
@@ -87,13 +191,31 @@ void iommufd_device_unbind(struct iommufd_device *idev)
 	iommufd_object_destroy_owned(idev->ictx, &idev->obj);
 }
 
-/* Point the device's group at @domain; the group never passes elsewhere. */
-static int iommufd_device_set_domain(struct iommufd_device *idev,
-				     struct iommu_domain *domain)
+/* Devices of the device's group attached, the device itself excluded. */
+static unsigned int iommufd_device_group_others(struct iommufd_device *idev)
 {
+	return idev->igroup->attached - (idev->hwpt ? 1 : 0);
+}
+
+/*
+ * Move the device's group to @hwpt's domain, which it reaches without
+ * passing through any other; refused while other devices of the group are
+ * attached elsewhere.
+ */
+static int iommufd_device_set_domain(struct iommufd_device *idev,
+				     struct iommufd_hw_pagetable *hwpt)
+{
+	struct iommufd_group *igroup = idev->igroup;
+
+	lockdep_assert_held(&igroup->lock);
+
+	if (igroup->hwpt == hwpt)
+		return 0;
+	if (iommufd_device_group_others(idev))
+		return -EINVAL;
 	if (iommufd_should_fail())
 		return -ENOMEM;
-	return iommu_group_replace_domain(idev->group, domain);
+	return iommu_group_replace_domain(igroup->group, hwpt->domain);
 }
 
 /*
@@ -111,11 +233,22 @@ iommufd_device_set_ioas(struct iommufd_device *idev, struct iommufd_ioas *ioas,
 	lockdep_assert_held(&ioas->mutex);
 
 	*created = false;
+	/*
+	 * The group stays on its page table if that mirrors this IOAS, and
+	 * must stay there while other devices of the group use it.
+	 */
+	hwpt = idev->igroup->hwpt;
+	if (hwpt && hwpt->ioas == ioas) {
+		refcount_inc(&hwpt->obj.users);
+		return hwpt;
+	}
+	if (iommufd_device_group_others(idev))
+		return ERR_PTR(-EINVAL);
+
 	list_for_each_entry(hwpt, &ioas->hwpt_list, hwpt_item) {
 		if (!refcount_inc_not_zero(&hwpt->obj.users))
 			continue;
-		if (hwpt == idev->hwpt ||
-		    !iommufd_device_set_domain(idev, hwpt->domain))
+		if (!iommufd_device_set_domain(idev, hwpt))
 			return hwpt;
 		refcount_dec(&hwpt->obj.users);
 	}
@@ -123,7 +256,7 @@ iommufd_device_set_ioas(struct iommufd_device *idev, struct iommufd_ioas *ioas,
 	hwpt = iommufd_hw_pagetable_alloc(idev->ictx, ioas, idev->dev);
 	if (IS_ERR(hwpt))
 		return hwpt;
-	rc = iommufd_device_set_domain(idev, hwpt->domain);
+	rc = iommufd_device_set_domain(idev, hwpt);
 	if (rc) {
 		iommufd_object_abort_and_destroy(idev->ictx, &hwpt->obj);
 		return ERR_PTR(rc);
@@ -144,11 +277,9 @@ iommufd_device_set_hwpt(struct iommufd_device *idev,
 
 	lockdep_assert_held(&hwpt->ioas->mutex);
 
-	if (hwpt != idev->hwpt) {
-		rc = iommufd_device_set_domain(idev, hwpt->domain);
-		if (rc)
-			return ERR_PTR(rc);
-	}
+	rc = iommufd_device_set_domain(idev, hwpt);
+	if (rc)
+		return ERR_PTR(rc);
 	refcount_inc(&hwpt->obj.users);
 	return hwpt;
 }
@@ -187,10 +318,13 @@ static void iommufd_device_put_hwpt(struct iommufd_device *idev,
 static int iommufd_device_change_pt(struct iommufd_device *idev, u32 *pt_id)
 {
 	struct iommufd_hw_pagetable *hwpt, *old_hwpt = idev->hwpt;
+	struct iommufd_hw_pagetable *pt_hwpt = NULL;
+	struct iommufd_group *igroup = idev->igroup;
 	struct iommufd_object *pt_obj;
 	struct iommufd_ioas *ioas;
-	bool created = false;
+	bool new_ioas, created = false;
 	bool old_last = false;
+	int rc;
 
 	pt_obj = iommufd_get_object(idev->ictx, *pt_id, IOMMUFD_OBJ_ANY);
 	if (IS_ERR(pt_obj))
@@ -199,21 +333,42 @@ static int iommufd_device_change_pt(struct iommufd_device *idev, u32 *pt_id)
 	switch (pt_obj->type) {
 	case IOMMUFD_OBJ_IOAS:
 		ioas = container_of(pt_obj, struct iommufd_ioas, obj);
-		mutex_lock(&ioas->mutex);
-		hwpt = iommufd_device_set_ioas(idev, ioas, &created);
 		break;
 	case IOMMUFD_OBJ_HW_PAGETABLE:
-		hwpt = container_of(pt_obj, struct iommufd_hw_pagetable, obj);
-		ioas = hwpt->ioas;
-		mutex_lock(&ioas->mutex);
-		hwpt = iommufd_device_set_hwpt(idev, hwpt);
+		pt_hwpt = container_of(pt_obj, struct iommufd_hw_pagetable, obj);
+		ioas = pt_hwpt->ioas;
 		break;
 	default:
 		iommufd_put_object(idev->ictx, pt_obj);
 		return -EINVAL;
 	}
-	if (IS_ERR(hwpt))
+
+	mutex_lock(&ioas->mutex);
+	mutex_lock(&igroup->lock);
+	/* The device's MSI window and the like stay unmapped in its IOAS. */
+	new_ioas = !old_hwpt || old_hwpt->ioas != ioas;
+	if (new_ioas) {
+		rc = iopt_reserve_dev_regions(&ioas->iopt, idev->dev, idev);
+		if (rc) {
+			hwpt = ERR_PTR(rc);
+			goto out_unlock;
+		}
+	}
+	if (pt_hwpt)
+		hwpt = iommufd_device_set_hwpt(idev, pt_hwpt);
+	else
+		hwpt = iommufd_device_set_ioas(idev, ioas, &created);
+	if (IS_ERR(hwpt)) {
+		if (new_ioas)
+			iopt_remove_reserved_iova(&ioas->iopt, idev);
 		goto out_unlock;
+	}
+	if (old_hwpt && new_ioas)
+		iopt_remove_reserved_iova(&old_hwpt->ioas->iopt, idev);
+
+	if (!old_hwpt)
+		igroup->attached++;
+	igroup->hwpt = hwpt;
 
 	if (hwpt == old_hwpt) {
 		/* Already there: keep the one reference the device had. */
@@ -230,6 +385,7 @@ static int iommufd_device_change_pt(struct iommufd_device *idev, u32 *pt_id)
 	}
 	*pt_id = hwpt->obj.id;
 out_unlock:
+	mutex_unlock(&igroup->lock);
 	mutex_unlock(&ioas->mutex);
 	iommufd_put_object(idev->ictx, pt_obj);
 	if (IS_ERR(hwpt))
@@ -298,13 +454,21 @@ int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
  */
 void iommufd_device_detach(struct iommufd_device *idev)
 {
+	struct iommufd_group *igroup = idev->igroup;
 	struct iommufd_hw_pagetable *hwpt;
 
 	mutex_lock(&idev->attach_lock);
 	hwpt = idev->hwpt;
 	if (WARN_ON(!hwpt))
 		goto out_unlock;
-	iommu_detach_group(hwpt->domain, idev->group);
+	/* The group blocks DMA again once its last attached device leaves. */
+	mutex_lock(&igroup->lock);
+	if (!--igroup->attached) {
+		iommu_detach_group(hwpt->domain, igroup->group);
+		igroup->hwpt = NULL;
+	}
+	mutex_unlock(&igroup->lock);
+	iopt_remove_reserved_iova(&hwpt->ioas->iopt, idev);
 	idev->hwpt = NULL;
 	iommufd_device_put_hwpt(idev, hwpt, iommufd_device_unlink(idev, hwpt));
 out_unlock:

@@ -889,3 +889,40 @@ void iopt_remove_access(struct io_pagetable *iopt,
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_rwsem);
 }
+
+/**
+ * iopt_reserve_dev_regions - keep a device's reserved regions unmapped
+ * @iopt: the io_pagetable the device is attached to
+ * @dev: the device, whose IOMMU driver names the regions (MSI windows,
+ *	firmware-owned ranges)
+ * @owner: the owner of the reservations, for iopt_remove_reserved_iova()
+ *
+ * Regions the device may do without (relaxable direct mappings) are left
+ * alone.
+ *
+ * Return: 0, -EADDRINUSE if a mapping or an allowed range covers part of a
+ * region, or -ENOMEM; on error nothing is reserved.
+ */
+int iopt_reserve_dev_regions(struct io_pagetable *iopt, struct device *dev,
+			     void *owner)
+{
+	struct iommu_resv_region *resv;
+	LIST_HEAD(regions);
+	int rc = 0;
+
+	iommu_get_resv_regions(dev, &regions);
+	down_write(&iopt->iova_rwsem);
+	list_for_each_entry(resv, &regions, list) {
+		if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE)
+			continue;
+		rc = iopt_reserve_iova(iopt, resv->start,
+				       resv->start + resv->length - 1, owner);
+		if (rc)
+			break;
+	}
+	if (rc)
+		__iopt_remove_reserved_iova(iopt, owner);
+	up_write(&iopt->iova_rwsem);
+	iommu_put_resv_regions(dev, &regions);
+	return rc;
+}

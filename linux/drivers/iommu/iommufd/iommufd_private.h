@@ -36,7 +36,9 @@
  * -------------
  *   iommufd_ioas.mutex -> io_pagetable.domains_rwsem ->
  *     io_pagetable.iova_rwsem -> iopt_pages.mutex -> mmap_lock
- *   iommufd_device.attach_lock -> iommufd_ioas.mutex
+ *   iommufd_device.attach_lock -> iommufd_ioas.mutex -> iommufd_group.lock
+ *     -> io_pagetable.domains_rwsem (creating a page table on attach)
+ *   iommufd_ctx.groups_lock: taken alone
  *   iommufd_access.ioas_lock -> io_pagetable.domains_rwsem (and on down)
  *   iommufd_hw_pagetable.devices_lock: leaf
  *   xarray locks (ctx->objects, iopt->access_list): leaves, held only to
@@ -49,6 +51,7 @@
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
 
+#include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
@@ -69,12 +72,17 @@ struct mock_dev;
  * @account_mode: how new mappings charge pinned memory, an
  *	iopt_pages_account_mode; changed only while @objects is empty
  * @destroy_wait: owners waiting for short-term references to go away
+ * @groups_lock: protects @groups
+ * @groups: the iommufd_groups of the bound devices, by IOMMU group ID
  */
 struct iommufd_ctx {
 	struct file *file;
 	struct xarray objects;
 	u8 account_mode;
 	wait_queue_head_t destroy_wait;
+	/* Protects groups. */
+	struct mutex groups_lock;
+	struct xarray groups;
 };
 
 struct iommufd_ctx *iommufd_ctx_create(void);
@@ -144,6 +152,8 @@ int iopt_set_allow_iova(struct io_pagetable *iopt,
 int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
 		      unsigned long last, void *owner);
 void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner);
+int iopt_reserve_dev_regions(struct io_pagetable *iopt, struct device *dev,
+			     void *owner);
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
 int iopt_table_add_domain(struct io_pagetable *iopt,
 			  struct iommu_domain *domain);
@@ -275,6 +285,25 @@ iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 void iommufd_hw_pagetable_destroy(struct iommufd_object *obj);
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
 
+/**
+ * struct iommufd_group - an IOMMU group with devices bound to a context
+ * @ref: one reference per bound device of the group
+ * @ictx: the context; its groups_lock protects the lookup by group ID
+ * @group: the IOMMU group
+ * @lock: protects @hwpt and @attached
+ * @hwpt: the page table the group is attached to, or NULL
+ * @attached: how many devices of the group are attached, all to @hwpt
+ */
+struct iommufd_group {
+	struct kref ref;
+	struct iommufd_ctx *ictx;
+	struct iommu_group *group;
+	/* Protects hwpt and attached. */
+	struct mutex lock;
+	struct iommufd_hw_pagetable *hwpt;
+	unsigned int attached;
+};
+
 /* A device bound to a context; see device.c. */
 struct iommufd_device {
 	struct iommufd_object obj;
@@ -284,7 +313,7 @@ struct iommufd_device {
 	struct iommufd_hw_pagetable *hwpt;
 	struct list_head devices_item;
 	struct device *dev;
-	struct iommu_group *group;
+	struct iommufd_group *igroup;
 };
 
 static inline struct iommufd_device *

@@ -271,6 +271,8 @@ struct iommufd_ctx *iommufd_ctx_create(void)
 	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	ictx->account_mode = IOPT_PAGES_ACCOUNT_USER;
 	init_waitqueue_head(&ictx->destroy_wait);
+	mutex_init(&ictx->groups_lock);
+	xa_init(&ictx->groups);
 	return ictx;
 }
 
@@ -302,6 +304,8 @@ void iommufd_ctx_destroy(struct iommufd_ctx *ictx)
 	/* Anything left is a reference leak: keep it rather than free it. */
 	WARN_ON(!xa_empty(&ictx->objects));
 	xa_destroy(&ictx->objects);
+	WARN_ON(!xa_empty(&ictx->groups));
+	mutex_destroy(&ictx->groups_lock);
 	kfree(ictx);
 }
 

@@ -10,6 +10,17 @@
  * kernel print a WARN, a KASAN out-of-bounds report or leak an object that
  * kmemleak will report. The test harness uses it to prove that its console
  * judge fails a run that shows any of these.
+ *
+ * debugfs "iommufd/mock_share_group": while it is Y, a new mock device
+ * joins the IOMMU group of the newest mock device that still exists
+ * instead of getting a group of its own, so tests can build multi-device
+ * groups.
+ *
+ * debugfs "iommufd/mock_driver_match": see the mock DMA driver.
+ *
+ * debugfs "iommufd/mock_msi_window": while it is Y, new mock devices have
+ * an MSI window (a reserved region) at MOCK_MSI_START, as a real device
+ * behind an IOMMU does.
  */
 #define pr_fmt(fmt) "iommufd: " fmt
 
@@ -251,6 +262,19 @@ static void *mock_hw_info(struct device *dev, u32 *length, u32 *type)
 	return info;
 }
 
+/* See "mock_share_group" and "mock_msi_window" at the top. */
+static bool mock_share_group;
+static bool mock_msi_window;
+#define MOCK_MSI_START (MOCK_APERTURE_START + SZ_256M)
+#define MOCK_MSI_LENGTH SZ_1M
+
+static void mock_get_resv_regions(struct device *dev, struct list_head *head);
+/* The mock devices, newest last. */
+static LIST_HEAD(mock_devs);
+static DEFINE_MUTEX(mock_devs_lock);
+
+static struct iommu_group *mock_device_group(struct device *dev);
+
 static struct iommu_device mock_iommu;
 
 static struct iommu_device *mock_probe_device(struct device *dev)
@@ -258,9 +282,11 @@ static struct iommu_device *mock_probe_device(struct device *dev)
 	return &mock_iommu;
 }
 
+/* The mock keeps DMA coherent and isolates MSIs, as remapping would. */
 static bool mock_capable(struct device *dev, enum iommu_cap cap)
 {
-	return cap == IOMMU_CAP_CACHE_COHERENCY;
+	return cap == IOMMU_CAP_CACHE_COHERENCY ||
+	       cap == IOMMU_CAP_INTR_REMAP;
 }
 
 static const struct iommu_ops mock_ops = {
@@ -270,13 +296,52 @@ static const struct iommu_ops mock_ops = {
 	.hw_info = mock_hw_info,
 	.domain_alloc = mock_domain_alloc,
 	.probe_device = mock_probe_device,
-	.device_group = generic_device_group,
+	.device_group = mock_device_group,
+	.get_resv_regions = mock_get_resv_regions,
 	.default_domain_ops = &mock_domain_ops,
 };
+
+/*
+ * The mock DMA driver: a driver of the mock bus that uses the DMA API (it
+ * does not manage DMA itself), so that tests can see it refused on a device
+ * whose group a context owns. It matches only while debugfs
+ * "iommufd/mock_driver_match" is Y: mock devices stay driverless otherwise.
+ */
+static bool mock_driver_match;
+
+static int mock_bus_match(struct device *dev, struct device_driver *drv)
+{
+	return READ_ONCE(mock_driver_match);
+}
+
+/* What the PCI and platform buses do for drivers using the DMA API. */
+static int mock_bus_dma_configure(struct device *dev)
+{
+	return iommu_device_use_default_domain(dev);
+}
+
+static void mock_bus_dma_cleanup(struct device *dev)
+{
+	iommu_device_unuse_default_domain(dev);
+}
 
 static struct bus_type iommufd_mock_bus = {
 	.name = "iommufd_mock",
 	.iommu_ops = &mock_ops,
+	.match = mock_bus_match,
+	.dma_configure = mock_bus_dma_configure,
+	.dma_cleanup = mock_bus_dma_cleanup,
+};
+
+static int mock_dma_driver_probe(struct device *dev)
+{
+	return 0;
+}
+
+static struct device_driver mock_dma_driver = {
+	.name = "iommufd_mock_dma",
+	.bus = &iommufd_mock_bus,
+	.probe = mock_dma_driver_probe,
 };
 
 static DEFINE_IDA(mock_dev_ida);
@@ -285,7 +350,22 @@ struct mock_dev {
 	struct device dev;
 	int id;
 	u32 flags;	/* MOCK_FLAGS_DEVICE_* */
+	bool msi_window;
+	struct list_head item;	/* in mock_devs */
 };
+
+static void mock_get_resv_regions(struct device *dev, struct list_head *head)
+{
+	struct mock_dev *mdev = container_of(dev, struct mock_dev, dev);
+	struct iommu_resv_region *region;
+
+	if (!mdev->msi_window)
+		return;
+	region = iommu_alloc_resv_region(MOCK_MSI_START, MOCK_MSI_LENGTH, 0,
+					 IOMMU_RESV_MSI, GFP_KERNEL);
+	if (region)
+		list_add_tail(&region->list, head);
+}
 
 /*
  * For IOMMU_GET_HW_INFO: the PASID width of a mock device, which stands in
@@ -308,6 +388,20 @@ static void mock_dev_release(struct device *dev)
 
 	ida_free(&mock_dev_ida, mdev->id);
 	kfree(mdev);
+}
+
+static struct iommu_group *mock_device_group(struct device *dev)
+{
+	struct iommu_group *group = NULL;
+	struct mock_dev *last;
+
+	mutex_lock(&mock_devs_lock);
+	if (READ_ONCE(mock_share_group) && !list_empty(&mock_devs)) {
+		last = list_last_entry(&mock_devs, struct mock_dev, item);
+		group = iommu_group_get(&last->dev);
+	}
+	mutex_unlock(&mock_devs_lock);
+	return group ?: generic_device_group(dev);
 }
 
 /*
@@ -342,6 +436,10 @@ static struct mock_dev *mock_dev_create(u32 flags)
 	if (rc)
 		goto err_del;
 	mdev->flags = flags;
+	mdev->msi_window = READ_ONCE(mock_msi_window);
+	mutex_lock(&mock_devs_lock);
+	list_add_tail(&mdev->item, &mock_devs);
+	mutex_unlock(&mock_devs_lock);
 	return mdev;
 
 err_del:
@@ -353,6 +451,9 @@ err_put:
 
 static void mock_dev_destroy(struct mock_dev *mdev)
 {
+	mutex_lock(&mock_devs_lock);
+	list_del(&mdev->item);
+	mutex_unlock(&mock_devs_lock);
 	iommu_release_device(&mdev->dev);
 	device_unregister(&mdev->dev);
 }
@@ -1016,12 +1117,13 @@ int iommufd_test_init(void)
 	rc = bus_register(&iommufd_mock_bus);
 	if (rc)
 		return rc;
+	rc = driver_register(&mock_dma_driver);
+	if (rc)
+		goto err_bus;
 	rc = iommu_device_sysfs_add(&mock_iommu, NULL, NULL, "%s",
 				    "iommufd_mock");
-	if (rc) {
-		bus_unregister(&iommufd_mock_bus);
-		return rc;
-	}
+	if (rc)
+		goto err_driver;
 	/*
 	 * Not iommu_device_register(): that would claim the PCI and platform
 	 * buses, which belong to the real IOMMU driver.
@@ -1031,9 +1133,21 @@ int iommufd_test_init(void)
 	iommufd_test_dir = debugfs_create_dir("iommufd", NULL);
 	iommufd_fail_dir = fault_create_debugfs_attr("fail_iommufd", NULL,
 						     &fail_iommufd);
+	debugfs_create_bool("mock_share_group", 0600, iommufd_test_dir,
+			    &mock_share_group);
+	debugfs_create_bool("mock_msi_window", 0600, iommufd_test_dir,
+			    &mock_msi_window);
+	debugfs_create_bool("mock_driver_match", 0600, iommufd_test_dir,
+			    &mock_driver_match);
 	debugfs_create_file("inject", 0200, iommufd_test_dir, NULL,
 			    &iommufd_test_inject_fops);
 	return 0;
+
+err_driver:
+	driver_unregister(&mock_dma_driver);
+err_bus:
+	bus_unregister(&iommufd_mock_bus);
+	return rc;
 }
 
 void iommufd_test_exit(void)
@@ -1041,5 +1155,6 @@ void iommufd_test_exit(void)
 	debugfs_remove_recursive(iommufd_fail_dir);
 	debugfs_remove_recursive(iommufd_test_dir);
 	iommu_device_sysfs_remove(&mock_iommu);
+	driver_unregister(&mock_dma_driver);
 	bus_unregister(&iommufd_mock_bus);
 }

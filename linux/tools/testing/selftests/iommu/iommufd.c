@@ -7,6 +7,7 @@
  * ID we expect" proves that a failed call left no object or reserved ID
  * behind.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -958,10 +959,16 @@ FIXTURE_SETUP(domain)
 	ASSERT_NE(MAP_FAILED, self->mem);
 }
 
+static int debugfs_bool(const char *path, bool on);
+
 FIXTURE_TEARDOWN(domain)
 {
 	int fd;
 
+	/* A test that stopped half-way must not leave the mock changed. */
+	debugfs_bool("/sys/kernel/debug/iommufd/mock_share_group", false);
+	debugfs_bool("/sys/kernel/debug/iommufd/mock_msi_window", false);
+	debugfs_bool("/sys/kernel/debug/iommufd/mock_driver_match", false);
 	close(self->fd);
 	/* Closing the context unpinned everything. */
 	fd = open("/dev/iommu", O_RDWR);
@@ -1452,6 +1459,228 @@ TEST_F(domain, pasid_width)
 				       &idev));
 	EXPECT_ERRNO(EINVAL, mock_device_flags(self->fd, self->ioas, 1 << 8,
 					       &stdev, &idev));
+}
+
+#define SHARE_GROUP "/sys/kernel/debug/iommufd/mock_share_group"
+
+/* Make the next mock devices join the group of the last one, or not. */
+static int debugfs_bool(const char *path, bool on);
+
+static int share_group(bool on)
+{
+	return debugfs_bool(SHARE_GROUP, on);
+}
+
+/*
+ * The devices of one IOMMU group share one page table: the group moves
+ * only with its last attached device, and belongs to one context.
+ */
+TEST_F(domain, multi_device_group)
+{
+	uint32_t stdev[3], hwpt[3], idev[3], other, got;
+	int fd2;
+
+	if (access(SHARE_GROUP, W_OK))
+		SKIP(return, "no %s (CONFIG_IOMMUFD_TEST, debugfs)", SHARE_GROUP);
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem,
+			       4 * page_size, APERTURE));
+	ASSERT_EQ(0, share_group(false));
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas, &stdev[0], &hwpt[0],
+				 &idev[0]));
+	ASSERT_EQ(0, share_group(true));
+	/* The second device of the group joins the group's page table. */
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas, &stdev[1], &hwpt[1],
+				 &idev[1]));
+	EXPECT_EQ(hwpt[0], hwpt[1]);
+	/* A third, asking for another IOAS, is refused and leaves nothing. */
+	EXPECT_ERRNO(EINVAL, mock_device(self->fd, other, &stdev[2], &hwpt[2],
+					 &idev[2]));
+
+	/* Another context cannot take a device of the group. */
+	fd2 = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, ioas_alloc(fd2, &got));
+	EXPECT_ERRNO(EBUSY, mock_device(fd2, got, &stdev[2], &hwpt[2],
+					&idev[2]));
+	close(fd2);
+	ASSERT_EQ(0, share_group(false));
+
+	/* One device cannot move the group while the other stays. */
+	EXPECT_ERRNO(EINVAL, mock_replace(self->fd, stdev[0], other, &got));
+	ASSERT_EQ(0, hwpt_alloc(self->fd, idev[0], self->ioas, 0, 0, 0,
+				&hwpt[2]));
+	EXPECT_ERRNO(EINVAL, mock_replace(self->fd, stdev[0], hwpt[2], &got));
+	ASSERT_EQ(0, mock_replace(self->fd, stdev[0], self->ioas, &got));
+	EXPECT_EQ(hwpt[0], got);
+	EXPECT_EQ(0, check_map(self->fd, hwpt[0], APERTURE, self->mem,
+			       4 * page_size));
+
+	/* With the other device gone, it can. */
+	ASSERT_EQ(0, destroy(self->fd, stdev[1]));
+	ASSERT_EQ(0, mock_replace(self->fd, stdev[0], hwpt[2], &got));
+	EXPECT_EQ(hwpt[2], got);
+	EXPECT_ERRNO(ENOENT, destroy(self->fd, hwpt[0]));
+	ASSERT_EQ(0, mock_replace(self->fd, stdev[0], other, &got));
+	EXPECT_EQ(0, destroy(self->fd, hwpt[2]));
+	EXPECT_EQ(0, destroy(self->fd, stdev[0]));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 4 * page_size, 0));
+}
+
+#define MSI_WINDOW "/sys/kernel/debug/iommufd/mock_msi_window"
+
+static int debugfs_bool(const char *path, bool on)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t rc;
+
+	if (fd < 0)
+		return -1;
+	rc = write(fd, on ? "Y" : "N", 1);
+	close(fd);
+	return rc == 1 ? 0 : -1;
+}
+
+/* The one hole IOVA_RANGES shows inside the mock aperture, or 0. */
+static uint64_t aperture_hole(struct __test_metadata *_metadata, int fd,
+			      uint32_t ioas, uint64_t *length)
+{
+	struct iommu_iova_range ranges[4];
+	uint32_t num = ARRAY_SIZE(ranges);
+
+	EXPECT_EQ(0, iova_ranges(fd, ioas, ranges, &num, NULL));
+	if (num != 2)
+		return 0;
+	*length = ranges[1].start - ranges[0].last - 1;
+	return ranges[0].last + 1;
+}
+
+/*
+ * A device's reserved regions (here the mock's MSI window) are kept out of
+ * the IOAS it is attached to, and only while it is.
+ */
+TEST_F(domain, device_reserved_regions)
+{
+	uint32_t stdev, hwpt, idev, other, got;
+	uint64_t window, length = 0, len2 = 0;
+
+	if (access(MSI_WINDOW, W_OK))
+		SKIP(return, "no %s (CONFIG_IOMMUFD_TEST, debugfs)", MSI_WINDOW);
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
+	ASSERT_EQ(0, debugfs_bool(MSI_WINDOW, true));
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas, &stdev, &hwpt, &idev));
+	ASSERT_EQ(0, debugfs_bool(MSI_WINDOW, false));
+	window = aperture_hole(_metadata, self->fd, self->ioas, &length);
+	ASSERT_NE(0, window);
+	EXPECT_EQ(MiB, length);
+	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas, self->mem,
+				       page_size, window));
+	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas, self->mem,
+				       2 * page_size, window - page_size));
+
+	/* It follows the device to another IOAS. */
+	ASSERT_EQ(0, mock_replace(self->fd, stdev, other, &got));
+	EXPECT_EQ(0, aperture_hole(_metadata, self->fd, self->ioas, &len2));
+	EXPECT_EQ(window, aperture_hole(_metadata, self->fd, other, &len2));
+
+	/* An IOAS that maps the window cannot take the device. */
+	EXPECT_EQ(0, map_fixed(self->fd, self->ioas, self->mem, page_size,
+			       window));
+	EXPECT_ERRNO(EADDRINUSE, mock_replace(self->fd, stdev, self->ioas,
+					      &got));
+	EXPECT_EQ(window, aperture_hole(_metadata, self->fd, other, &len2));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, window, page_size,
+				NULL));
+
+	/* Gone with the device. */
+	ASSERT_EQ(0, destroy(self->fd, stdev));
+	EXPECT_EQ(0, aperture_hole(_metadata, self->fd, other, &len2));
+}
+
+#define MOCK_DEVICES "/sys/bus/iommufd_mock/devices"
+#define DRIVER_MATCH "/sys/kernel/debug/iommufd/mock_driver_match"
+#define DRIVER_BIND "/sys/bus/iommufd_mock/drivers/iommufd_mock_dma/bind"
+
+/* The mock device that is in @after and not in @before, or "". */
+static void new_mock_device(const char *before, const char *after,
+			    char *name, size_t size)
+{
+	const char *p;
+
+	name[0] = 0;
+	for (p = after; *p; p += strlen(p) + 1) {
+		const char *q;
+
+		for (q = before; *q; q += strlen(q) + 1)
+			if (!strcmp(p, q))
+				break;
+		if (!*q) {
+			snprintf(name, size, "%s", p);
+			return;
+		}
+	}
+}
+
+/* The names of the mock devices, each followed by a 0, then a 0. */
+static void list_mock_devices(char *buf, size_t size)
+{
+	struct dirent *dent;
+	size_t used = 0;
+	DIR *dir;
+
+	memset(buf, 0, size);
+	dir = opendir(MOCK_DEVICES);
+	if (!dir)
+		return;
+	while ((dent = readdir(dir))) {
+		size_t len = strlen(dent->d_name) + 1;
+
+		if (dent->d_name[0] == '.' || used + len + 1 > size)
+			continue;
+		memcpy(buf + used, dent->d_name, len);
+		used += len;
+	}
+	closedir(dir);
+}
+
+/*
+ * While a context owns a device's group, a driver that uses the DMA API
+ * cannot probe on it: the probe fails with EBUSY, quietly.
+ */
+TEST_F(domain, dma_driver_refused)
+{
+	char before[4096], after[4096], name[64];
+	uint32_t stdev, hwpt;
+	ssize_t rc;
+	int fd;
+
+	if (access(DRIVER_MATCH, W_OK) || access(DRIVER_BIND, W_OK))
+		SKIP(return, "no %s or %s (CONFIG_IOMMUFD_TEST, debugfs)",
+		     DRIVER_MATCH, DRIVER_BIND);
+
+	list_mock_devices(before, sizeof(before));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &stdev, &hwpt));
+	list_mock_devices(after, sizeof(after));
+	new_mock_device(before, after, name, sizeof(name));
+	ASSERT_NE(0, name[0]);
+
+	ASSERT_EQ(0, debugfs_bool(DRIVER_MATCH, true));
+	fd = open(DRIVER_BIND, O_WRONLY);
+	ASSERT_LE(0, fd);
+	rc = write(fd, name, strlen(name));
+	EXPECT_EQ(-1, rc);
+	EXPECT_EQ(EBUSY, errno);
+	close(fd);
+	ASSERT_EQ(0, debugfs_bool(DRIVER_MATCH, false));
+
+	/* The device is still the context's, and works. */
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem, page_size,
+			       APERTURE));
+	EXPECT_EQ(0, check_map(self->fd, hwpt, APERTURE, self->mem,
+			       page_size));
+	EXPECT_EQ(0, destroy(self->fd, stdev));
 }
 
 /*

@@ -82,6 +82,10 @@ static bool fault_injection_setup(void)
 	if (access(fail_nth_path, W_OK) || access("/sys/kernel/debug", R_OK))
 		return false;
 	fault_injection_verbose("0");
+	/* Plain mock devices, whatever an earlier test left set. */
+	write_file("/sys/kernel/debug/iommufd/mock_share_group", "N");
+	write_file("/sys/kernel/debug/iommufd/mock_msi_window", "N");
+	write_file("/sys/kernel/debug/iommufd/mock_driver_match", "N");
 	return !write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N") &&
 	       !write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait",
 			   "N");
