@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -2053,6 +2054,93 @@ TEST_F(domain, access_replace_ioas)
 	EXPECT_EQ(0, destroy(self->fd, self->ioas));
 	close(access);
 	EXPECT_EQ(0, destroy(self->fd, other));
+}
+
+struct race {
+	int fd;
+	uint32_t ioas;
+	int access;
+	uint8_t *mem;
+	int stop;	/* read and written with __atomic builtins */
+	unsigned int maps, pins, copies;
+};
+
+static bool race_stopped(struct race *r)
+{
+	return __atomic_load_n(&r->stop, __ATOMIC_ACQUIRE);
+}
+
+static void *race_mapper(void *arg)
+{
+	struct race *r = arg;
+
+	while (!race_stopped(r)) {
+		if (!map_fixed(r->fd, r->ioas, r->mem, 4 * page_size, APERTURE))
+			r->maps++;
+		ioas_unmap(r->fd, r->ioas, APERTURE, 4 * page_size, NULL);
+	}
+	return NULL;
+}
+
+static void *race_pinner(void *arg)
+{
+	struct race *r = arg;
+	uint32_t id;
+
+	while (!race_stopped(r)) {
+		/* The mapping may be missing, or going: both are fine. */
+		if (access_pin(r->fd, r->access, APERTURE + page_size,
+			       2 * page_size, NULL, 0, &id))
+			continue;
+		r->pins++;
+		/* The unmap callback may have dropped it already. */
+		access_unpin(r->fd, r->access, id);
+	}
+	return NULL;
+}
+
+static void *race_copier(void *arg)
+{
+	struct race *r = arg;
+	uint8_t buf[64];
+
+	while (!race_stopped(r))
+		if (!access_rw(r->fd, r->access, APERTURE + page_size - 32,
+			       buf, sizeof(buf), MOCK_ACCESS_RW_SLOW_PATH))
+			r->copies++;
+	return NULL;
+}
+
+/*
+ * Maps and unmaps race with pins, unpins and copies through an access,
+ * with a page table present: nothing may be left pinned or charged, and
+ * the kernel's checkers must stay quiet.
+ */
+TEST_F(domain, access_unmap_race)
+{
+	struct race r = { .fd = self->fd, .ioas = self->ioas, .mem = self->mem };
+	long pinned = status_kb("VmPin:");
+	pthread_t threads[3];
+	uint32_t stdev;
+
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &stdev, NULL));
+	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN, &r.access));
+	ASSERT_EQ(0, pthread_create(&threads[0], NULL, race_mapper, &r));
+	ASSERT_EQ(0, pthread_create(&threads[1], NULL, race_pinner, &r));
+	ASSERT_EQ(0, pthread_create(&threads[2], NULL, race_copier, &r));
+	sleep(3);
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(threads[0], NULL);
+	pthread_join(threads[1], NULL);
+	pthread_join(threads[2], NULL);
+	printf("# %u maps, %u pins, %u copies\n", r.maps, r.pins, r.copies);
+	EXPECT_NE(0, r.maps);
+
+	close(r.access);
+	ioas_unmap(self->fd, self->ioas, 0, UINT64_MAX, NULL);
+	EXPECT_EQ(0, destroy(self->fd, stdev));
+	EXPECT_EQ(0, check_refs(self->fd, self->mem, 16 * page_size, 0));
+	EXPECT_EQ(pinned, status_kb("VmPin:"));
 }
 
 /* An access keeps the context alive after its file is closed. */
