@@ -49,8 +49,12 @@ inject) cmdline+=" kunit.enable=0" ;;
 *) cmdline+=" kunit.enable=0 quiet" ;;
 esac
 
+# No 5-level paging: Debian's 6.1 decides it from a CPU feature bit that
+# identify_boot_cpu() rewrites with interrupts on, and a KASAN check in an
+# interrupt that lands then takes the direct map for a wild access.
 qemu=(
-	qemu-system-x86_64 -machine q35,accel=tcg -cpu max -smp 2 -m "${MEM:-2G}"
+	qemu-system-x86_64 -machine q35,accel=tcg -cpu max,la57=off -smp 2
+	-m "${MEM:-2G}"
 	-nodefaults -display none -no-reboot
 	# The IOMMU comes first: it must exist before the devices it translates.
 	-device intel-iommu,intremap=on
