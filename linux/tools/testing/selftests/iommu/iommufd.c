@@ -28,6 +28,7 @@
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
 
 #include "../kselftest_harness.h"
+#include "iommufd_test_util.h"
 
 /* The call must fail with exactly this errno. */
 #define EXPECT_ERRNO(expected, cmd)                                            \
@@ -877,22 +878,40 @@ TEST_F(ioas, change_process)
 
 /* Page tables from mock domains: pinning, sharing and accounting. */
 
-static int mock_domain(int fd, uint32_t ioas, uint32_t *stdev, uint32_t *hwpt)
+/*
+ * A mock device attached to the IOAS or page table @pt_id, made by
+ * IOMMU_TEST_OP_MOCK_DOMAIN, or with MOCK_FLAGS_DEVICE_* @flags by
+ * IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS; both answer in the same three members.
+ * Any of the outputs may be NULL.
+ */
+static int mock_device_op(int fd, uint32_t op, uint32_t pt_id, uint32_t flags,
+			  uint32_t *stdev, uint32_t *hwpt, uint32_t *idev)
 {
 	struct iommu_test_cmd cmd = {
 		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
-		.id = ioas,
+		.op = op,
+		.id = pt_id,
 	};
 	int rc;
 
+	if (op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS)
+		cmd.mock_domain_flags.dev_flags = flags;
 	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
-	if (!rc) {
+	if (rc)
+		return rc;
+	if (stdev)
 		*stdev = cmd.mock_domain.out_stdev_id;
-		if (hwpt)
-			*hwpt = cmd.mock_domain.out_hwpt_id;
-	}
-	return rc;
+	if (hwpt)
+		*hwpt = cmd.mock_domain.out_hwpt_id;
+	if (idev)
+		*idev = cmd.mock_domain.out_idev_id;
+	return 0;
+}
+
+static int mock_domain(int fd, uint32_t ioas, uint32_t *stdev, uint32_t *hwpt)
+{
+	return mock_device_op(fd, IOMMU_TEST_OP_MOCK_DOMAIN, ioas, 0, stdev,
+			      hwpt, NULL);
 }
 
 static int check_refs(int fd, void *va, uint64_t length, uint32_t refs)
@@ -921,26 +940,6 @@ static int check_map(int fd, uint32_t hwpt, uint64_t iova, void *va,
 	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
 }
 
-/* A field of /proc/self/status, in kB. */
-static long status_kb(const char *field)
-{
-	char line[256];
-	long val = -1;
-	FILE *f;
-
-	f = fopen("/proc/self/status", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, field, strlen(field))) {
-			val = strtol(line + strlen(field) + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
-}
-
 #define APERTURE MOCK_APERTURE_START
 
 FIXTURE(domain)
@@ -959,8 +958,6 @@ FIXTURE_SETUP(domain)
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->mem);
 }
-
-static int debugfs_bool(const char *path, bool on);
 
 FIXTURE_TEARDOWN(domain)
 {
@@ -1247,20 +1244,8 @@ TEST_F(domain, attach_and_replace)
 static int mock_device(int fd, uint32_t ioas, uint32_t *stdev, uint32_t *hwpt,
 		       uint32_t *idev)
 {
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
-		.id = ioas,
-	};
-	int rc;
-
-	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
-	if (!rc) {
-		*stdev = cmd.mock_domain.out_stdev_id;
-		*hwpt = cmd.mock_domain.out_hwpt_id;
-		*idev = cmd.mock_domain.out_idev_id;
-	}
-	return rc;
+	return mock_device_op(fd, IOMMU_TEST_OP_MOCK_DOMAIN, ioas, 0, stdev,
+			      hwpt, idev);
 }
 
 static int hwpt_alloc(int fd, uint32_t idev, uint32_t pt_id, uint32_t flags,
@@ -1419,20 +1404,8 @@ TEST_F(domain, get_hw_info)
 static int mock_device_flags(int fd, uint32_t ioas, uint32_t flags,
 			     uint32_t *stdev, uint32_t *idev)
 {
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
-		.id = ioas,
-		.mock_domain_flags = { .dev_flags = flags },
-	};
-	int rc;
-
-	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
-	if (!rc) {
-		*stdev = cmd.mock_domain_flags.out_stdev_id;
-		*idev = cmd.mock_domain_flags.out_idev_id;
-	}
-	return rc;
+	return mock_device_op(fd, IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS, ioas, flags,
+			      stdev, NULL, idev);
 }
 
 /* A PASID-capable device reports its PASID width. */
@@ -1465,8 +1438,6 @@ TEST_F(domain, pasid_width)
 #define SHARE_GROUP "/sys/kernel/debug/iommufd/mock_share_group"
 
 /* Make the next mock devices join the group of the last one, or not. */
-static int debugfs_bool(const char *path, bool on);
-
 static int share_group(bool on)
 {
 	return debugfs_bool(SHARE_GROUP, on);
@@ -1530,18 +1501,6 @@ TEST_F(domain, multi_device_group)
 }
 
 #define MSI_WINDOW "/sys/kernel/debug/iommufd/mock_msi_window"
-
-static int debugfs_bool(const char *path, bool on)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t rc;
-
-	if (fd < 0)
-		return -1;
-	rc = write(fd, on ? "Y" : "N", 1);
-	close(fd);
-	return rc == 1 ? 0 : -1;
-}
 
 /* The one hole IOVA_RANGES shows inside the mock aperture, or 0. */
 static uint64_t aperture_hole(struct __test_metadata *_metadata, int fd,

@@ -31,6 +31,7 @@
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
 
 #include "../kselftest_harness.h"
+#include "iommufd_test_util.h"
 
 #define NPAGES 8
 #define APERTURE MOCK_APERTURE_START
@@ -38,19 +39,6 @@
 
 static long page_size;
 static uint8_t *buffer;
-
-/* Reads and writes of small debugfs and procfs files. */
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t len = strlen(val), rc;
-
-	if (fd < 0)
-		return -1;
-	rc = write(fd, val, len);
-	close(fd);
-	return rc == len ? 0 : -1;
-}
 
 static char fail_nth_path[64];
 
@@ -83,9 +71,9 @@ static bool fault_injection_setup(void)
 		return false;
 	fault_injection_verbose("0");
 	/* Plain mock devices, whatever an earlier test left set. */
-	write_file("/sys/kernel/debug/iommufd/mock_share_group", "N");
-	write_file("/sys/kernel/debug/iommufd/mock_msi_window", "N");
-	write_file("/sys/kernel/debug/iommufd/mock_driver_match", "N");
+	debugfs_bool("/sys/kernel/debug/iommufd/mock_share_group", false);
+	debugfs_bool("/sys/kernel/debug/iommufd/mock_msi_window", false);
+	debugfs_bool("/sys/kernel/debug/iommufd/mock_driver_match", false);
 	return !write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N") &&
 	       !write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait",
 			   "N");
@@ -137,18 +125,7 @@ struct run {
 
 static long vmpin_kb(void)
 {
-	char line[256];
-	long val = -1;
-	FILE *f;
-
-	f = fopen("/proc/self/status", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmPin:", 6))
-			val = strtol(line + 6, NULL, 10);
-	fclose(f);
-	return val;
+	return status_kb("VmPin:");
 }
 
 static int test_cmd(int fd, struct iommu_test_cmd *cmd)
