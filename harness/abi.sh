@@ -21,7 +21,17 @@ ref=$REF
 headers=(
 	include/uapi/linux/iommufd.h
 	drivers/iommu/iommufd/iommufd_test.h
+	include/uapi/linux/vfio.h
 )
+
+# Where our side of HEADER is: VFIO's header is a base file our patches
+# extend, so it is read from the assembled tree.
+ours() {
+	case $1 in
+	include/uapi/linux/vfio.h) echo "$TREE/$1" ;;
+	*) echo "$TOP/linux/$1" ;;
+	esac
+}
 
 # gen_checks HEADER: a C program printing every fact HEADER defines: the
 # size of each structure, the offset and size of each member (members of
@@ -79,9 +89,13 @@ gen_checks() {
 for side in ours upstream; do
 	rm -rf "${abi:?}/$side"
 	mkdir -p "$abi/$side/linux"
-	if [ $side = ours ]; then root=$TOP/linux; else root=$ref; fi
-	cp "$root/include/uapi/linux/iommufd.h" "$abi/$side/linux/"
-	cp "$root/drivers/iommu/iommufd/iommufd_test.h" "$abi/$side/"
+	for h in "${headers[@]}"; do
+		if [ $side = ours ]; then src=$(ours "$h"); else src=$ref/$h; fi
+		case $h in
+		include/uapi/*) cp "$src" "$abi/$side/linux/" ;;
+		*) cp "$src" "$abi/$side/" ;;
+		esac
+	done
 done
 # What upstream added after the reference's version, written down once.
 cat "$TOP/harness/abi-newer.h" >>"$abi/upstream/linux/iommufd.h"
@@ -90,7 +104,7 @@ pass=0 fail=0
 for h in "${headers[@]}"; do
 	name=$(basename "$h" .h)
 	step "abi: $h against upstream's"
-	gen_checks "$TOP/linux/$h" >"$abi/$name.c"
+	gen_checks "$(ours "$h")" >"$abi/$name.c"
 	for side in ours upstream; do
 		rm -f "$abi/$name-$side" "$abi/$name-$side.txt"
 		if ! gcc -Wall -I"$abi/$side" -I"$abi/$side/linux" \

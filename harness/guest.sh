@@ -14,7 +14,9 @@ run_with_ticker "$OUT/selftests.log" make -C "$TREE/tools/testing/selftests/iomm
 	CC="ccache gcc"
 
 step "guest: building the demo"
-ccache gcc -static -O2 -Wall -Werror -D_GNU_SOURCE $headers -o "$guest/demo" \
+# The demo shares the vfio_edu selftest's helpers, vfio_edu_util.h.
+ccache gcc -static -O2 -Wall -Werror -D_GNU_SOURCE $headers \
+	-I "$TREE/tools/testing/selftests/iommu" -o "$guest/demo" \
 	"$TOP/harness/demo/demo.c"
 
 bash "$TOP/harness/conformance.sh" build

@@ -20,6 +20,11 @@ verdict=0
 # The guest's serial ports turn "\n" into "\r\n".
 results=$results_raw.txt
 tr -d '\r' <"$results_raw" >"$results" 2>/dev/null || : >"$results"
+# The console also without printk's "[    1.234567] " time stamps, which
+# kernel messages and the lines tests write to /dev/kmsg both carry.
+plain=$console.txt
+sed -e 's/\r$//' -e 's/^\[ *[0-9.]*\] //' "$console" >"$plain" 2>/dev/null ||
+	: >"$plain"
 
 record() {
 	printf '    %-34s %4d passed, %d failed, %d skipped\n' "$1:" "$2" "$3" "$4"
@@ -29,7 +34,7 @@ record() {
 
 # KUnit: suites print their cases indented by four spaces; a suite that
 # died before printing all its cases is short of its "1..N" plan.
-read -r kpass kfail kskip < <(sed -e 's/^\[ *[0-9.]*\] //' "$console" | awk '
+read -r kpass kfail kskip < <(awk '
 	/^    1\.\.[0-9]+$/ { planned += substr($1, 4) }
 	/^    (not )?ok [0-9]+ / {
 		if ($0 ~ /# SKIP/) skip++
@@ -40,7 +45,7 @@ read -r kpass kfail kskip < <(sed -e 's/^\[ *[0-9.]*\] //' "$console" | awk '
 		seen = pass + fail + skip
 		if (seen < planned) fail += planned - seen
 		print pass + 0, fail + 0, skip + 0
-	}')
+	}' "$plain")
 if [ $((kpass + kfail + kskip)) -gt 0 ]; then
 	record kunit "$kpass" "$kfail" "$kskip"
 fi
@@ -90,14 +95,16 @@ categories=(
 	"kmemleak:unreferenced object 0x"
 	"oops:Oops|Kernel panic|general protection fault"
 	"hang:blocked for more than|soft lockup|hard LOCKUP|detected stall"
+	"dmar:DMAR: \[(DMA (Read|Write)|INTR-REMAP)|DMAR: .*fault"
 )
-# Lines outside the windows where a test expects a report.
+# Lines outside the windows where a test expects a report. A window ends
+# at the next suite too, so a test that died inside one hides nothing more.
 awk '
-	/^harness: expect-end/ { pattern = ""; next }
+	/^harness: expect-end/ || /^harness: running / { pattern = ""; next }
 	/^harness: expect / { pattern = substr($0, 17); next }
 	pattern != "" && $0 ~ pattern { next }
 	{ print }
-' "$console" >"$console.unexpected"
+' "$plain" >"$console.unexpected"
 for c in "${categories[@]}"; do
 	name=${c%%:*}
 	pattern=${c#*:}

@@ -26,7 +26,7 @@ c_files=()
 for f in "${ours[@]}"; do
 	case "$f" in *.c | *.h) c_files+=("$f") ;; esac
 done
-kernel_dirs=drivers/iommu/iommufd/
+kernel_dirs="drivers/iommu/iommufd/ drivers/vfio/"
 ours_re=$(printf '%s\n' "${c_files[@]}" | sed 's/[.]/[.]/g' | paste -sd'|')
 
 step "static: W=1 build of $kernel_dirs"

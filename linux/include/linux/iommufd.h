@@ -2,6 +2,11 @@
 /*
  * iommufd: what other kernel code (VFIO, the selftest) may call.
  *
+ * A driver that hands a device to userspace takes a reference on the
+ * context userspace named (iommufd_ctx_from_file()), binds the device to it
+ * and attaches it where userspace asks; it detaches, unbinds and puts the
+ * context when userspace closes the device.
+ *
  * An access lets a driver without an IOMMU of its own, such as an emulated
  * device, reach the memory behind an IOAS: it pins pages by IOVA or copies
  * to and from IOVAs. Userspace stays in charge of the IOAS; when it unmaps
@@ -11,10 +16,15 @@
 #ifndef __LINUX_IOMMUFD_H
 #define __LINUX_IOMMUFD_H
 
+#include <linux/err.h>
 #include <linux/types.h>
 
+struct device;
+struct file;
+struct iommu_group;
 struct iommufd_access;
 struct iommufd_ctx;
+struct iommufd_device;
 struct page;
 
 /* Flags of iommufd_access_pin_pages() and iommufd_access_rw(). */
@@ -39,6 +49,38 @@ struct iommufd_access_ops {
 	u8 needs_pin_pages : 1;
 	void (*unmap)(void *data, unsigned long iova, unsigned long length);
 };
+
+#if IS_ENABLED(CONFIG_IOMMUFD)
+struct iommufd_ctx *iommufd_ctx_from_file(struct file *file);
+void iommufd_ctx_put(struct iommufd_ctx *ictx);
+bool iommufd_ctx_has_group(struct iommufd_ctx *ictx,
+			   struct iommu_group *group);
+
+struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
+					   struct device *dev, u32 *id);
+void iommufd_device_unbind(struct iommufd_device *idev);
+int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id);
+int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id);
+void iommufd_device_detach(struct iommufd_device *idev);
+struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev);
+u32 iommufd_device_to_id(struct iommufd_device *idev);
+int iommufd_vfio_compat_ioas_get_id(struct iommufd_ctx *ictx, u32 *ioas_id);
+#else
+static inline struct iommufd_ctx *iommufd_ctx_from_file(struct file *file)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+static inline void iommufd_ctx_put(struct iommufd_ctx *ictx)
+{
+}
+
+static inline bool iommufd_ctx_has_group(struct iommufd_ctx *ictx,
+					 struct iommu_group *group)
+{
+	return false;
+}
+#endif
 
 struct iommufd_access *
 iommufd_access_create(struct iommufd_ctx *ictx,

@@ -181,6 +181,7 @@ out_put_group:
 	iommufd_put_group(igroup);
 	return ERR_PTR(rc);
 }
+EXPORT_SYMBOL_NS_GPL(iommufd_device_bind, IOMMUFD);
 
 /**
  * iommufd_device_unbind - undo iommufd_device_bind()
@@ -190,6 +191,7 @@ void iommufd_device_unbind(struct iommufd_device *idev)
 {
 	iommufd_object_destroy_owned(idev->ictx, &idev->obj);
 }
+EXPORT_SYMBOL_NS_GPL(iommufd_device_unbind, IOMMUFD);
 
 /* Devices of the device's group attached, the device itself excluded. */
 static unsigned int iommufd_device_group_others(struct iommufd_device *idev)
@@ -417,6 +419,7 @@ int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
 	mutex_unlock(&idev->attach_lock);
 	return rc;
 }
+EXPORT_SYMBOL_NS_GPL(iommufd_device_attach, IOMMUFD);
 
 /**
  * iommufd_device_replace - move an attached device to another IOAS or page
@@ -443,6 +446,7 @@ int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 	mutex_unlock(&idev->attach_lock);
 	return rc;
 }
+EXPORT_SYMBOL_NS_GPL(iommufd_device_replace, IOMMUFD);
 
 /**
  * iommufd_device_detach - stop a device's DMA through its page table
@@ -474,6 +478,31 @@ void iommufd_device_detach(struct iommufd_device *idev)
 out_unlock:
 	mutex_unlock(&idev->attach_lock);
 }
+EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);
+
+/**
+ * iommufd_device_to_ictx - the context a device is bound to
+ * @idev: the device object
+ *
+ * Return: the context, valid while the device stays bound.
+ */
+struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev)
+{
+	return idev->ictx;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_to_ictx, IOMMUFD);
+
+/**
+ * iommufd_device_to_id - the ID userspace knows a bound device by
+ * @idev: the device object
+ *
+ * Return: the object ID iommufd_device_bind() returned.
+ */
+u32 iommufd_device_to_id(struct iommufd_device *idev)
+{
+	return idev->obj.id;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_to_id, IOMMUFD);
 
 /* How many PASID bits both the device and its IOMMU support. */
 static u8 iommufd_device_pasid_log2(struct device *dev)

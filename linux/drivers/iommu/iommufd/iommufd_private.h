@@ -51,6 +51,7 @@
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
 
+#include <linux/iommufd.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -83,6 +84,8 @@ struct iommufd_ctx {
 	/* Protects groups. */
 	struct mutex groups_lock;
 	struct xarray groups;
+	/* Under the objects xarray's lock; see vfio_compat.c. */
+	struct iommufd_ioas *vfio_ioas;
 };
 
 struct iommufd_ctx *iommufd_ctx_create(void);
@@ -327,14 +330,9 @@ iommufd_get_device(struct iommufd_ctx *ictx, u32 id)
 	return container_of(obj, struct iommufd_device, obj);
 }
 
-struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
-					   struct device *dev, u32 *id);
-void iommufd_device_unbind(struct iommufd_device *idev);
-int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id);
-int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id);
-void iommufd_device_detach(struct iommufd_device *idev);
 void iommufd_device_destroy(struct iommufd_object *obj);
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
+int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
 
 /**
  * struct iommufd_access - a driver's window into an IOAS without a domain

@@ -8,6 +8,7 @@
 #include <linux/capability.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/iommu.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -146,6 +147,8 @@ static struct iommufd_object *iommufd_object_remove(struct iommufd_ctx *ictx,
 		goto out_unlock;
 	}
 	xas_store(&xas, NULL);
+	if (ictx->vfio_ioas && &ictx->vfio_ioas->obj == obj)
+		ictx->vfio_ioas = NULL;
 out_unlock:
 	xa_unlock(&ictx->objects);
 	return obj;
@@ -408,6 +411,8 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 	IOCTL_OP(IOMMU_IOAS_UNMAP, iommufd_ioas_unmap, struct iommu_ioas_unmap,
 		 length),
 	IOCTL_OP(IOMMU_OPTION, iommufd_option, struct iommu_option, val64),
+	IOCTL_OP(IOMMU_VFIO_IOAS, iommufd_vfio_ioas, struct iommu_vfio_ioas,
+		 __reserved),
 #ifdef CONFIG_IOMMUFD_TEST
 	IOCTL_OP(IOMMU_TEST_CMD, iommufd_test, struct iommu_test_cmd, last),
 #endif
@@ -452,6 +457,57 @@ static const struct file_operations iommufd_fops = {
 	.unlocked_ioctl = iommufd_fops_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };
+
+/**
+ * iommufd_ctx_from_file - the context behind an open /dev/iommu
+ * @file: a file userspace passed in
+ *
+ * The caller holds a reference on @file for the duration of the call. The
+ * context stays valid, even after userspace closes its descriptors, until
+ * iommufd_ctx_put().
+ *
+ * Return: the context, or ERR_PTR(-EBADFD) if @file is not /dev/iommu.
+ */
+struct iommufd_ctx *iommufd_ctx_from_file(struct file *file)
+{
+	if (file->f_op != &iommufd_fops)
+		return ERR_PTR(-EBADFD);
+	/* The file's last fput() destroys the context: it is our reference. */
+	get_file(file);
+	return file->private_data;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_file, IOMMUFD);
+
+/**
+ * iommufd_ctx_put - drop the reference iommufd_ctx_from_file() took
+ * @ictx: the context
+ */
+void iommufd_ctx_put(struct iommufd_ctx *ictx)
+{
+	fput(ictx->file);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_put, IOMMUFD);
+
+/**
+ * iommufd_ctx_has_group - whether a device of @group is bound to @ictx
+ * @ictx: the context
+ * @group: an IOMMU group
+ *
+ * Such a group belongs to the context's user as a whole, since a context
+ * owns a group as soon as one of its devices is bound.
+ *
+ * Return: true if at least one device of @group is bound to @ictx.
+ */
+bool iommufd_ctx_has_group(struct iommufd_ctx *ictx, struct iommu_group *group)
+{
+	bool found;
+
+	mutex_lock(&ictx->groups_lock);
+	found = xa_load(&ictx->groups, iommu_group_id(group));
+	mutex_unlock(&ictx->groups_lock);
+	return found;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_has_group, IOMMUFD);
 
 static struct miscdevice iommufd_misc_dev = {
 	.minor = MISC_DYNAMIC_MINOR,

@@ -47,7 +47,7 @@ enum {
 	IOMMUFD_CMD_IOAS_MAP = 0x85,
 	IOMMUFD_CMD_IOAS_UNMAP = 0x86,
 	IOMMUFD_CMD_OPTION = 0x87,
-	/* 0x88 (IOMMU_VFIO_IOAS) is upstream's, not implemented here. */
+	IOMMUFD_CMD_VFIO_IOAS = 0x88,
 	IOMMUFD_CMD_HWPT_ALLOC = 0x89,
 	IOMMUFD_CMD_GET_HW_INFO = 0x8a,
 	/* 0x8b to 0x91 are taken upstream by commands this kernel lacks. */
@@ -306,6 +306,39 @@ struct iommu_option {
 };
 
 #define IOMMU_OPTION _IO(IOMMUFD_TYPE, IOMMUFD_CMD_OPTION)
+
+/**
+ * enum iommufd_vfio_ioas_op - what IOMMU_VFIO_IOAS does
+ * @IOMMU_VFIO_IOAS_GET: report the compatibility IOAS; ENODEV if none
+ * @IOMMU_VFIO_IOAS_SET: make @ioas_id the compatibility IOAS
+ * @IOMMU_VFIO_IOAS_CLEAR: forget the compatibility IOAS (it stays)
+ */
+enum iommufd_vfio_ioas_op {
+	IOMMU_VFIO_IOAS_GET = 0,
+	IOMMU_VFIO_IOAS_SET = 1,
+	IOMMU_VFIO_IOAS_CLEAR = 2,
+};
+
+/**
+ * struct iommu_vfio_ioas - ioctl(IOMMU_VFIO_IOAS)
+ * @size: sizeof(struct iommu_vfio_ioas)
+ * @ioas_id: in for SET, out for GET: the compatibility IOAS
+ * @op: an enum iommufd_vfio_ioas_op
+ * @__reserved: zero
+ *
+ * The VFIO group interface has no way to name an IOAS, so a context has
+ * one it uses for VFIO: VFIO_GROUP_SET_CONTAINER given this iommufd takes
+ * it, creating an IOAS if none is set, and the group's devices are attached
+ * to it when they are opened. Changing or clearing it afterwards does not
+ * move them, and destroys nothing.
+ */
+struct iommu_vfio_ioas {
+	__u32 size;
+	__u32 ioas_id;
+	__u16 op;
+	__u16 __reserved;
+};
+#define IOMMU_VFIO_IOAS _IO(IOMMUFD_TYPE, IOMMUFD_CMD_VFIO_IOAS)
 
 /**
  * enum iommufd_hwpt_alloc_flags - flags of IOMMU_HWPT_ALLOC

@@ -876,6 +876,64 @@ TEST_F(ioas, change_process)
 	EXPECT_EQ(0, change_process(self->fd, 0));
 }
 
+static int vfio_ioas(int fd, uint16_t op, uint32_t *ioas_id, uint16_t reserved)
+{
+	struct iommu_vfio_ioas cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = *ioas_id,
+		.op = op,
+		.__reserved = reserved,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_VFIO_IOAS, &cmd);
+	*ioas_id = cmd.ioas_id;
+	return rc;
+}
+
+/*
+ * The compatibility IOAS is only a name for an IOAS: setting and clearing
+ * it destroys nothing, and destroying the IOAS clears it.
+ */
+TEST_F(ioas, vfio_compat_ioas)
+{
+	uint32_t id = 0, other;
+
+	EXPECT_ERRNO(ENODEV, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_GET, &id, 0));
+	id = 12345;
+	EXPECT_ERRNO(ENOENT, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &id, 0));
+	id = self->ioas;
+	EXPECT_ERRNO(EOPNOTSUPP,
+		     vfio_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &id, 1));
+	EXPECT_ERRNO(EOPNOTSUPP, vfio_ioas(self->fd, 3, &id, 0));
+	/* None of the refused calls set anything. */
+	EXPECT_ERRNO(ENODEV, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_GET, &id, 0));
+
+	id = self->ioas;
+	ASSERT_EQ(0, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &id, 0));
+	id = 0;
+	ASSERT_EQ(0, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_GET, &id, 0));
+	EXPECT_EQ(self->ioas, id);
+
+	/* Moving it to another IOAS, then clearing it, keeps both IOASes. */
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
+	id = other;
+	ASSERT_EQ(0, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &id, 0));
+	ASSERT_EQ(0, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_GET, &id, 0));
+	EXPECT_EQ(other, id);
+	ASSERT_EQ(0, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_CLEAR, &id, 0));
+	EXPECT_ERRNO(ENODEV, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_GET, &id, 0));
+
+	/* Destroying the compatibility IOAS leaves none. */
+	id = other;
+	ASSERT_EQ(0, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &id, 0));
+	ASSERT_EQ(0, destroy(self->fd, other));
+	EXPECT_ERRNO(ENODEV, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_GET, &id, 0));
+	/* The fixture's IOAS was never touched. */
+	EXPECT_EQ(0, destroy(self->fd, self->ioas));
+	EXPECT_ERRNO(ENOENT, destroy(self->fd, other));
+}
+
 /* Page tables from mock domains: pinning, sharing and accounting. */
 
 /*

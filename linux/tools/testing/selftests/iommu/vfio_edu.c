@@ -1,0 +1,940 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Tests of the VFIO device cdev, /dev/vfio/devices/vfioN, with iommufd, on
+ * QEMU's "edu" PCI device, which has a DMA engine and no kernel driver:
+ * the cdev's life cycle and rules, DMA through an IOAS, DMA the IOMMU must
+ * block, and a multi-device IOMMU group shared with a kernel driver.
+ *
+ * The test machine has one edu alone in its IOMMU group, and two edus and
+ * a virtio-rng behind a PCIe-to-PCI bridge, in one group. The tests give
+ * the edus to vfio-pci and leave every device with the driver it had.
+ *
+ * A blocked DMA makes intel-iommu print a fault report on the console; the
+ * tests wrap each one in "harness: expect" lines so the judge accepts it.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#include "../kselftest_harness.h"
+#include "vfio_edu_util.h"
+
+/* The helper must fail with exactly this negative errno. */
+#define EXPECT_ERRNO_NEG(expected, cmd) EXPECT_EQ(-(expected), cmd)
+
+/* The call must fail with exactly this errno. */
+#define EXPECT_ERRNO(expected, cmd)                                            \
+	do {                                                                   \
+		ASSERT_EQ(-1, cmd);                                            \
+		EXPECT_EQ(expected, errno);                                    \
+	} while (0)
+
+/* IOVAs the edu can reach (below EDU_IOVA_LIMIT), pages apart. */
+#define IOVA_A		0x100000ULL
+#define IOVA_B		0x200000ULL
+#define IOVA_C		0x300000ULL
+#define IOVA_NEVER	0x800000ULL	/* never mapped by any test */
+
+/* Short of the edu's buffer end, which QEMU 7.2 does not accept. */
+#define LEN		1024
+#define PAGES		3
+
+static_assert(IOVA_NEVER < EDU_IOVA_LIMIT, "IOVAs out of the edu's reach");
+
+#define NO_EDU		"no edu device alone in its IOMMU group"
+#define NO_EDU_PAIR	"no two edu devices in one IOMMU group"
+
+/* Every console line of intel-iommu's report of a blocked DMA. */
+#define DMAR_FAULT_RE	"DMAR: (DRHD: handling fault status|\\[DMA (Read|Write) )"
+
+static size_t page_size;
+
+/* Bytes that differ from byte to byte and from @seed to @seed. */
+static void fill(uint8_t *buf, size_t len, uint8_t seed)
+{
+	size_t i;
+
+	for (i = 0; i != len; i++)
+		buf[i] = seed + i * 13 + (i >> 8);
+}
+
+static bool all_bytes(const uint8_t *buf, uint8_t val, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i != len; i++) {
+		if (buf[i] != val)
+			return false;
+	}
+	return true;
+}
+
+static void *map_pages(void)
+{
+	void *mem;
+
+	page_size = sysconf(_SC_PAGESIZE);
+	mem = mmap(NULL, PAGES * page_size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return mem == MAP_FAILED ? NULL : mem;
+}
+
+/*
+ * An edu-to-RAM DMA to @iova that the IOMMU must block, in a window where
+ * the judge tolerates the report. The report comes from the fault
+ * interrupt, so the window closes only once it is in the log: that it
+ * names this device and @iova proves the IOMMU blocked the write.
+ *
+ * intel-iommu rate limits its reports to ten lines in five seconds, two per
+ * fault: a test may provoke up to five faults in a row.
+ */
+static int blocked_dma_to_ram(struct edu *edu, const char *bdf, uint64_t iova)
+{
+	char line[512];
+	int kmsg, rc;
+
+	kmsg = kmsg_open();
+	if (kmsg < 0)
+		return kmsg;
+	rc = kmsg_write("harness: expect " DMAR_FAULT_RE);
+	if (!rc)
+		rc = edu_dma_to_ram(edu, iova, LEN);
+	if (!rc)
+		rc = dma_fault_wait(kmsg, bdf, iova, true, line, sizeof(line));
+	kmsg_write("harness: expect-end");
+	close(kmsg);
+	return rc;
+}
+
+/* The edu alone in its group, given to vfio-pci for each test. */
+FIXTURE(edu)
+{
+	char bdf[NAME_LEN];
+	bool found;
+	bool claimed;
+	int iommufd;
+	int devfd;
+	struct edu edu;
+	uint8_t *mem;		/* PAGES pages to map */
+};
+
+FIXTURE_SETUP(edu)
+{
+	self->devfd = -1;
+	self->iommufd = -1;
+	if (edu_find_standalone(self->bdf))
+		SKIP(return, NO_EDU);
+	self->iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->iommufd);
+	self->mem = map_pages();
+	ASSERT_NE(NULL, self->mem);
+	/* Last: a setup that fails has no teardown to undo it. */
+	ASSERT_EQ(0, vfio_pci_claim(self->bdf, &self->claimed));
+	self->found = true;
+}
+
+FIXTURE_TEARDOWN(edu)
+{
+	/* The device must be closed for vfio-pci to let it go. */
+	edu_close(&self->edu);
+	if (self->devfd >= 0)
+		close(self->devfd);
+	if (self->iommufd >= 0)
+		close(self->iommufd);
+	if (self->mem)
+		munmap(self->mem, PAGES * page_size);
+	if (self->found)
+		EXPECT_EQ(0, vfio_pci_release(self->bdf, self->claimed));
+}
+
+/* Open the edu's cdev and bind it to the fixture's iommufd. */
+#define OPEN_AND_BIND(devid)                                                   \
+	do {                                                                   \
+		self->devfd = vfio_cdev_open(self->bdf);                       \
+		ASSERT_LE(0, self->devfd);                                     \
+		ASSERT_EQ(0, vfio_bind(self->devfd, self->iommufd, devid));    \
+	} while (0)
+
+TEST_F(edu, cdev_exists)
+{
+	char name[NAME_LEN], path[PATH_MAX], dev[NAME_LEN];
+	char want[PATH_MAX], got[PATH_MAX];
+	unsigned int maj, min;
+	struct stat st;
+	int n;
+
+	/* With this harness, a test runs after its setup skipped. */
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	ASSERT_EQ(0, vfio_cdev_name(self->bdf, name, sizeof(name)));
+	ASSERT_EQ(0, strncmp(name, "vfio", 4));
+
+	/* The node devtmpfs made is the device sysfs describes. */
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/vfio-dev/%s/dev",
+		 self->bdf, name);
+	ASSERT_EQ(0, read_str(path, dev, sizeof(dev)));
+	n = sscanf(dev, "%u:%u", &maj, &min);
+	ASSERT_EQ(2, n);
+	snprintf(path, sizeof(path), "/dev/vfio/devices/%s", name);
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	EXPECT_EQ(maj, major(st.st_rdev));
+	EXPECT_EQ(min, minor(st.st_rdev));
+
+	/* It is in the vfio-dev class, with the PCI device as its parent. */
+	snprintf(path, sizeof(path), "/sys/class/vfio-dev/%s/device", name);
+	ASSERT_NE(NULL, realpath(path, got));
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s", self->bdf);
+	ASSERT_NE(NULL, realpath(path, want));
+	EXPECT_STREQ(want, got);
+
+	/* The cdev goes when vfio-pci lets the device go, and comes back. */
+	ASSERT_EQ(0, pci_unbind(self->bdf));
+	snprintf(path, sizeof(path), "/dev/vfio/devices/%s", name);
+	EXPECT_ERRNO(ENOENT, stat(path, &st));
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/vfio-dev/%s",
+		 self->bdf, name);
+	EXPECT_ERRNO(ENOENT, stat(path, &st));
+	ASSERT_EQ(0, write_str("/sys/bus/pci/drivers_probe", self->bdf));
+	ASSERT_TRUE(pci_driver_is(self->bdf, "vfio-pci"));
+	ASSERT_EQ(0, vfio_cdev_name(self->bdf, name, sizeof(name)));
+	snprintf(path, sizeof(path), "/dev/vfio/devices/%s", name);
+	ASSERT_EQ(0, stat(path, &st));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+}
+
+TEST_F(edu, ioctls_before_bind)
+{
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	struct vfio_device_bind_iommufd bind = {};
+	struct vfio_region_info cfg;
+	uint32_t devid, ioas, pt_id;
+	int nullfd, closed, other;
+	uint8_t buf[4] = {};
+	uint16_t vendor;
+	void *map;
+
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	ASSERT_EQ(0, ioas_alloc(self->iommufd, &ioas));
+	self->devfd = vfio_cdev_open(self->bdf);
+	ASSERT_LE(0, self->devfd);
+
+	/* Until bound, the file is good for nothing but the bind. */
+	EXPECT_ERRNO(EINVAL, ioctl(self->devfd, VFIO_DEVICE_GET_INFO, &info));
+	pt_id = ioas;
+	EXPECT_ERRNO(EINVAL, vfio_attach(self->devfd, &pt_id));
+	EXPECT_EQ(ioas, pt_id);
+	EXPECT_ERRNO(EINVAL, vfio_detach(self->devfd));
+	EXPECT_ERRNO(EINVAL, read(self->devfd, buf, sizeof(buf)));
+	EXPECT_ERRNO(EINVAL, pread(self->devfd, buf, sizeof(buf), 0));
+	EXPECT_ERRNO(EINVAL, write(self->devfd, buf, sizeof(buf)));
+	EXPECT_ERRNO(EINVAL, pwrite(self->devfd, buf, sizeof(buf), 0));
+	map = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   self->devfd, 0);
+	EXPECT_EQ(MAP_FAILED, map);
+	EXPECT_EQ(EINVAL, errno);
+	/* A mapping would hold the device open past the teardown. */
+	if (map != MAP_FAILED)
+		munmap(map, page_size);
+
+	/* Malformed binds fail and leave the file unbound. */
+	bind.argsz = sizeof(bind);
+	bind.flags = 1;
+	bind.iommufd = self->iommufd;
+	EXPECT_ERRNO(EINVAL,
+		     ioctl(self->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
+	bind.flags = 0;
+	for (bind.argsz = 0; bind.argsz != sizeof(bind); bind.argsz++)
+		EXPECT_ERRNO(EINVAL, ioctl(self->devfd,
+					   VFIO_DEVICE_BIND_IOMMUFD, &bind));
+
+	/*
+	 * A negative number, a number with no file, then files that are not
+	 * iommufds: EBADFD as upstream's iommufd_ctx_from_fd() gives.
+	 */
+	EXPECT_ERRNO(EINVAL, vfio_bind(self->devfd, -1, NULL));
+	closed = open("/dev/null", O_RDWR);
+	ASSERT_LE(0, closed);
+	close(closed);
+	EXPECT_ERRNO(EBADF, vfio_bind(self->devfd, closed, NULL));
+	nullfd = open("/dev/null", O_RDWR);
+	ASSERT_LE(0, nullfd);
+	EXPECT_ERRNO(EBADFD, vfio_bind(self->devfd, nullfd, NULL));
+	close(nullfd);
+	EXPECT_ERRNO(EBADFD, vfio_bind(self->devfd, self->devfd, NULL));
+	EXPECT_ERRNO(EINVAL, ioctl(self->devfd, VFIO_DEVICE_GET_INFO, &info));
+
+	ASSERT_EQ(0, vfio_bind(self->devfd, self->iommufd, &devid));
+	EXPECT_LT(0, devid);
+	EXPECT_NE(ioas, devid);
+
+	/* Bound, the same calls work. */
+	ASSERT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_GET_INFO, &info));
+	EXPECT_TRUE(info.flags & VFIO_DEVICE_FLAGS_PCI);
+	EXPECT_LE(VFIO_PCI_NUM_REGIONS, info.num_regions);
+	ASSERT_EQ(0, vfio_region(self->devfd, VFIO_PCI_CONFIG_REGION_INDEX,
+				 &cfg));
+	ASSERT_EQ(sizeof(vendor), pread(self->devfd, &vendor, sizeof(vendor),
+					cfg.offset + PCI_VENDOR_ID));
+	EXPECT_EQ(EDU_VENDOR, le16toh(vendor));
+
+	/* The device is an object of the iommufd, in use while bound. */
+	EXPECT_ERRNO(EBUSY, iommufd_destroy(self->iommufd, devid));
+	/* Only page tables and IOASes can be attached to. */
+	pt_id = 1000;
+	EXPECT_ERRNO(ENOENT, vfio_attach(self->devfd, &pt_id));
+	pt_id = devid;
+	EXPECT_ERRNO(EINVAL, vfio_attach(self->devfd, &pt_id));
+
+	/* One bind per open file, whatever the iommufd. */
+	EXPECT_ERRNO(EINVAL, vfio_bind(self->devfd, self->iommufd, NULL));
+	other = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, other);
+	EXPECT_ERRNO(EINVAL, vfio_bind(self->devfd, other, NULL));
+	close(other);
+
+	/* Closing unbinds: the object goes, and a new open may bind. */
+	close(self->devfd);
+	self->devfd = -1;
+	EXPECT_ERRNO(ENOENT, iommufd_destroy(self->iommufd, devid));
+	OPEN_AND_BIND(&devid);
+	EXPECT_ERRNO(EBUSY, iommufd_destroy(self->iommufd, devid));
+}
+
+TEST_F(edu, group_cdev_exclusive)
+{
+	int fd;
+
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	self->devfd = vfio_cdev_open(self->bdf);
+	ASSERT_LE(0, self->devfd);
+	fd = vfio_group_open(self->bdf);
+	EXPECT_EQ(-EBUSY, fd);
+	if (fd >= 0)
+		close(fd);
+	close(self->devfd);
+	self->devfd = -1;
+
+	fd = vfio_group_open(self->bdf);
+	ASSERT_LE(0, fd);
+	self->devfd = vfio_cdev_open(self->bdf);
+	EXPECT_EQ(-EBUSY, self->devfd);
+	if (self->devfd >= 0)
+		close(self->devfd);
+	close(fd);
+
+	self->devfd = vfio_cdev_open(self->bdf);
+	ASSERT_LE(0, self->devfd);
+	fd = vfio_group_open(self->bdf);
+	EXPECT_EQ(-EBUSY, fd);
+	if (fd >= 0)
+		close(fd);
+}
+
+TEST_F_TIMEOUT(edu, dma_copy, 60)
+{
+	uint8_t *src = self->mem, *dst = self->mem + page_size;
+	uint32_t devid, ioas, hwpt, hwpt2, pt_id;
+
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	OPEN_AND_BIND(&devid);
+	ASSERT_EQ(0, ioas_alloc(self->iommufd, &ioas));
+	fill(src, page_size, 0x11);
+	memset(dst, 0, page_size);
+	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, src, page_size, IOVA_A));
+	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, dst, page_size, IOVA_B));
+
+	/* Attaching to an IOAS gets a page table the kernel made for it. */
+	pt_id = ioas;
+	ASSERT_EQ(0, vfio_attach(self->devfd, &pt_id));
+	hwpt = pt_id;
+	EXPECT_NE(ioas, hwpt);
+	EXPECT_NE(devid, hwpt);
+	EXPECT_ERRNO(EBUSY, iommufd_destroy(self->iommufd, hwpt));
+
+	ASSERT_EQ(0, edu_open(&self->edu, self->devfd));
+	ASSERT_TRUE(edu_alive(&self->edu));
+	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_A, LEN));
+	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_B, LEN));
+	EXPECT_EQ(0, memcmp(src, dst, LEN));
+	EXPECT_TRUE(all_bytes(dst + LEN, 0, page_size - LEN));
+
+	/* Replace with a page table made on request, on the same IOAS. */
+	ASSERT_EQ(0, hwpt_alloc(self->iommufd, devid, ioas, &hwpt2));
+	EXPECT_NE(hwpt, hwpt2);
+	pt_id = hwpt2;
+	ASSERT_EQ(0, vfio_attach(self->devfd, &pt_id));
+	EXPECT_EQ(hwpt2, pt_id);
+	/* The kernel's page table left with its last device. */
+	EXPECT_ERRNO(ENOENT, iommufd_destroy(self->iommufd, hwpt));
+	EXPECT_ERRNO(EBUSY, iommufd_destroy(self->iommufd, hwpt2));
+
+	fill(src, page_size, 0x77);
+	memset(dst, 0, page_size);
+	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_A, LEN));
+	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_B, LEN));
+	EXPECT_EQ(0, memcmp(src, dst, LEN));
+	EXPECT_TRUE(all_bytes(dst + LEN, 0, page_size - LEN));
+
+	/* Detached, nothing uses the page table any more. */
+	EXPECT_EQ(0, vfio_detach(self->devfd));
+	EXPECT_EQ(0, iommufd_destroy(self->iommufd, hwpt2));
+}
+
+TEST_F_TIMEOUT(edu, dma_isolation, 120)
+{
+	uint8_t *src = self->mem, *victim = self->mem + page_size;
+	uint32_t devid, ioas, pt_id;
+	uint64_t unmapped;
+
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	OPEN_AND_BIND(&devid);
+	ASSERT_EQ(0, ioas_alloc(self->iommufd, &ioas));
+	fill(src, page_size, 0x5c);
+	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, src, page_size, IOVA_A));
+	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, victim, page_size, IOVA_B));
+	pt_id = ioas;
+	ASSERT_EQ(0, vfio_attach(self->devfd, &pt_id));
+	ASSERT_EQ(0, edu_open(&self->edu, self->devfd));
+
+	/* Mapped, the edu writes the victim: the checks below can fail. */
+	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_A, LEN));
+	memset(victim, 0x5a, page_size);
+	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_B, LEN));
+	ASSERT_EQ(0, memcmp(src, victim, LEN));
+
+	/* Unmapped, it cannot, though the memory is still the process's. */
+	memset(victim, 0x5a, page_size);
+	ASSERT_EQ(0, ioas_unmap(self->iommufd, ioas, IOVA_B, page_size,
+				&unmapped));
+	EXPECT_EQ(page_size, unmapped);
+	ASSERT_EQ(0, blocked_dma_to_ram(&self->edu, self->bdf, IOVA_B));
+	EXPECT_TRUE(all_bytes(victim, 0x5a, page_size));
+
+	/* Nor where nothing was ever mapped. */
+	ASSERT_EQ(0, blocked_dma_to_ram(&self->edu, self->bdf, IOVA_NEVER));
+	EXPECT_TRUE(all_bytes(victim, 0x5a, page_size));
+
+	/* Mapped again, it writes again. */
+	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, victim, page_size, IOVA_B));
+	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_B, LEN));
+	ASSERT_EQ(0, memcmp(src, victim, LEN));
+
+	/* Detached, it cannot write the mapped victim. */
+	memset(victim, 0x5a, page_size);
+	ASSERT_EQ(0, vfio_detach(self->devfd));
+	ASSERT_EQ(0, blocked_dma_to_ram(&self->edu, self->bdf, IOVA_B));
+	EXPECT_TRUE(all_bytes(victim, 0x5a, page_size));
+
+	/* Still bound: attached again, it writes again. */
+	pt_id = ioas;
+	ASSERT_EQ(0, vfio_attach(self->devfd, &pt_id));
+	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_B, LEN));
+	EXPECT_EQ(0, memcmp(src, victim, LEN));
+}
+
+static int group_status(int groupfd, uint32_t *flags)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	int rc;
+
+	rc = ioctl(groupfd, VFIO_GROUP_GET_STATUS, &status);
+	*flags = status.flags;
+	return rc;
+}
+
+static int compat_ioas(int iommufd, uint32_t *ioas)
+{
+	struct iommu_vfio_ioas cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_VFIO_IOAS_GET,
+	};
+	int rc;
+
+	rc = ioctl(iommufd, IOMMU_VFIO_IOAS, &cmd);
+	*ioas = cmd.ioas_id;
+	return rc;
+}
+
+/* The edu copies LEN bytes from @src_iova to @dst_iova through its buffer. */
+static int edu_copy(struct edu *edu, uint64_t src_iova, uint64_t dst_iova)
+{
+	int rc;
+
+	rc = edu_dma_from_ram(edu, src_iova, LEN);
+	return rc ? rc : edu_dma_to_ram(edu, dst_iova, LEN);
+}
+
+/*
+ * The group interface given an iommufd instead of a container: its device,
+ * once opened, is bound and attached to the context's compatibility IOAS,
+ * which userspace maps with IOMMU_IOAS_MAP.
+ */
+TEST_F_TIMEOUT(edu, group_with_iommufd, 60)
+{
+	uint8_t *src = self->mem, *dst = self->mem + page_size;
+	int groupfd, nullfd;
+	uint32_t flags, ioas;
+
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	groupfd = vfio_group_open(self->bdf);
+	ASSERT_LE(0, groupfd);
+	ASSERT_EQ(0, group_status(groupfd, &flags));
+	EXPECT_EQ(VFIO_GROUP_FLAGS_VIABLE, flags);
+	EXPECT_ERRNO(ENODEV, compat_ioas(self->iommufd, &ioas));
+
+	/* Neither a container nor an iommufd: refused, nothing set. */
+	nullfd = open("/dev/null", O_RDWR);
+	ASSERT_LE(0, nullfd);
+	EXPECT_ERRNO(EINVAL, ioctl(groupfd, VFIO_GROUP_SET_CONTAINER, &nullfd));
+	close(nullfd);
+	EXPECT_ERRNO(EINVAL, ioctl(groupfd, VFIO_GROUP_UNSET_CONTAINER));
+
+	ASSERT_EQ(0, ioctl(groupfd, VFIO_GROUP_SET_CONTAINER, &self->iommufd));
+	ASSERT_EQ(0, group_status(groupfd, &flags));
+	EXPECT_EQ(VFIO_GROUP_FLAGS_VIABLE | VFIO_GROUP_FLAGS_CONTAINER_SET,
+		  flags);
+	/* Setting it twice is refused. */
+	EXPECT_ERRNO(EINVAL,
+		     ioctl(groupfd, VFIO_GROUP_SET_CONTAINER, &self->iommufd));
+	/* The group made the compatibility IOAS. */
+	ASSERT_EQ(0, compat_ioas(self->iommufd, &ioas));
+
+	self->devfd = ioctl(groupfd, VFIO_GROUP_GET_DEVICE_FD, self->bdf);
+	ASSERT_LE(0, self->devfd);
+	/* The device is attached to the compatibility IOAS: it is in use. */
+	EXPECT_ERRNO(EBUSY, iommufd_destroy(self->iommufd, ioas));
+	/* And the group cannot give up the iommufd while it is open. */
+	EXPECT_ERRNO(EBUSY, ioctl(groupfd, VFIO_GROUP_UNSET_CONTAINER));
+
+	fill(src, page_size, 0x5a);
+	memset(dst, 0, page_size);
+	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, src, page_size, IOVA_A));
+	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, dst, page_size, IOVA_B));
+	ASSERT_EQ(0, edu_open(&self->edu, self->devfd));
+	ASSERT_TRUE(edu_alive(&self->edu));
+	ASSERT_EQ(0, edu_copy(&self->edu, IOVA_A, IOVA_B));
+	EXPECT_EQ(0, memcmp(src, dst, LEN));
+
+	/* Closed, the device leaves the IOAS and the group its iommufd. */
+	edu_close(&self->edu);
+	close(self->devfd);
+	self->devfd = -1;
+	EXPECT_EQ(0, ioctl(groupfd, VFIO_GROUP_UNSET_CONTAINER));
+	ASSERT_EQ(0, group_status(groupfd, &flags));
+	EXPECT_EQ(VFIO_GROUP_FLAGS_VIABLE, flags);
+	EXPECT_EQ(0, iommufd_destroy(self->iommufd, ioas));
+	close(groupfd);
+}
+
+/* The group interface with a type1 container works as it always did. */
+TEST_F_TIMEOUT(edu, group_with_type1, 60)
+{
+	uint8_t *src = self->mem, *dst = self->mem + page_size;
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.size = page_size,
+	};
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = IOVA_A,
+		.size = page_size,
+	};
+	int groupfd, container;
+	uint32_t flags;
+
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	container = open("/dev/vfio/vfio", O_RDWR);
+	ASSERT_LE(0, container);
+	EXPECT_EQ(VFIO_API_VERSION, ioctl(container, VFIO_GET_API_VERSION));
+	groupfd = vfio_group_open(self->bdf);
+	ASSERT_LE(0, groupfd);
+	ASSERT_EQ(0, ioctl(groupfd, VFIO_GROUP_SET_CONTAINER, &container));
+	ASSERT_EQ(0, ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	ASSERT_EQ(0, group_status(groupfd, &flags));
+	EXPECT_EQ(VFIO_GROUP_FLAGS_VIABLE | VFIO_GROUP_FLAGS_CONTAINER_SET,
+		  flags);
+	/* While the group is open its devices have no cdev to give. */
+	EXPECT_ERRNO_NEG(EBUSY, vfio_cdev_open(self->bdf));
+
+	fill(src, page_size, 0xa5);
+	memset(dst, 0, page_size);
+	map.vaddr = (uintptr_t)src;
+	map.iova = IOVA_A;
+	ASSERT_EQ(0, ioctl(container, VFIO_IOMMU_MAP_DMA, &map));
+	map.vaddr = (uintptr_t)dst;
+	map.iova = IOVA_B;
+	ASSERT_EQ(0, ioctl(container, VFIO_IOMMU_MAP_DMA, &map));
+
+	self->devfd = ioctl(groupfd, VFIO_GROUP_GET_DEVICE_FD, self->bdf);
+	ASSERT_LE(0, self->devfd);
+	/* Binding to an iommufd is for cdev files only. */
+	EXPECT_ERRNO(EINVAL, vfio_bind(self->devfd, self->iommufd, &flags));
+	ASSERT_EQ(0, edu_open(&self->edu, self->devfd));
+	ASSERT_EQ(0, edu_copy(&self->edu, IOVA_A, IOVA_B));
+	EXPECT_EQ(0, memcmp(src, dst, LEN));
+
+	edu_close(&self->edu);
+	close(self->devfd);
+	self->devfd = -1;
+	EXPECT_EQ(0, ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	EXPECT_EQ(page_size, unmap.size);
+	close(groupfd);
+	close(container);
+}
+
+static int kvm_vfio_file(int kvmdev, uint64_t op, int fd)
+{
+	struct kvm_device_attr attr = {
+		.group = KVM_DEV_VFIO_FILE,
+		.attr = op,
+		.addr = (uintptr_t)&fd,
+	};
+
+	return ioctl(kvmdev, KVM_SET_DEVICE_ATTR, &attr);
+}
+
+/*
+ * KVM's VFIO device takes a device cdev file as it takes a group file. A
+ * VMM adds the file before binding it, so that the driver sees the VM
+ * when the bind opens the device.
+ */
+TEST_F(edu, kvm_vfio_device)
+{
+	struct kvm_create_device create = { .type = KVM_DEV_TYPE_VFIO };
+	uint32_t devid;
+	int kvm, vm, nullfd, groupfd;
+
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	kvm = open("/dev/kvm", O_RDWR);
+	if (kvm < 0)
+		SKIP(return, "no /dev/kvm: KVM found no SVM or VMX to use");
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, vm);
+	ASSERT_EQ(0, ioctl(vm, KVM_CREATE_DEVICE, &create));
+
+	self->devfd = vfio_cdev_open(self->bdf);
+	ASSERT_LE(0, self->devfd);
+	ASSERT_EQ(0, kvm_vfio_file(create.fd, KVM_DEV_VFIO_FILE_ADD,
+				   self->devfd));
+	EXPECT_ERRNO(EEXIST, kvm_vfio_file(create.fd, KVM_DEV_VFIO_FILE_ADD,
+					   self->devfd));
+	nullfd = open("/dev/null", O_RDWR);
+	ASSERT_LE(0, nullfd);
+	EXPECT_ERRNO(EINVAL, kvm_vfio_file(create.fd, KVM_DEV_VFIO_FILE_ADD,
+					   nullfd));
+	close(nullfd);
+	ASSERT_EQ(0, vfio_bind(self->devfd, self->iommufd, &devid));
+	EXPECT_EQ(0, kvm_vfio_file(create.fd, KVM_DEV_VFIO_FILE_DEL,
+				   self->devfd));
+	EXPECT_ERRNO(ENOENT, kvm_vfio_file(create.fd, KVM_DEV_VFIO_FILE_DEL,
+					   self->devfd));
+	close(self->devfd);
+	self->devfd = -1;
+
+	/* Group files are accepted as before. */
+	groupfd = vfio_group_open(self->bdf);
+	ASSERT_LE(0, groupfd);
+	EXPECT_EQ(0, kvm_vfio_file(create.fd, KVM_DEV_VFIO_FILE_ADD, groupfd));
+	EXPECT_EQ(0, kvm_vfio_file(create.fd, KVM_DEV_VFIO_FILE_DEL, groupfd));
+	close(groupfd);
+	close(create.fd);
+	close(vm);
+	close(kvm);
+}
+
+/*
+ * The edus that share an IOMMU group with the virtio-rng, which virtio-pci
+ * drives: both edus are given to vfio-pci, the rng is left as it was.
+ */
+FIXTURE(edu_group)
+{
+	char bdf[2][NAME_LEN];
+	char rng[NAME_LEN];
+	bool found;
+	bool claimed[2];
+	bool rng_bound;		/* virtio-pci had the rng at the start */
+	bool rng_claimed;	/* a test gave the rng to vfio-pci */
+	int iommufd;
+	int devfd[2];
+	struct edu edu[2];
+	uint8_t *mem;
+};
+
+/* The first two edus of the first group with more than one device. */
+static int edu_find_shared(char (*bdf)[NAME_LEN], int *group)
+{
+	char edus[8][NAME_LEN];
+	int n, i, found = 0;
+
+	n = edu_find(edus, 8);
+	for (i = 0; i < n && found < 2; i++) {
+		if (found && pci_group(edus[i]) != *group)
+			continue;
+		*group = pci_group(edus[i]);
+		if (*group < 0 || group_devices(*group, NULL, 0) < 2)
+			continue;
+		memcpy(bdf[found++], edus[i], NAME_LEN);
+	}
+	return found == 2 ? 0 : -ENODEV;
+}
+
+FIXTURE_SETUP(edu_group)
+{
+	char devs[8][NAME_LEN], driver[NAME_LEN];
+	int group, n, i;
+
+	self->devfd[0] = -1;
+	self->devfd[1] = -1;
+	self->iommufd = -1;
+	if (edu_find_shared(self->bdf, &group))
+		SKIP(return, NO_EDU_PAIR);
+	self->iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->iommufd);
+	self->mem = map_pages();
+	ASSERT_NE(NULL, self->mem);
+
+	n = group_devices(group, devs, 8);
+	for (i = 0; i < n && i < 8; i++) {
+		if (pci_hex(devs[i], "vendor") == VIRTIO_VENDOR)
+			memcpy(self->rng, devs[i], NAME_LEN);
+	}
+	ASSERT_NE(0, self->rng[0]) TH_LOG("no virtio device in group %d",
+					  group);
+	ASSERT_EQ(0, pci_driver(self->rng, driver, sizeof(driver)));
+	self->rng_bound = !strcmp(driver, "virtio-pci");
+	ASSERT_TRUE(self->rng_bound || !driver[0]);
+
+	/* Last, and undone here on failure: there is no teardown then. */
+	ASSERT_EQ(0, vfio_pci_claim(self->bdf[0], &self->claimed[0]));
+	if (vfio_pci_claim(self->bdf[1], &self->claimed[1])) {
+		vfio_pci_release(self->bdf[0], self->claimed[0]);
+		ASSERT_TRUE(false) TH_LOG("cannot give %s to vfio-pci",
+					  self->bdf[1]);
+	}
+	self->found = true;
+}
+
+FIXTURE_TEARDOWN(edu_group)
+{
+	int i;
+
+	for (i = 0; i != 2; i++) {
+		edu_close(&self->edu[i]);
+		if (self->devfd[i] >= 0)
+			close(self->devfd[i]);
+	}
+	if (self->iommufd >= 0)
+		close(self->iommufd);
+	if (self->mem)
+		munmap(self->mem, PAGES * page_size);
+	if (!self->found)
+		return;
+	for (i = 0; i != 2; i++)
+		EXPECT_EQ(0, vfio_pci_release(self->bdf[i], self->claimed[i]));
+	EXPECT_EQ(0, vfio_pci_release(self->rng, self->rng_claimed));
+	/* With the devices closed, the group is the kernel's again. */
+	if (self->rng_bound && !pci_driver_is(self->rng, "virtio-pci"))
+		EXPECT_EQ(0, pci_bind(self->rng, "virtio-pci"));
+	if (!self->rng_bound && pci_driver_is(self->rng, "virtio-pci"))
+		EXPECT_EQ(0, pci_unbind(self->rng));
+}
+
+TEST_F_TIMEOUT(edu_group, multi_device_group, 120)
+{
+	uint8_t *src = self->mem;
+	uint8_t *dst[2] = { self->mem + page_size, self->mem + 2 * page_size };
+	const uint64_t dst_iova[2] = { IOVA_B, IOVA_C };
+	uint32_t devid[2], hwpt[2], ioas, other, pt_id;
+	int i;
+
+	if (!self->found)
+		SKIP(return, NO_EDU_PAIR);
+	if (!self->rng_bound)
+		ASSERT_EQ(0, pci_bind(self->rng, "virtio-pci"));
+	for (i = 0; i != 2; i++) {
+		self->devfd[i] = vfio_cdev_open(self->bdf[i]);
+		ASSERT_LE(0, self->devfd[i]);
+	}
+
+	/* virtio-pci does DMA through the kernel's domain: no binding. */
+	for (i = 0; i != 2; i++)
+		EXPECT_ERRNO(EBUSY, vfio_bind(self->devfd[i], self->iommufd,
+					      &devid[i]));
+
+	/* Without it, both bind, to one iommufd. */
+	ASSERT_EQ(0, pci_unbind(self->rng));
+	ASSERT_FALSE(pci_driver_is(self->rng, "virtio-pci"));
+	for (i = 0; i != 2; i++)
+		ASSERT_EQ(0, vfio_bind(self->devfd[i], self->iommufd,
+				       &devid[i]));
+	EXPECT_NE(devid[0], devid[1]);
+	/* The group is the iommufd's now: no kernel driver may have it. */
+	EXPECT_EQ(-EBUSY, pci_bind(self->rng, "virtio-pci"));
+	EXPECT_FALSE(pci_driver_is(self->rng, "virtio-pci"));
+
+	/* One group, one page table. */
+	ASSERT_EQ(0, ioas_alloc(self->iommufd, &ioas));
+	fill(src, page_size, 0x3c);
+	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, src, page_size, IOVA_A));
+	for (i = 0; i != 2; i++) {
+		memset(dst[i], 0, page_size);
+		ASSERT_EQ(0, ioas_map(self->iommufd, ioas, dst[i], page_size,
+				      dst_iova[i]));
+		hwpt[i] = ioas;
+		ASSERT_EQ(0, vfio_attach(self->devfd[i], &hwpt[i]));
+		EXPECT_NE(ioas, hwpt[i]);
+	}
+	EXPECT_EQ(hwpt[0], hwpt[1]);
+
+	/* Each edu copies its half of the source to its own page. */
+	for (i = 0; i != 2; i++) {
+		ASSERT_EQ(0, edu_open(&self->edu[i], self->devfd[i]));
+		ASSERT_TRUE(edu_alive(&self->edu[i]));
+		ASSERT_EQ(0, edu_dma_from_ram(&self->edu[i],
+					      IOVA_A + i * LEN, LEN));
+		ASSERT_EQ(0, edu_dma_to_ram(&self->edu[i], dst_iova[i], LEN));
+	}
+	for (i = 0; i != 2; i++) {
+		EXPECT_EQ(0, memcmp(src + i * LEN, dst[i], LEN));
+		EXPECT_TRUE(all_bytes(dst[i] + LEN, 0, page_size - LEN));
+	}
+
+	/* One device cannot move the group alone; it stays where it was. */
+	ASSERT_EQ(0, ioas_alloc(self->iommufd, &other));
+	pt_id = other;
+	EXPECT_ERRNO(EINVAL, vfio_attach(self->devfd[0], &pt_id));
+	memset(dst[0], 0, page_size);
+	ASSERT_EQ(0, edu_dma_to_ram(&self->edu[0], dst_iova[0], LEN));
+	EXPECT_EQ(0, memcmp(src, dst[0], LEN));
+	EXPECT_EQ(-EBUSY, pci_bind(self->rng, "virtio-pci"));
+
+	/* Closing the devices, not the iommufd, gives the group back. */
+	for (i = 0; i != 2; i++) {
+		edu_close(&self->edu[i]);
+		close(self->devfd[i]);
+		self->devfd[i] = -1;
+	}
+	EXPECT_EQ(0, pci_bind(self->rng, "virtio-pci"));
+	EXPECT_TRUE(pci_driver_is(self->rng, "virtio-pci"));
+}
+
+static int hot_reset_info(int devfd, struct vfio_pci_hot_reset_info *info,
+			  uint32_t argsz)
+{
+	memset(info, 0, argsz);
+	info->argsz = argsz;
+	return ioctl(devfd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, info);
+}
+
+static int hot_reset(int devfd, uint32_t count, int32_t groupfd)
+{
+	struct {
+		struct vfio_pci_hot_reset hdr;
+		int32_t fds[1];
+	} reset = {
+		.hdr.argsz = sizeof(reset),
+		.hdr.count = count,
+		.fds = { groupfd },
+	};
+
+	return ioctl(devfd, VFIO_DEVICE_PCI_HOT_RESET, &reset);
+}
+
+/* The entry of @info for PCI device @bdf ("0000:bb:dd.f"), or NULL. */
+static struct vfio_pci_dependent_device *
+hot_reset_entry(struct vfio_pci_hot_reset_info *info, const char *bdf)
+{
+	unsigned int seg, bus, dev, fn, i;
+
+	if (sscanf(bdf, "%x:%x:%x.%x", &seg, &bus, &dev, &fn) != 4)
+		return NULL;
+	for (i = 0; i != info->count; i++) {
+		if (info->devices[i].segment == seg &&
+		    info->devices[i].bus == bus &&
+		    info->devices[i].devfn == ((dev << 3) | fn))
+			return &info->devices[i];
+	}
+	return NULL;
+}
+
+/*
+ * A bus reset behind the bridge resets both edus and the rng. A device
+ * bound through its cdev proves that it owns them all by its iommufd:
+ * each is bound there or in a group that is, and vfio-pci has them all.
+ */
+TEST_F_TIMEOUT(edu_group, hot_reset_by_devid, 60)
+{
+	struct {
+		struct vfio_pci_hot_reset_info hdr;
+		struct vfio_pci_dependent_device devices[8];
+	} info;
+	struct vfio_pci_dependent_device *dep;
+	uint32_t devid, ids = VFIO_PCI_HOT_RESET_FLAG_DEV_ID;
+
+	if (!self->found)
+		SKIP(return, NO_EDU_PAIR);
+	if (self->rng_bound)
+		ASSERT_EQ(0, pci_unbind(self->rng));
+	self->devfd[0] = vfio_cdev_open(self->bdf[0]);
+	ASSERT_LE(0, self->devfd[0]);
+	ASSERT_EQ(0, vfio_bind(self->devfd[0], self->iommufd, &devid));
+
+	/* Too small for the three devices: ENOSPC and the count. */
+	EXPECT_ERRNO(ENOSPC, hot_reset_info(self->devfd[0], &info.hdr,
+					    sizeof(info.hdr)));
+	EXPECT_EQ(3, info.hdr.count);
+
+	/* The rng has no driver: it is not vfio-pci's, so not owned. */
+	ASSERT_EQ(0, hot_reset_info(self->devfd[0], &info.hdr, sizeof(info)));
+	EXPECT_EQ(ids, info.hdr.flags);
+	ASSERT_EQ(3, info.hdr.count);
+	dep = hot_reset_entry(&info.hdr, self->bdf[0]);
+	ASSERT_NE(NULL, dep);
+	EXPECT_EQ(devid, dep->devid);
+	dep = hot_reset_entry(&info.hdr, self->bdf[1]);
+	ASSERT_NE(NULL, dep);
+	EXPECT_EQ(VFIO_PCI_DEVID_OWNED, dep->devid);
+	dep = hot_reset_entry(&info.hdr, self->rng);
+	ASSERT_NE(NULL, dep);
+	EXPECT_EQ((uint32_t)VFIO_PCI_DEVID_NOT_OWNED, dep->devid);
+	EXPECT_ERRNO(EINVAL, hot_reset(self->devfd[0], 0, -1));
+
+	/* With the rng given to vfio-pci too, the iommufd owns all three. */
+	ASSERT_EQ(0, vfio_pci_claim(self->rng, &self->rng_claimed));
+	ASSERT_EQ(0, hot_reset_info(self->devfd[0], &info.hdr, sizeof(info)));
+	EXPECT_EQ(ids | VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED, info.hdr.flags);
+	dep = hot_reset_entry(&info.hdr, self->rng);
+	ASSERT_NE(NULL, dep);
+	EXPECT_EQ(VFIO_PCI_DEVID_OWNED, dep->devid);
+
+	/* A cdev device passes no group fds; then the reset is done. */
+	EXPECT_ERRNO(EINVAL, hot_reset(self->devfd[0], 1, self->iommufd));
+	EXPECT_EQ(0, hot_reset(self->devfd[0], 0, -1));
+
+	/* The edu is still there and still reachable after the reset. */
+	ASSERT_EQ(0, edu_open(&self->edu[0], self->devfd[0]));
+	EXPECT_TRUE(edu_alive(&self->edu[0]));
+}
+
+TEST_HARNESS_MAIN
