@@ -36,7 +36,8 @@ ours() {
 # gen_checks HEADER: a C program printing every fact HEADER defines: the
 # size of each structure, the offset and size of each member (members of
 # nested structures by their path, e.g. add_reserved.start), each ioctl
-# number and each enum constant with an explicit value.
+# number, each numeric #define and each enum constant with an explicit
+# value.
 gen_checks() {
 	awk -v header="$(basename "$1")" '
 		BEGIN {
@@ -45,7 +46,14 @@ gen_checks() {
 			print "#include \"" header "\""
 			print "int main(void)\n{"
 		}
+		# A flexible array member ("name[]", marked "name!") has no
+		# size: only its offset is a fact.
 		function emit(path) {
+			if (path ~ /!$/) {
+				sub(/!$/, "", path)
+				printf "\tprintf(\"struct %s.%s at %%zu\\n\", offsetof(struct %s, %s));\n", st, path, st, path
+				return
+			}
 			printf "\tprintf(\"struct %s.%s at %%zu size %%zu\\n\", offsetof(struct %s, %s), sizeof(((struct %s *)0)->%s));\n", st, path, st, path, st, path
 		}
 		/^struct [a-z0-9_]+ \{/ {
@@ -70,12 +78,17 @@ gen_checks() {
 			next
 		}
 		st != "" && /;/ && !/^[ \t]*(#|\/\*|\*)/ {
-			m1 = $0; sub(/;.*/, "", m1); sub(/\[.*/, "", m1)
+			m1 = $0; sub(/;.*/, "", m1)
+			flex = (m1 ~ /\[\]/) ? "!" : ""
+			sub(/\[.*/, "", m1)
 			n = split(m1, w, /[ \t*]+/)
-			members[depth] = members[depth] " " w[n]
+			members[depth] = members[depth] " " w[n] flex
 			next
 		}
-		/^#define [A-Z0-9_]+ _IO/ {
+		# Numeric constants: flags, limits, special IDs.
+		/^#define [A-Z][A-Z0-9_]+[ \t]+[-(0-9]/ && $2 !~ /\(/ {
+			printf "\tprintf(\"%s %%lld\\n\", (long long)(%s));\n", $2, $2; next }
+		/^#define [A-Z0-9_]+[ \t]+_IO/ {
 			printf "\tprintf(\"%s %%#lx\\n\", (unsigned long)%s);\n", $2, $2; next }
 		/^enum/ { in_enum = 1; next }
 		in_enum && /^\}/ { in_enum = 0; next }
@@ -107,7 +120,7 @@ for h in "${headers[@]}"; do
 	gen_checks "$(ours "$h")" >"$abi/$name.c"
 	for side in ours upstream; do
 		rm -f "$abi/$name-$side" "$abi/$name-$side.txt"
-		if ! gcc -Wall -I"$abi/$side" -I"$abi/$side/linux" \
+		if ! gcc -Wall -D__user= -I"$abi/$side" -I"$abi/$side/linux" \
 			-isystem "$OBJ/usr/include" \
 			-o "$abi/$name-$side" "$abi/$name.c" 2>"$abi/$name-$side.err"; then
 			echo "    FAIL: does not build against the $side headers:"

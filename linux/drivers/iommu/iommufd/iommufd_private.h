@@ -75,6 +75,8 @@ struct mock_dev;
  * @destroy_wait: owners waiting for short-term references to go away
  * @groups_lock: protects @groups
  * @groups: the iommufd_groups of the bound devices, by IOMMU group ID
+ * @vfio_ioas: the IOAS VFIO's group interface uses (IOMMU_VFIO_IOAS), if
+ *	any; protected by the lock of @objects, see vfio_compat.c
  */
 struct iommufd_ctx {
 	struct file *file;
@@ -84,7 +86,6 @@ struct iommufd_ctx {
 	/* Protects groups. */
 	struct mutex groups_lock;
 	struct xarray groups;
-	/* Under the objects xarray's lock; see vfio_compat.c. */
 	struct iommufd_ioas *vfio_ioas;
 };
 

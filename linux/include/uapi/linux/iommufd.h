@@ -338,6 +338,7 @@ struct iommu_vfio_ioas {
 	__u16 op;
 	__u16 __reserved;
 };
+
 #define IOMMU_VFIO_IOAS _IO(IOMMUFD_TYPE, IOMMUFD_CMD_VFIO_IOAS)
 
 /**
