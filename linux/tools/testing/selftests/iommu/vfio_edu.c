@@ -306,6 +306,18 @@ TEST_F(edu, ioctls_before_bind)
 	EXPECT_ERRNO(EINVAL, vfio_bind(self->devfd, other, NULL));
 	close(other);
 
+	/*
+	 * A second open of the cdev gets a file of its own: it cannot bind
+	 * the bound device, and closing it leaves the first file bound.
+	 */
+	other = vfio_cdev_open(self->bdf);
+	ASSERT_LE(0, other);
+	EXPECT_ERRNO(EINVAL, ioctl(other, VFIO_DEVICE_GET_INFO, &info));
+	EXPECT_ERRNO(EINVAL, vfio_bind(other, self->iommufd, NULL));
+	close(other);
+	EXPECT_EQ(0, ioctl(self->devfd, VFIO_DEVICE_GET_INFO, &info));
+	EXPECT_ERRNO(EBUSY, iommufd_destroy(self->iommufd, devid));
+
 	/* Closing unbinds: the object goes, and a new open may bind. */
 	close(self->devfd);
 	self->devfd = -1;
