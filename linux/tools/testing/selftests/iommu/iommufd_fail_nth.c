@@ -31,6 +31,7 @@
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
 
 #include "../kselftest_harness.h"
+#include "fail_nth_util.h"
 #include "iommufd_test_util.h"
 
 #define NPAGES 8
@@ -40,73 +41,15 @@
 static long page_size;
 static uint8_t *buffer;
 
-static char fail_nth_path[64];
-
-/* Make every fault-injection attribute print a stack when it fires, or not. */
-static void fault_injection_verbose(const char *val)
-{
-	struct dirent *dent;
-	char path[300];
-	DIR *dir;
-
-	dir = opendir("/sys/kernel/debug");
-	if (!dir)
-		return;
-	while ((dent = readdir(dir))) {
-		if (strncmp(dent->d_name, "fail", 4))
-			continue;
-		snprintf(path, sizeof(path), "/sys/kernel/debug/%s/verbose",
-			 dent->d_name);
-		write_file(path, val);
-	}
-	closedir(dir);
-}
-
-/* Quiet fault injection that counts sleeping allocations too. */
+/* Quiet fault injection, and plain mock devices whatever was set before. */
 static bool fault_injection_setup(void)
 {
-	snprintf(fail_nth_path, sizeof(fail_nth_path),
-		 "/proc/self/task/%ld/fail-nth", (long)syscall(SYS_gettid));
-	if (access(fail_nth_path, W_OK) || access("/sys/kernel/debug", R_OK))
+	if (!fault_injection_prepare())
 		return false;
-	fault_injection_verbose("0");
-	/* Plain mock devices, whatever an earlier test left set. */
 	debugfs_bool("/sys/kernel/debug/iommufd/mock_share_group", false);
 	debugfs_bool("/sys/kernel/debug/iommufd/mock_msi_window", false);
 	debugfs_bool("/sys/kernel/debug/iommufd/mock_driver_match", false);
-	return !write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N") &&
-	       !write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait",
-			   "N");
-}
-
-static void fail_nth_set(unsigned int nth)
-{
-	char val[16];
-
-	snprintf(val, sizeof(val), "%u", nth);
-	write_file(fail_nth_path, val);
-}
-
-/*
- * Stop injecting. Returns whether the fault was injected: the file reads 0
- * once it was. The read and write themselves may hit the fault; then it
- * counts as injected and the write is retried.
- */
-static bool fail_nth_stop(void)
-{
-	char val[16] = "";
-	bool injected = true;
-	int fd, i;
-
-	fd = open(fail_nth_path, O_RDONLY);
-	if (fd >= 0) {
-		if (read(fd, val, sizeof(val) - 1) > 0)
-			injected = atoi(val) == 0;
-		close(fd);
-	}
-	for (i = 0; i != 100 && write_file(fail_nth_path, "0"); i++)
-		;
-	return injected;
+	return true;
 }
 
 /* What one run sets up, and the state it expects at every step. */

@@ -29,6 +29,7 @@
 #include <linux/kvm.h>
 
 #include "../kselftest_harness.h"
+#include "fail_nth_util.h"
 #include "vfio_edu_util.h"
 
 /* The helper must fail with exactly this negative errno. */
@@ -612,6 +613,96 @@ TEST_F_TIMEOUT(edu, group_with_type1, 60)
 	EXPECT_EQ(page_size, unmap.size);
 	close(groupfd);
 	close(container);
+}
+
+#define MAX_RUNS	5000
+
+/*
+ * Attach, then replace, with the Nth fault-injection point failing, for
+ * every N until both complete without reaching it: each makes a page table
+ * for an IOAS, allocates the VT-d domain and fills it. A failed attach must
+ * leave the device bound and attached nowhere, a failed replace the device
+ * on its first page table, DMA working through it; neither may leave an
+ * object behind. Object IDs are allocated lowest first, so the ID a new
+ * IOAS gets tells. KASAN, lockdep and kmemleak watch the error paths.
+ *
+ * The bind itself is not swept: vfio-pci's open_device() evaluates ACPI
+ * methods, and the base kernel's ACPICA corrupts its reference counts when
+ * an allocation fails there (a use-after-free at the next close). The
+ * iommufd half of a bind is swept by iommufd_fail_nth's mock devices.
+ */
+TEST_F_TIMEOUT(edu, attach_fail_nth, 600)
+{
+	uint8_t *src = self->mem, *dst = self->mem + page_size;
+	unsigned int nth, attach_failed = 0, replace_failed = 0;
+	uint32_t devid, ioas[2], hwpt, pt_id, probe;
+	bool injected = true;
+	int i, rc, err;
+
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	if (!fault_injection_prepare())
+		SKIP(return, "no fault injection (CONFIG_FAULT_INJECTION_DEBUG_FS, debugfs)");
+	fill(src, page_size, 0x42);
+	for (i = 0; i != 2; i++) {
+		ASSERT_EQ(0, ioas_alloc(self->iommufd, &ioas[i]));
+		ASSERT_EQ(0, ioas_map(self->iommufd, ioas[i], src, page_size,
+				      IOVA_A));
+		ASSERT_EQ(0, ioas_map(self->iommufd, ioas[i], dst, page_size,
+				      IOVA_B));
+	}
+
+	for (nth = 1; nth != MAX_RUNS; nth++) {
+		bool attached = false;
+
+		OPEN_AND_BIND(&devid);
+		fail_nth_set(nth);
+		hwpt = ioas[0];
+		rc = vfio_attach(self->devfd, &hwpt);
+		if (!rc) {
+			attached = true;
+			pt_id = ioas[1];
+			rc = vfio_attach(self->devfd, &pt_id);
+		}
+		err = errno;
+		injected = fail_nth_stop();
+		if (!rc && !injected)
+			break;
+		if (rc) {
+			EXPECT_EQ(ENOMEM, err) TH_LOG("run %u: %s failed: %s", nth,
+						      attached ? "replace" : "attach",
+						      strerror(err));
+			ASSERT_EQ(0, ioas_alloc(self->iommufd, &probe));
+			/* The device's ID, then its first page table's. */
+			EXPECT_EQ(devid + (attached ? 2 : 1), probe);
+			EXPECT_EQ(0, iommufd_destroy(self->iommufd, probe));
+		}
+		if (rc && attached) {
+			replace_failed++;
+			memset(dst, 0, page_size);
+			ASSERT_EQ(0, edu_open(&self->edu, self->devfd));
+			ASSERT_EQ(0, edu_copy(&self->edu, IOVA_A, IOVA_B));
+			EXPECT_EQ(0, memcmp(src, dst, LEN));
+			edu_close(&self->edu);
+		} else if (rc) {
+			attach_failed++;
+		}
+		close(self->devfd);
+		self->devfd = -1;
+		if (!_metadata->passed)
+			return;
+	}
+	ASSERT_NE(MAX_RUNS, nth);
+	printf("# attach and replace: %u runs, %u attaches and %u replaces failed by injection\n",
+	       nth, attach_failed, replace_failed);
+	/* Both calls must have been reached by some injection. */
+	EXPECT_LT(0, attach_failed);
+	EXPECT_LT(0, replace_failed);
+
+	memset(dst, 0, page_size);
+	ASSERT_EQ(0, edu_open(&self->edu, self->devfd));
+	ASSERT_EQ(0, edu_copy(&self->edu, IOVA_A, IOVA_B));
+	EXPECT_EQ(0, memcmp(src, dst, LEN));
 }
 
 static int kvm_vfio_file(int kvmdev, uint64_t op, int fd)
