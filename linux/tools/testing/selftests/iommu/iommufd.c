@@ -291,10 +291,12 @@ static int ioas_map(int fd, uint32_t ioas, uint32_t flags, void *va,
 		.ioas_id = ioas,
 		.user_va = (uintptr_t)va,
 		.length = length,
-		.iova = *iova,
 	};
 	int rc;
 
+	/* Without FIXED_IOVA the IOVA is only an output. */
+	if (flags & IOMMU_IOAS_MAP_FIXED_IOVA)
+		cmd.iova = *iova;
 	rc = ioctl(fd, IOMMU_IOAS_MAP, &cmd);
 	*iova = cmd.iova;
 	return rc;

@@ -31,7 +31,6 @@
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
 
 #include "../kselftest_harness.h"
-#include "fail_nth_util.h"
 #include "iommufd_test_util.h"
 
 #define NPAGES 8

@@ -29,7 +29,7 @@
 #include <linux/kvm.h>
 
 #include "../kselftest_harness.h"
-#include "fail_nth_util.h"
+#include "iommufd_test_util.h"
 #include "vfio_edu_util.h"
 
 /* The helper must fail with exactly this negative errno. */
