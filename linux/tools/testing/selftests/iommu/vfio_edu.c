@@ -462,6 +462,59 @@ TEST_F_TIMEOUT(edu, dma_isolation, 120)
 	EXPECT_EQ(0, memcmp(src, victim, LEN));
 }
 
+/* A register of the device's VT-d unit from sysfs ("cap", "ecap"), or 0. */
+static uint64_t vtd_register(const char *bdf, const char *reg)
+{
+	char path[PATH_MAX], val[NAME_LEN];
+
+	if (fmt_buf(path, sizeof(path), PCI_DEVICES "/%s/iommu/intel-iommu/%s",
+		    bdf, reg) ||
+	    read_str(path, val, sizeof(val)))
+		return 0;
+	return strtoull(val, NULL, 16);
+}
+
+/*
+ * IOMMU_GET_HW_INFO on a real device: VT-d's report carries the unit's
+ * capability registers, as sysfs shows them.
+ */
+TEST_F(edu, hw_info_vtd)
+{
+	struct iommu_hw_info_vtd vtd;
+	struct iommu_hw_info info = {
+		.size = sizeof(info),
+		.data_len = sizeof(vtd),
+		.data_uptr = (uintptr_t)&vtd,
+	};
+	uint64_t cap, ecap;
+	uint32_t devid;
+
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	cap = vtd_register(self->bdf, "cap");
+	ecap = vtd_register(self->bdf, "ecap");
+	ASSERT_NE(0, cap);
+	ASSERT_NE(0, ecap);
+
+	OPEN_AND_BIND(&devid);
+	memset(&vtd, 0xff, sizeof(vtd));
+	info.dev_id = devid;
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_GET_HW_INFO, &info));
+	EXPECT_EQ(IOMMU_HW_INFO_TYPE_INTEL_VTD, info.out_data_type);
+	EXPECT_EQ(sizeof(vtd), info.data_len);
+	EXPECT_EQ(0, vtd.flags);
+	EXPECT_EQ(0, vtd.__reserved);
+	EXPECT_EQ(cap, vtd.cap_reg);
+	EXPECT_EQ(ecap, vtd.ecap_reg);
+
+	/* Asking for VT-d's report by type gets the same. */
+	info.flags = IOMMU_HW_INFO_FLAG_INPUT_TYPE;
+	info.in_data_type = IOMMU_HW_INFO_TYPE_INTEL_VTD;
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_GET_HW_INFO, &info));
+	EXPECT_EQ(IOMMU_HW_INFO_TYPE_INTEL_VTD, info.out_data_type);
+	EXPECT_EQ(cap, vtd.cap_reg);
+}
+
 static int group_status(int groupfd, uint32_t *flags)
 {
 	struct vfio_group_status status = { .argsz = sizeof(status) };
