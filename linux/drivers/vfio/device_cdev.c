@@ -243,13 +243,7 @@ static void vfio_device_cdev_close_device(struct vfio_device_file *df)
 		device->ops->close_device(device);
 	device->open_count = 0;
 	device->kvm = NULL;
-	if (device->iommufd_attached) {
-		iommufd_device_detach(device->iommufd_device);
-		device->iommufd_attached = false;
-	}
-	iommufd_device_unbind(device->iommufd_device);
-	device->iommufd_device = NULL;
-	device->cdev_bound = false;
+	vfio_device_iommufd_unbind(device);
 	module_put(device->dev->driver->owner);
 }
 

@@ -101,17 +101,25 @@ int vfio_device_group_iommufd_bind(struct vfio_device *device)
 	return 0;
 }
 
-/* Undo vfio_device_group_iommufd_bind() at the device's last close. */
-void vfio_device_group_iommufd_unbind(struct vfio_device *device)
+/**
+ * vfio_device_iommufd_unbind - detach and unbind a device from its iommufd
+ * @device: the device, bound through its group or its cdev, or not at all
+ *
+ * Called at the device's last close, after the driver's close_device(),
+ * with the device set's lock held.
+ */
+void vfio_device_iommufd_unbind(struct vfio_device *device)
 {
 	lockdep_assert_held(&device->dev_set->lock);
 
 	if (!device->iommufd_device)
 		return;
-	iommufd_device_detach(device->iommufd_device);
+	if (device->iommufd_attached)
+		iommufd_device_detach(device->iommufd_device);
 	iommufd_device_unbind(device->iommufd_device);
 	device->iommufd_device = NULL;
 	device->iommufd_attached = false;
+	device->cdev_bound = false;
 }
 
 MODULE_IMPORT_NS(IOMMUFD);

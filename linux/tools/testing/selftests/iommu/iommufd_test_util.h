@@ -9,6 +9,7 @@
 #define __IOMMUFD_TEST_UTIL_H
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,20 +18,28 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-/* Write @val to a small file such as a debugfs switch: 0 or -1. */
+/*
+ * Write @val to a small file such as a sysfs or debugfs attribute, with one
+ * write() so that the store's errno reaches the caller: 0 or -errno.
+ */
 static inline int write_file(const char *path, const char *val)
 {
-	int fd = open(path, O_WRONLY);
 	ssize_t len = strlen(val), rc;
+	int fd, err = 0;
 
+	fd = open(path, O_WRONLY);
 	if (fd < 0)
-		return -1;
+		return -errno;
 	rc = write(fd, val, len);
+	if (rc < 0)
+		err = -errno;
+	else if (rc != len)
+		err = -EIO;
 	close(fd);
-	return rc == len ? 0 : -1;
+	return err;
 }
 
-/* Set a debugfs boolean: 0 or -1. */
+/* Set a debugfs boolean: 0 or -errno. */
 static inline int debugfs_bool(const char *path, bool on)
 {
 	return write_file(path, on ? "Y" : "N");

@@ -29,7 +29,6 @@
 #include <linux/kvm.h>
 
 #include "../kselftest_harness.h"
-#include "iommufd_test_util.h"
 #include "vfio_edu_util.h"
 
 /* The helper must fail with exactly this negative errno. */
@@ -208,7 +207,7 @@ TEST_F(edu, cdev_exists)
 	snprintf(path, sizeof(path), PCI_DEVICES "/%s/vfio-dev/%s",
 		 self->bdf, name);
 	EXPECT_ERRNO(ENOENT, stat(path, &st));
-	ASSERT_EQ(0, write_str("/sys/bus/pci/drivers_probe", self->bdf));
+	ASSERT_EQ(0, write_file("/sys/bus/pci/drivers_probe", self->bdf));
 	ASSERT_TRUE(pci_driver_is(self->bdf, "vfio-pci"));
 	ASSERT_EQ(0, vfio_cdev_name(self->bdf, name, sizeof(name)));
 	snprintf(path, sizeof(path), "/dev/vfio/devices/%s", name);
@@ -327,35 +326,36 @@ TEST_F(edu, ioctls_before_bind)
 	EXPECT_ERRNO(EBUSY, iommufd_destroy(self->iommufd, devid));
 }
 
+/*
+ * Open the edu's cdev, or its group file, and check that the other kind of
+ * file cannot be opened meanwhile; close both.
+ */
+static void open_exclusive(struct __test_metadata *_metadata,
+			   const char *bdf, bool cdev_first)
+{
+	int (*first)(const char *) = cdev_first ? vfio_cdev_open :
+						  vfio_group_open;
+	int (*second)(const char *) = cdev_first ? vfio_group_open :
+						   vfio_cdev_open;
+	int fd, other;
+
+	fd = first(bdf);
+	ASSERT_LE(0, fd);
+	other = second(bdf);
+	EXPECT_EQ(-EBUSY, other);
+	if (other >= 0)
+		close(other);
+	close(fd);
+}
+
+/* Either way round, and the cdev again once the group file is closed. */
 TEST_F(edu, group_cdev_exclusive)
 {
-	int fd;
-
 	if (!self->found)
 		SKIP(return, NO_EDU);
-	self->devfd = vfio_cdev_open(self->bdf);
-	ASSERT_LE(0, self->devfd);
-	fd = vfio_group_open(self->bdf);
-	EXPECT_EQ(-EBUSY, fd);
-	if (fd >= 0)
-		close(fd);
-	close(self->devfd);
-	self->devfd = -1;
-
-	fd = vfio_group_open(self->bdf);
-	ASSERT_LE(0, fd);
-	self->devfd = vfio_cdev_open(self->bdf);
-	EXPECT_EQ(-EBUSY, self->devfd);
-	if (self->devfd >= 0)
-		close(self->devfd);
-	close(fd);
-
-	self->devfd = vfio_cdev_open(self->bdf);
-	ASSERT_LE(0, self->devfd);
-	fd = vfio_group_open(self->bdf);
-	EXPECT_EQ(-EBUSY, fd);
-	if (fd >= 0)
-		close(fd);
+	open_exclusive(_metadata, self->bdf, true);
+	open_exclusive(_metadata, self->bdf, false);
+	open_exclusive(_metadata, self->bdf, true);
 }
 
 TEST_F_TIMEOUT(edu, dma_copy, 60)

@@ -32,6 +32,8 @@
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
+#include "iommufd_test_util.h"
+
 #define EDU_VENDOR		0x1234
 #define EDU_DEVICE		0x11e8
 #define VIRTIO_VENDOR		0x1af4
@@ -95,24 +97,6 @@ static inline int read_str(const char *path, char *buf, size_t size)
 	buf[strcspn(buf, "\n")] = 0;
 	close(fd);
 	return rc;
-}
-
-/* Write @val with one write(), so that a store's errno reaches us. */
-static inline int write_str(const char *path, const char *val)
-{
-	ssize_t len = strlen(val), rc;
-	int fd, err = 0;
-
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	rc = write(fd, val, len);
-	if (rc < 0)
-		err = -errno;
-	else if (rc != len)
-		err = -EIO;
-	close(fd);
-	return err;
 }
 
 static inline int pci_path(char *path, size_t size, const char *bdf,
@@ -256,7 +240,7 @@ static inline int pci_unbind(const char *bdf)
 	int rc;
 
 	rc = pci_path(path, sizeof(path), bdf, "driver/unbind");
-	return rc ? rc : write_str(path, bdf);
+	return rc ? rc : write_file(path, bdf);
 }
 
 static inline int pci_bind(const char *bdf, const char *driver)
@@ -265,7 +249,7 @@ static inline int pci_bind(const char *bdf, const char *driver)
 	int rc;
 
 	rc = fmt_buf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", driver);
-	return rc ? rc : write_str(path, bdf);
+	return rc ? rc : write_file(path, bdf);
 }
 
 /*
@@ -289,14 +273,14 @@ static inline int vfio_pci_claim(const char *bdf, bool *claimed)
 	/* vfio-pci has no ID table: only driver_override matches it. */
 	rc = pci_path(path, sizeof(path), bdf, "driver_override");
 	if (!rc)
-		rc = write_str(path, "vfio-pci");
+		rc = write_file(path, "vfio-pci");
 	if (rc)
 		return rc;
-	rc = write_str("/sys/bus/pci/drivers_probe", bdf);
+	rc = write_file("/sys/bus/pci/drivers_probe", bdf);
 	if (!rc && !pci_driver_is(bdf, "vfio-pci"))
 		rc = -ENODEV;
 	if (rc) {
-		write_str(path, "\n");
+		write_file(path, "\n");
 		return rc;
 	}
 	*claimed = true;
@@ -314,7 +298,7 @@ static inline int vfio_pci_release(const char *bdf, bool claimed)
 	if (pci_driver_is(bdf, "vfio-pci"))
 		rc = pci_unbind(bdf);
 	if (pci_path(path, sizeof(path), bdf, "driver_override") ||
-	    write_str(path, "\n"))
+	    write_file(path, "\n"))
 		rc = rc ? rc : -EIO;
 	return rc;
 }
@@ -648,7 +632,7 @@ static inline int edu_dma_to_ram(struct edu *edu, uint64_t iova,
  */
 static inline int kmsg_write(const char *msg)
 {
-	return write_str("/dev/kmsg", msg);
+	return write_file("/dev/kmsg", msg);
 }
 
 /* Open the kernel log to read the records logged from now on. */
