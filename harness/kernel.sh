@@ -1,10 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Configure (tinyconfig + harness/config/*.config) and build the test kernel.
+# Configure (tinyconfig + harness/config fragments) and build a kernel in $OBJ.
+# CONFIGS names the fragments, e.g. CONFIGS="base iommufd bench" for the
+# bench kernel; the default, the test kernel, is every fragment but bench.
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$OBJ" "$OUT"
-fragments=("$TOP"/harness/config/*.config)
+fragments=()
+if [ -n "${CONFIGS:-}" ]; then
+	for c in $CONFIGS; do
+		[ -f "$TOP/harness/config/$c.config" ] || die "no harness/config/$c.config"
+		fragments+=("$TOP/harness/config/$c.config")
+	done
+else
+	for f in "$TOP"/harness/config/*.config; do
+		[ "${f##*/}" = bench.config ] || fragments+=("$f")
+	done
+fi
 wanted=$OBJ/.config.wanted
 
 step "kernel: configuring (tinyconfig + ${fragments[*]##*/})"

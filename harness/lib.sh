@@ -6,7 +6,7 @@ set -eu
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BUILD:-$TOP/build}
 TREE=$BUILD/linux		# assembled source tree (a git repository)
-OBJ=$BUILD/obj			# kernel build output (O=)
+OBJ=${OBJ:-$BUILD/obj}		# kernel build output (O=); the bench kernel has its own
 OUT=$BUILD/out			# test programs, initramfs, console logs
 BASE_TARBALL=${BASE_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
 REF_TARBALL=${REF_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
