@@ -11,6 +11,11 @@
  * kmemleak will report. The test harness uses it to prove that its console
  * judge fails a run that shows any of these.
  *
+ * debugfs "iommufd/bench_pin": writing "pin <uaddr> <length>" (hex) pins a
+ * user range with a bare pin_user_pages_fast() loop and "unpin" unpins it,
+ * so that the benchmark can hold the mock domain's map and unmap against
+ * the cost of pinning alone.
+ *
  * debugfs "iommufd/mock_share_group": while it is Y, a new mock device
  * joins the IOMMU group of the newest mock device that still exists
  * instead of getting a group of its own, so tests can build multi-device
@@ -1110,6 +1115,128 @@ static const struct file_operations iommufd_test_inject_fops = {
 	.llseek = noop_llseek,
 };
 
+/*
+ * "bench_pin": one range pinned at a time, owned by the open file that
+ * pinned it and unpinned at the latest when that file is closed.
+ */
+static DEFINE_MUTEX(bench_pin_lock);
+static struct file *bench_pin_owner;
+static struct page **bench_pin_pages;
+static unsigned long bench_pin_npages;
+
+/* Pages per pin_user_pages_fast() call: it walks with interrupts off. */
+#define BENCH_PIN_BATCH 512UL
+
+/**
+ * iommufd_test_bench_pin() - pin a user range for the "bench_pin" file
+ * @file: the open debugfs file that will own the pins
+ * @uaddr: page-aligned user address
+ * @length: length in bytes, a multiple of PAGE_SIZE
+ *
+ * Pins every page of the range writable and long-term, as iommufd pins
+ * memory for a device, and keeps the page pointers for
+ * iommufd_test_bench_unpin(). Caller holds bench_pin_lock.
+ *
+ * Return: 0, -EBUSY if a range is pinned already, or a negative errno
+ * with nothing pinned.
+ */
+static int iommufd_test_bench_pin(struct file *file, unsigned long uaddr,
+				  unsigned long length)
+{
+	unsigned long npages = length >> PAGE_SHIFT, done = 0, end;
+	struct page **pages;
+	int rc;
+
+	lockdep_assert_held(&bench_pin_lock);
+	if (bench_pin_pages)
+		return -EBUSY;
+	if (!length || !PAGE_ALIGNED(uaddr) || !PAGE_ALIGNED(length) ||
+	    check_add_overflow(uaddr, length, &end))
+		return -EINVAL;
+
+	pages = kvmalloc_array(npages, sizeof(*pages),
+			       GFP_KERNEL | __GFP_NOWARN);
+	if (!pages)
+		return -ENOMEM;
+	while (done != npages) {
+		rc = pin_user_pages_fast(uaddr + done * PAGE_SIZE,
+					 min(npages - done, BENCH_PIN_BATCH),
+					 FOLL_WRITE | FOLL_LONGTERM,
+					 pages + done);
+		if (rc <= 0) {
+			unpin_user_pages(pages, done);
+			kvfree(pages);
+			return rc ? rc : -EFAULT;
+		}
+		done += rc;
+		cond_resched();
+	}
+	bench_pin_owner = file;
+	bench_pin_pages = pages;
+	bench_pin_npages = npages;
+	return 0;
+}
+
+/**
+ * iommufd_test_bench_unpin() - unpin what iommufd_test_bench_pin() pinned
+ * @file: the open debugfs file
+ *
+ * Caller holds bench_pin_lock.
+ *
+ * Return: 0, or -ENOENT if @file has nothing pinned.
+ */
+static int iommufd_test_bench_unpin(struct file *file)
+{
+	lockdep_assert_held(&bench_pin_lock);
+	if (!bench_pin_pages || bench_pin_owner != file)
+		return -ENOENT;
+	unpin_user_pages(bench_pin_pages, bench_pin_npages);
+	kvfree(bench_pin_pages);
+	bench_pin_pages = NULL;
+	bench_pin_npages = 0;
+	bench_pin_owner = NULL;
+	return 0;
+}
+
+static ssize_t iommufd_test_bench_pin_write(struct file *file,
+					    const char __user *ubuf,
+					    size_t count, loff_t *ppos)
+{
+	unsigned long uaddr, length;
+	char cmd[64] = {};
+	int rc;
+
+	if (count >= sizeof(cmd))
+		return -EINVAL;
+	if (copy_from_user(cmd, ubuf, count))
+		return -EFAULT;
+
+	mutex_lock(&bench_pin_lock);
+	if (!strcmp(strim(cmd), "unpin"))
+		rc = iommufd_test_bench_unpin(file);
+	else if (sscanf(cmd, "pin %lx %lx", &uaddr, &length) == 2)
+		rc = iommufd_test_bench_pin(file, uaddr, length);
+	else
+		rc = -EINVAL;
+	mutex_unlock(&bench_pin_lock);
+	return rc ? rc : count;
+}
+
+static int iommufd_test_bench_pin_release(struct inode *inode,
+					  struct file *file)
+{
+	mutex_lock(&bench_pin_lock);
+	iommufd_test_bench_unpin(file);
+	mutex_unlock(&bench_pin_lock);
+	return 0;
+}
+
+static const struct file_operations iommufd_test_bench_pin_fops = {
+	.write = iommufd_test_bench_pin_write,
+	.release = iommufd_test_bench_pin_release,
+	.llseek = noop_llseek,
+};
+
 int iommufd_test_init(void)
 {
 	int rc;
@@ -1141,6 +1268,8 @@ int iommufd_test_init(void)
 			    &mock_driver_match);
 	debugfs_create_file("inject", 0200, iommufd_test_dir, NULL,
 			    &iommufd_test_inject_fops);
+	debugfs_create_file("bench_pin", 0200, iommufd_test_dir, NULL,
+			    &iommufd_test_bench_pin_fops);
 	return 0;
 
 err_driver:
