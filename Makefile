@@ -7,7 +7,7 @@ H := harness
 # One clock for every step of one make invocation.
 export START_TIME := $(shell date +%s)
 
-.PHONY: all run test check conformance shell tree kernel guest patches clean deps
+.PHONY: all run test check conformance shell tree kernel guest patches clean deps bench
 
 all: run
 
@@ -37,6 +37,12 @@ test: guest
 # and judges them too).
 conformance: guest
 	@ONLY='conformance/*' bash $(H)/check.sh
+
+# VFIO type1 against iommufd on a non-debug kernel of its own (build/bench-obj):
+# build/out/bench.md and bench.png. BENCH_REPS repetitions of each measurement.
+BENCH_REPS ?= 5
+bench: tree
+	@BENCH_REPS=$(BENCH_REPS) bash $(H)/bench.sh
 
 shell: guest
 	@bash $(H)/vm.sh shell

@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Pack the initramfs and boot the test machine: vm.sh MODE [TIMEOUT]
-#   MODE is test, demo, inject or shell (see initramfs/init).
+#   MODE is test, demo, inject, shell or bench (see initramfs/init).
+# bench boots the bench kernel ($OBJ set by bench.sh) with the programs of
+# $OUT/bench-guest/, 4 GiB, 512 hugetlbfs pages and a second lone edu.
 # The console goes to $OUT/MODE-console.log, the test programs' output
 # (second serial port) to $OUT/MODE-results.log.
 . "$(dirname "$0")/lib.sh"
@@ -10,10 +12,15 @@ mode=$1
 limit=${2:-1800}
 console=$OUT/$mode-console.log
 results=$OUT/$mode-results.log
+guest=$OUT/guest
 cpio=$OUT/initramfs.cpio
-list=$OUT/initramfs.list
+if [ "$mode" = bench ]; then
+	guest=$OUT/bench-guest
+	cpio=$OUT/bench-initramfs.cpio
+fi
+list=${cpio%.cpio}.list
 
-# The initramfs: busybox, init, and every program under $OUT/guest/.
+# The initramfs: busybox, init, and every program under $guest/.
 {
 	echo "dir /dev 0755 0 0"
 	echo "nod /dev/console 0600 0 0 c 5 1"
@@ -21,12 +28,12 @@ list=$OUT/initramfs.list
 	echo "file /bin/busybox /bin/busybox 0755 0 0"
 	echo "slink /bin/sh busybox 0777 0 0"
 	echo "file /init $TOP/harness/initramfs/init 0755 0 0"
-	if [ -d "$OUT/guest" ]; then
-		(cd "$OUT/guest" && find . -mindepth 1 -type d | sort) | while read -r d; do
+	if [ -d "$guest" ]; then
+		(cd "$guest" && find . -mindepth 1 -type d | sort) | while read -r d; do
 			echo "dir /tests/${d#./} 0755 0 0"
 		done
-		(cd "$OUT/guest" && find . -type f | sort) | while read -r f; do
-			echo "file /tests/${f#./} $OUT/guest/${f#./} 0755 0 0"
+		(cd "$guest" && find . -type f | sort) | while read -r f; do
+			echo "file /tests/${f#./} $guest/${f#./} 0755 0 0"
 		done
 	fi
 } >"$list"
@@ -36,7 +43,16 @@ cmdline="console=ttyS0 harness=$mode panic=-1 oops=panic intel_iommu=on"
 # No hugetlbfs pages are reserved: with them, upstream's tests that unmap
 # part of a MAP_HUGETLB mapping hit a lockdep WARN in the base kernel's
 # hugetlb_split() (Debian 6.1.192), which is not ours to fix.
-cmdline+=" iommu.strict=1 kmemleak=on"
+cmdline+=" iommu.strict=1"
+# The bench kernel has no kmemleak (nor lockdep, and the bench never unmaps
+# part of a hugetlbfs mapping); it gets 1 GiB of hugetlbfs pages and takes
+# its repetition count from BENCH_REPS.
+if [ "$mode" = bench ]; then
+	cmdline+=" hugepages=512"
+	[ -z "${BENCH_REPS:-}" ] || cmdline+=" bench.reps=$BENCH_REPS"
+else
+	cmdline+=" kmemleak=on"
+fi
 # ONLY=glob runs only the guest suites whose name matches (selftests/*,
 # conformance/iommufd, ...); KUNIT=glob only the matching KUnit suites.
 [ -z "${ONLY:-}" ] || cmdline+=" harness.only=$ONLY"
@@ -45,16 +61,18 @@ cmdline+=" iommu.strict=1 kmemleak=on"
 # whose console is judged: "quiet" would hide WARNINGs from the judge.
 case "$mode" in
 test) ;;
-inject) cmdline+=" kunit.enable=0" ;;
+inject | bench) cmdline+=" kunit.enable=0" ;;
 *) cmdline+=" kunit.enable=0 quiet" ;;
 esac
 
 # No 5-level paging: Debian's 6.1 decides it from a CPU feature bit that
 # identify_boot_cpu() rewrites with interrupts on, and a KASAN check in an
 # interrupt that lands then takes the direct map for a wild access.
+mem=2G
+[ "$mode" = bench ] && mem=4G
 qemu=(
 	qemu-system-x86_64 -machine q35,accel=tcg -cpu max,la57=off -smp 2
-	-m "${MEM:-2G}"
+	-m "${MEM:-$mem}"
 	-nodefaults -display none -no-reboot
 	# The IOMMU comes first: it must exist before the devices it translates.
 	-device intel-iommu,intremap=on
@@ -69,6 +87,8 @@ qemu=(
 	-device virtio-rng-pci,bus=br1,addr=0x3
 	-kernel "$OBJ/arch/x86/boot/bzImage" -initrd "$cpio" -append "$cmdline"
 )
+# The bench's COPY workload needs a second edu alone in its group.
+[ "$mode" = bench ] && qemu+=(-device edu,bus=pcie.0,addr=0x7)
 
 rm -f "$console" "$results"
 if [ "$mode" = shell ]; then
@@ -80,6 +100,7 @@ step "vm: booting ($mode, limit ${limit}s)"
 # the other modes; the full console is in the log either way.
 filter='^harness: running'
 [ "$mode" = demo ] && filter=
+[ "$mode" = bench ] && filter='^(harness: running|bench: )'
 set +e
 timeout -k 10 "$limit" "${qemu[@]}" -serial stdio -serial "file:$results" \
 	</dev/null 2>&1 | tee "$console" | grep --line-buffered -E "$filter"

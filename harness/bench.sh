@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# 'make bench': VFIO type1 against iommufd on one non-debug kernel, in one
+# boot, on the same device and memory. Builds the bench kernel in
+# $BUILD/bench-obj (tinyconfig + the base, iommufd and bench fragments) and
+# the guest program harness/bench/bench.c, boots them, and writes the
+# report: $OUT/bench.md (a table) and $OUT/bench.png (the ratios as bars).
+# BENCH_REPS (default 5) repetitions of every measurement.
+# 'bench.sh report' only writes the report again from the last run.
+. "$(dirname "$0")/lib.sh"
+
+export OBJ=$BUILD/bench-obj
+export BENCH_REPS=${BENCH_REPS:-5}
+guest=$OUT/bench-guest
+console=$OUT/bench-console.log
+results=$OUT/bench-results.log
+md=$OUT/bench.md
+png=$OUT/bench.png
+
+# Build, boot and run the bench program; fail on anything that went wrong.
+run() {
+	if ! command -v gnuplot >/dev/null; then
+		step "bench: installing gnuplot-nox for the chart"
+		local sudo=
+		[ "$(id -u)" = 0 ] || sudo=sudo
+		export DEBIAN_FRONTEND=noninteractive
+		$sudo apt-get update -q >/dev/null
+		$sudo apt-get install -y -q --no-install-recommends gnuplot-nox >/dev/null
+	fi
+
+	CONFIGS="base iommufd bench" bash "$TOP/harness/kernel.sh"
+
+	step "bench: building the guest program"
+	rm -rf "$guest"
+	mkdir -p "$guest"
+	ccache gcc -static -O2 -Wall -Werror -D_GNU_SOURCE \
+		-isystem "$OBJ/usr/include" \
+		-I "$TREE/tools/testing/selftests/iommu" \
+		-I "$TREE/drivers/iommu/iommufd" \
+		-o "$guest/bench" "$TOP/harness/bench/bench.c"
+
+	# About 35 s to boot, then about 10 s a repetition: a generous limit.
+	bash "$TOP/harness/vm.sh" bench $((300 + 60 * BENCH_REPS))
+
+	# The judge of 'make test' finds kernel reports on the console, a run
+	# that did not end, and the bench program's exit status.
+	step "bench: checking the run"
+	if ! bash "$TOP/harness/judge.sh" "$console" "$results" \
+		>"$OUT/bench-judge.log"; then
+		cat "$OUT/bench-judge.log"
+		grep -a '^bench: ' "$console" | tail -n 5
+		die "the bench run failed; see $console and $results"
+	fi
+}
+
+# The table and the chart from the results.
+report() {
+	local data=$OUT/bench.dat rows reps
+
+	step "bench: writing $md and $png"
+	tr -d '\r' <"$results" >"$results.txt"
+	grep -q '^bench ' "$results.txt" || die "no measurements in $results"
+	awk -v dat="$data" -f "$TOP/harness/bench/report.awk" "$results.txt" \
+		>"$md.tmp"
+	mv "$md.tmp" "$md"
+	rows=$(wc -l <"$data")
+	reps=$(sed -n 's/^# iommufd bench: .*, \([0-9]*\) repetitions.*/\1/p' \
+		"$results.txt")
+	gnuplot -e "data='$data'; out='$png'; rows=$rows; reps=${reps:-0}" \
+		"$TOP/harness/bench/chart.gp"
+}
+
+[ "${1:-}" = report ] || run
+report
+echo
+cat "$md"
+echo
+echo "    table: $md"
+echo "    chart: $png"
+step "bench: done"

@@ -1,0 +1,902 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The guest half of 'make bench': VFIO type1 against iommufd on the same
+ * kernel, the same boot, the same edu device and the same memory.
+ *
+ *	bench [REPS [WORKLOAD...]]
+ *
+ * REPS (default 5, or bench.reps=N on the kernel command line) is how many
+ * times each measurement is taken; WORKLOAD narrows the run to some of
+ * 4k, thp, hugetlb, churn, copy and mock. Each repetition sets a backend
+ * up, times only its ioctls with CLOCK_MONOTONIC, and tears it down; the
+ * backend that goes first alternates from one repetition to the next.
+ *
+ * stdout has one line per measured row, for the host to parse:
+ *
+ *	bench <row> <unit> type1 <median> <min> <max> iommufd <median> <min> <max>
+ *
+ * and context lines starting with '#'. In the mock rows the type1 column
+ * is a bare pin_user_pages() loop (debugfs iommufd/bench_pin). Progress and
+ * errors go to stderr; any failed step ends the run with exit status 1.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/iommufd.h>
+#include <linux/vfio.h>
+
+/* From tools/testing/selftests/iommu/ and drivers/iommu/iommufd/. */
+#include "vfio_edu_util.h"
+#include "iommufd_test.h"
+
+#define KIB		1024UL
+#define MIB		(1024 * KIB)
+#define GIB		(1024 * MIB)
+#define PAGE		(4 * KIB)
+#define HPAGE		(2 * MIB)
+
+#define BIG_LEN		GIB		/* the map/unmap, copy and mock size */
+#define BIG_IOVA	GIB		/* inside VT-d's and the mock's aperture */
+#define CHURN_LEN	(16 * MIB)	/* the churn cycles through this */
+#define CHURN_PAIRS	4096
+#define MAX_REPS	99
+
+#define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
+#define BENCH_PIN	"/sys/kernel/debug/iommufd/bench_pin"
+
+/* The two columns: VFIO type1 (or the bare pin loop) and iommufd. */
+enum { T1, FD, NR_COLS };
+static const char *const col_name[NR_COLS] = { "type1", "iommufd" };
+
+struct row {
+	const char *id, *unit, *what;
+	double val[NR_COLS][MAX_REPS];
+	int n[NR_COLS];
+};
+
+enum {
+	MAP_4K, UNMAP_4K, MAP_THP, UNMAP_THP, MAP_HUGE, UNMAP_HUGE,
+	CHURN, COPY_MAP, COPY_UNMAP, MOCK_MAP, MOCK_UNMAP,
+	MEM_4K, MEM_THP, MEM_HUGE, SLAB_4K, SLAB_THP, SLAB_HUGE,
+	NR_ROWS
+};
+
+static struct row rows[NR_ROWS] = {
+	[MAP_4K] = { "map-4k", "ms", "map 1 GiB, 4 KiB pages" },
+	[UNMAP_4K] = { "unmap-4k", "ms", "unmap 1 GiB, 4 KiB pages" },
+	[MAP_THP] = { "map-thp", "ms", "map 1 GiB, THP" },
+	[UNMAP_THP] = { "unmap-thp", "ms", "unmap 1 GiB, THP" },
+	[MAP_HUGE] = { "map-hugetlb", "ms", "map 1 GiB, hugetlbfs 2 MiB" },
+	[UNMAP_HUGE] = { "unmap-hugetlb", "ms", "unmap 1 GiB, hugetlbfs 2 MiB" },
+	[CHURN] = { "churn-4k", "us", "map+unmap one 4 KiB page (per pair)" },
+	[COPY_MAP] = { "copy-map", "ms",
+		       "1 GiB into a 2nd device's space (type1 map, IOAS_COPY)" },
+	[COPY_UNMAP] = { "copy-unmap", "ms", "unmap the copied 1 GiB" },
+	[MOCK_MAP] = { "mock-map", "ms",
+		       "mock domain map 1 GiB vs bare pin_user_pages" },
+	[MOCK_UNMAP] = { "mock-unmap", "ms",
+			 "mock domain unmap 1 GiB vs bare unpin_user_pages" },
+	[MEM_4K] = { "mem-4k", "KiB/GiB", "kernel memory (free memory drop), 4 KiB" },
+	[MEM_THP] = { "mem-thp", "KiB/GiB", "kernel memory (free memory drop), THP" },
+	[MEM_HUGE] = { "mem-hugetlb", "KiB/GiB",
+		       "kernel memory (free memory drop), hugetlbfs" },
+	[SLAB_4K] = { "slab-4k", "KiB/GiB", "Slab growth, 4 KiB" },
+	[SLAB_THP] = { "slab-thp", "KiB/GiB", "Slab growth, THP" },
+	[SLAB_HUGE] = { "slab-hugetlb", "KiB/GiB", "Slab growth, hugetlbfs" },
+};
+
+static int reps = 5;
+static char edu_bdf[2][NAME_LEN];
+static bool edu_claimed[2];
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "bench: ERROR: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	printf("# ERROR: the run failed; see the console\n");
+	exit(1);
+}
+
+/* Die with @what and errno's text if @rc (ioctl style: -1 and errno) is set. */
+static void check(int rc, const char *what)
+{
+	if (rc)
+		die("%s: %s", what, strerror(errno));
+}
+
+/* The same for helpers that return 0 or a negative errno. */
+static void check_neg(int rc, const char *what)
+{
+	if (rc < 0)
+		die("%s: %s", what, strerror(-rc));
+}
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/*
+ * The /proc/meminfo fields we watch and the free memory, in kB. Free is
+ * MemFree plus the pages on the per-CPU free lists, which MemFree leaves
+ * out: a page table page that one set-up frees and the next allocates
+ * sits on such a list in between, and would never show in MemFree.
+ */
+struct meminfo {
+	long free, slab, anon_huge, huge_total, huge_free;
+};
+
+/* The zones' free pages and per-CPU free lists, in kB, from zoneinfo. */
+static long zone_free_kb(void)
+{
+	char line[256], word[32];
+	long pages = 0, val;
+	FILE *f;
+
+	f = fopen("/proc/zoneinfo", "r");
+	if (!f)
+		die("/proc/zoneinfo: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " pages free %ld", &val) == 1 ||
+		    (sscanf(line, " %31s %ld", word, &val) == 2 &&
+		     !strcmp(word, "count:")))
+			pages += val;
+	}
+	fclose(f);
+	return pages * (sysconf(_SC_PAGESIZE) / KIB);
+}
+
+static void meminfo_read(struct meminfo *mi)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+	} fields[] = {
+		{ "Slab:", offsetof(struct meminfo, slab) },
+		{ "AnonHugePages:", offsetof(struct meminfo, anon_huge) },
+		{ "HugePages_Total:", offsetof(struct meminfo, huge_total) },
+		{ "HugePages_Free:", offsetof(struct meminfo, huge_free) },
+	};
+	char line[256];
+	unsigned int i;
+	FILE *f;
+	int rc;
+
+	memset(mi, 0, sizeof(*mi));
+	/* Fold the per-CPU counter deltas in first, so the counts are exact. */
+	rc = write_file("/proc/sys/vm/stat_refresh", "1");
+	if (rc)
+		die("/proc/sys/vm/stat_refresh: %s", strerror(-rc));
+	mi->free = zone_free_kb();
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		die("/proc/meminfo: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+			size_t len = strlen(fields[i].name);
+
+			if (!strncmp(line, fields[i].name, len))
+				*(long *)((char *)mi + fields[i].offset) =
+					strtol(line + len, NULL, 10);
+		}
+	}
+	fclose(f);
+}
+
+/*
+ * The backends. A context is one set-up: type1 has a container and a
+ * group per device, iommufd one /dev/iommu with an IOAS and a bound,
+ * attached device cdev per device ("space" 0 and 1).
+ */
+struct ctx {
+	int fd[2];		/* containers, or the iommufd in fd[0] */
+	int dev[2];		/* groups, or device cdevs */
+	uint32_t ioas[2];
+};
+
+struct backend {
+	const char *name;
+	void (*open)(struct ctx *c, int ndev);
+	int (*map)(struct ctx *c, int space, void *buf, size_t len,
+		   uint64_t iova);
+	int (*unmap)(struct ctx *c, int space, uint64_t iova, size_t len);
+	/* Make space 1 map what space 0 maps at @iova, as the other does. */
+	int (*copy)(struct ctx *c, void *buf, size_t len, uint64_t iova);
+	void (*close)(struct ctx *c);
+};
+
+static void ctx_init(struct ctx *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd[0] = c->fd[1] = c->dev[0] = c->dev[1] = -1;
+}
+
+static void ctx_close(struct ctx *c)
+{
+	int i;
+
+	/* Devices first: a group or cdev holds its container or iommufd. */
+	for (i = 0; i < 2; i++) {
+		if (c->dev[i] >= 0)
+			close(c->dev[i]);
+	}
+	for (i = 0; i < 2; i++) {
+		if (c->fd[i] >= 0)
+			close(c->fd[i]);
+	}
+}
+
+static void type1_open(struct ctx *c, int ndev)
+{
+	int i;
+
+	ctx_init(c);
+	for (i = 0; i < ndev; i++) {
+		c->fd[i] = open("/dev/vfio/vfio", O_RDWR);
+		check(c->fd[i] < 0, "open /dev/vfio/vfio");
+		c->dev[i] = vfio_group_open(edu_bdf[i]);
+		check_neg(c->dev[i], "open the VFIO group of the edu");
+		check(ioctl(c->dev[i], VFIO_GROUP_SET_CONTAINER, &c->fd[i]),
+		      "VFIO_GROUP_SET_CONTAINER");
+		check(ioctl(c->fd[i], VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU),
+		      "VFIO_SET_IOMMU(VFIO_TYPE1v2_IOMMU)");
+	}
+}
+
+static int type1_map(struct ctx *c, int space, void *buf, size_t len,
+		     uint64_t iova)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uintptr_t)buf,
+		.iova = iova,
+		.size = len,
+	};
+
+	return ioctl(c->fd[space], VFIO_IOMMU_MAP_DMA, &map);
+}
+
+static int type1_unmap(struct ctx *c, int space, uint64_t iova, size_t len)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = iova,
+		.size = len,
+	};
+	int rc;
+
+	rc = ioctl(c->fd[space], VFIO_IOMMU_UNMAP_DMA, &unmap);
+	if (!rc && unmap.size != len) {
+		errno = ERANGE;
+		rc = -1;
+	}
+	return rc;
+}
+
+/* type1 has no copy: a second container pins and maps the memory again. */
+static int type1_copy(struct ctx *c, void *buf, size_t len, uint64_t iova)
+{
+	return type1_map(c, 1, buf, len, iova);
+}
+
+static void iommufd_open(struct ctx *c, int ndev)
+{
+	uint32_t pt;
+	int i;
+
+	ctx_init(c);
+	c->fd[0] = open("/dev/iommu", O_RDWR);
+	check(c->fd[0] < 0, "open /dev/iommu");
+	for (i = 0; i < ndev; i++) {
+		c->dev[i] = vfio_cdev_open(edu_bdf[i]);
+		check_neg(c->dev[i], "open the VFIO cdev of the edu");
+		check(vfio_bind(c->dev[i], c->fd[0], NULL),
+		      "VFIO_DEVICE_BIND_IOMMUFD");
+		check(ioas_alloc(c->fd[0], &c->ioas[i]), "IOMMU_IOAS_ALLOC");
+		pt = c->ioas[i];
+		check(vfio_attach(c->dev[i], &pt),
+		      "VFIO_DEVICE_ATTACH_IOMMUFD_PT");
+	}
+}
+
+static int iommufd_map(struct ctx *c, int space, void *buf, size_t len,
+		       uint64_t iova)
+{
+	return ioas_map(c->fd[0], c->ioas[space], buf, len, iova);
+}
+
+static int iommufd_unmap(struct ctx *c, int space, uint64_t iova, size_t len)
+{
+	uint64_t unmapped;
+	int rc;
+
+	rc = ioas_unmap(c->fd[0], c->ioas[space], iova, len, &unmapped);
+	if (!rc && unmapped != len) {
+		errno = ERANGE;
+		rc = -1;
+	}
+	return rc;
+}
+
+static int iommufd_copy(struct ctx *c, void *buf, size_t len, uint64_t iova)
+{
+	struct iommu_ioas_copy copy = {
+		.size = sizeof(copy),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.dst_ioas_id = c->ioas[1],
+		.src_ioas_id = c->ioas[0],
+		.length = len,
+		.dst_iova = iova,
+		.src_iova = iova,
+	};
+
+	return ioctl(c->fd[0], IOMMU_IOAS_COPY, &copy);
+}
+
+/* An IOAS whose only page table is a mock domain (IOMMU_TEST_CMD). */
+static void mock_open(struct ctx *c, int ndev)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+	};
+
+	ctx_init(c);
+	c->fd[0] = open("/dev/iommu", O_RDWR);
+	check(c->fd[0] < 0, "open /dev/iommu");
+	check(ioas_alloc(c->fd[0], &c->ioas[0]), "IOMMU_IOAS_ALLOC");
+	cmd.id = c->ioas[0];
+	check(ioctl(c->fd[0], IOMMU_TEST_CMD, &cmd),
+	      "IOMMU_TEST_CMD(IOMMU_TEST_OP_MOCK_DOMAIN)");
+}
+
+/* The bare pin loop: debugfs iommufd/bench_pin, kept open meanwhile. */
+static void bare_open(struct ctx *c, int ndev)
+{
+	ctx_init(c);
+	c->fd[0] = open(BENCH_PIN, O_WRONLY);
+	check(c->fd[0] < 0, "open " BENCH_PIN);
+}
+
+static int bare_write(struct ctx *c, const char *cmd)
+{
+	ssize_t len = strlen(cmd), rc;
+
+	rc = write(c->fd[0], cmd, len);
+	if (rc >= 0 && rc != len) {
+		errno = EIO;
+		rc = -1;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+static int bare_map(struct ctx *c, int space, void *buf, size_t len,
+		    uint64_t iova)
+{
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), "pin %lx %zx", (unsigned long)buf, len);
+	return bare_write(c, cmd);
+}
+
+static int bare_unmap(struct ctx *c, int space, uint64_t iova, size_t len)
+{
+	return bare_write(c, "unpin");
+}
+
+static const struct backend type1 = {
+	"type1", type1_open, type1_map, type1_unmap, type1_copy, ctx_close,
+};
+static const struct backend iommufd = {
+	"iommufd", iommufd_open, iommufd_map, iommufd_unmap, iommufd_copy,
+	ctx_close,
+};
+static const struct backend mock = {
+	"iommufd mock domain", mock_open, iommufd_map, iommufd_unmap, NULL,
+	ctx_close,
+};
+static const struct backend bare = {
+	"bare pin_user_pages", bare_open, bare_map, bare_unmap, NULL,
+	ctx_close,
+};
+
+static const struct backend *const vfio_pair[NR_COLS] = { &type1, &iommufd };
+static const struct backend *const mock_pair[NR_COLS] = { &bare, &mock };
+
+/* The column that goes @i-th in repetition @rep: the order alternates. */
+static int col_at(int rep, int i)
+{
+	return rep % 2 ? NR_COLS - 1 - i : i;
+}
+
+static void record(int row, int col, double val)
+{
+	struct row *r = &rows[row];
+
+	r->val[col][r->n[col]++] = val;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void stats(const double *val, int n, double *med, double *min,
+		  double *max)
+{
+	double sorted[MAX_REPS];
+
+	memcpy(sorted, val, n * sizeof(*val));
+	qsort(sorted, n, sizeof(*sorted), cmp_double);
+	*min = sorted[0];
+	*max = sorted[n - 1];
+	*med = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
+/* The row's context lines, then its "bench" line. */
+static void row_print(int row)
+{
+	struct row *r = &rows[row];
+	double med[NR_COLS], min, max;
+	int col, i;
+
+	printf("# %s: %s, %s\n", r->id, r->what, r->unit);
+	for (col = 0; col < NR_COLS; col++) {
+		if (!r->n[col])
+			die("row %s has no %s values", r->id, col_name[col]);
+		printf("#   %-7s", col_name[col]);
+		for (i = 0; i < r->n[col]; i++)
+			printf(" %.3f", r->val[col][i]);
+		printf("\n");
+	}
+	printf("bench %s %s", r->id, r->unit);
+	for (col = 0; col < NR_COLS; col++) {
+		stats(r->val[col], r->n[col], &med[col], &min, &max);
+		printf(" %s %.3f %.3f %.3f", col_name[col], med[col], min, max);
+	}
+	printf("\n");
+	fflush(stdout);
+}
+
+static void progress(const char *fmt, ...)
+{
+	static double start;
+	va_list ap;
+
+	if (!start)
+		start = now_us();
+	fprintf(stderr, "bench: [%4.0fs] ", (now_us() - start) / 1e6);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+}
+
+/* Memory the way a workload wants it, touched, so a map only pins. */
+enum backing { ANON_4K, ANON_THP, HUGETLB };
+
+struct buffer {
+	char *mem;		/* @len bytes, aligned for the backing */
+	void *map;		/* what mmap() returned, @map_len bytes */
+	size_t len, map_len;
+};
+
+static void thp_set(const char *mode)
+{
+	int rc = write_file(THP_ENABLED, mode);
+
+	if (rc)
+		die("%s <- %s: %s", THP_ENABLED, mode, strerror(-rc));
+}
+
+static void buffer_alloc(struct buffer *b, size_t len, enum backing backing)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	size_t i;
+
+	b->len = len;
+	b->map_len = backing == ANON_THP ? len + HPAGE : len;
+	if (backing == HUGETLB)
+		flags |= MAP_HUGETLB;
+	b->map = mmap(NULL, b->map_len, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (b->map == MAP_FAILED)
+		die("mmap of %zu MiB%s: %s", len / MIB,
+		    backing == HUGETLB ? " of hugetlbfs pages" : "",
+		    strerror(errno));
+	b->mem = b->map;
+	if (backing == ANON_THP) {
+		b->mem = (char *)(((uintptr_t)b->map + HPAGE - 1) &
+				  ~(HPAGE - 1));
+		check(madvise(b->mem, len, MADV_HUGEPAGE), "MADV_HUGEPAGE");
+	} else if (backing == ANON_4K) {
+		check(madvise(b->mem, len, MADV_NOHUGEPAGE), "MADV_NOHUGEPAGE");
+	}
+	for (i = 0; i < len; i += PAGE)
+		b->mem[i] = 1;
+}
+
+static void buffer_free(struct buffer *b)
+{
+	munmap(b->map, b->map_len);
+}
+
+/*
+ * Map @b at BIG_IOVA and unmap it, on each backend of @pair in every
+ * repetition; with @mem_row, also the drop of free memory and the growth
+ * of Slab across the map, per GiB mapped.
+ */
+static void bench_map_unmap(const struct backend *const pair[NR_COLS],
+			    struct buffer *b, int map_row, int unmap_row,
+			    int mem_row, int slab_row)
+{
+	struct meminfo before, after;
+	double t0, t1, t2, t3;
+	int rep, i, col;
+	struct ctx c;
+
+	for (rep = 0; rep < reps; rep++) {
+		for (i = 0; i < NR_COLS; i++) {
+			col = col_at(rep, i);
+			pair[col]->open(&c, 1);
+			meminfo_read(&before);
+			t0 = now_us();
+			check(pair[col]->map(&c, 0, b->mem, b->len, BIG_IOVA),
+			      rows[map_row].id);
+			t1 = now_us();
+			meminfo_read(&after);
+			t2 = now_us();
+			check(pair[col]->unmap(&c, 0, BIG_IOVA, b->len),
+			      rows[unmap_row].id);
+			t3 = now_us();
+			pair[col]->close(&c);
+
+			record(map_row, col, (t1 - t0) / 1e3);
+			record(unmap_row, col, (t3 - t2) / 1e3);
+			if (mem_row < 0)
+				continue;
+			record(mem_row, col,
+			       (double)(before.free - after.free) * GIB / b->len);
+			record(slab_row, col,
+			       (double)(after.slab - before.slab) * GIB / b->len);
+		}
+	}
+	/* The memory rows come last, together: see main(). */
+	row_print(map_row);
+	row_print(unmap_row);
+}
+
+/* The 1 GiB of 4 KiB pages that the 4k, copy and mock workloads share. */
+static void buffer_4k_alloc(struct buffer *b)
+{
+	struct meminfo before, after;
+
+	meminfo_read(&before);
+	buffer_alloc(b, BIG_LEN, ANON_4K);
+	meminfo_read(&after);
+	printf("# 4k: THP never + MADV_NOHUGEPAGE: AnonHugePages grew by %ld kB while touching 1 GiB\n",
+	       after.anon_huge - before.anon_huge);
+	if (after.anon_huge - before.anon_huge > 0)
+		die("the 4 KiB buffer got transparent huge pages");
+}
+
+static void workload_4k(struct buffer *b)
+{
+	progress("1 GiB of 4 KiB pages: map, unmap, memory");
+	bench_map_unmap(vfio_pair, b, MAP_4K, UNMAP_4K, MEM_4K, SLAB_4K);
+}
+
+static void workload_thp(void)
+{
+	struct meminfo before, after;
+	struct buffer b;
+	long grown;
+
+	progress("1 GiB of THP: map, unmap, memory");
+	thp_set("madvise");
+	meminfo_read(&before);
+	buffer_alloc(&b, BIG_LEN, ANON_THP);
+	meminfo_read(&after);
+	grown = after.anon_huge - before.anon_huge;
+	printf("# thp: enabled=madvise + MADV_HUGEPAGE: AnonHugePages grew by %ld kB, %.1f%% of the 1 GiB buffer\n",
+	       grown, 100.0 * grown * KIB / BIG_LEN);
+	if (grown * KIB < BIG_LEN * 9 / 10)
+		die("only %ld kB of the 1 GiB THP buffer are huge pages", grown);
+	bench_map_unmap(vfio_pair, &b, MAP_THP, UNMAP_THP, MEM_THP, SLAB_THP);
+	meminfo_read(&after);
+	printf("# thp: AnonHugePages after the runs: %ld kB above the start\n",
+	       after.anon_huge - before.anon_huge);
+	buffer_free(&b);
+	thp_set("never");
+}
+
+static void workload_hugetlb(void)
+{
+	long want = BIG_LEN / HPAGE;
+	struct meminfo before, after;
+	struct buffer b;
+	char val[32];
+
+	progress("1 GiB of hugetlbfs 2 MiB pages: map, unmap, memory");
+	meminfo_read(&before);
+	if (before.huge_free < want) {
+		/* Not reserved at boot (hugepages=512): try now. */
+		snprintf(val, sizeof(val), "%ld",
+			 before.huge_total + want - before.huge_free);
+		write_file("/proc/sys/vm/nr_hugepages", val);
+		meminfo_read(&before);
+	}
+	printf("# hugetlb: HugePages_Total %ld, HugePages_Free %ld, need %ld\n",
+	       before.huge_total, before.huge_free, want);
+	if (before.huge_free < want)
+		die("only %ld free hugetlbfs pages, %ld needed",
+		    before.huge_free, want);
+	buffer_alloc(&b, BIG_LEN, HUGETLB);
+	meminfo_read(&after);
+	printf("# hugetlb: %ld hugetlbfs pages in use by the buffer\n",
+	       before.huge_free - after.huge_free);
+	if (before.huge_free - after.huge_free != want)
+		die("the buffer is not backed by %ld hugetlbfs pages", want);
+	bench_map_unmap(vfio_pair, &b, MAP_HUGE, UNMAP_HUGE, MEM_HUGE,
+			SLAB_HUGE);
+	buffer_free(&b);
+}
+
+/*
+ * What QEMU does for a guest with a vIOMMU: map one page, unmap it, again
+ * and again, each time another page of a 16 MiB buffer, at a fixed IOVA.
+ */
+static void workload_churn(void)
+{
+	const struct backend *be;
+	struct buffer b;
+	int rep, i, col, n;
+	double t0, t1;
+	struct ctx c;
+	char *page;
+
+	progress("4 KiB map+unmap churn, %d pairs", CHURN_PAIRS);
+	buffer_alloc(&b, CHURN_LEN, ANON_4K);
+	for (rep = 0; rep < reps; rep++) {
+		for (i = 0; i < NR_COLS; i++) {
+			col = col_at(rep, i);
+			be = vfio_pair[col];
+			be->open(&c, 1);
+			t0 = now_us();
+			for (n = 0; n < CHURN_PAIRS; n++) {
+				page = b.mem + n % (CHURN_LEN / PAGE) * PAGE;
+				if (be->map(&c, 0, page, PAGE, BIG_IOVA))
+					break;
+				if (be->unmap(&c, 0, BIG_IOVA, PAGE))
+					break;
+			}
+			t1 = now_us();
+			check(n != CHURN_PAIRS, "churn map or unmap");
+			be->close(&c);
+			record(CHURN, col, (t1 - t0) / CHURN_PAIRS);
+		}
+	}
+	row_print(CHURN);
+	buffer_free(&b);
+}
+
+/*
+ * Make memory that one device's space maps visible to a second device:
+ * iommufd copies the mapping (sharing the pins), type1 maps it again in
+ * the second device's container.
+ */
+static void workload_copy(struct buffer *b)
+{
+	const struct backend *be;
+	double t0, t1, t2, t3;
+	int rep, i, col;
+	struct ctx c;
+
+	progress("COPY: 1 GiB into a second device's space, then unmap it");
+	for (rep = 0; rep < reps; rep++) {
+		for (i = 0; i < NR_COLS; i++) {
+			col = col_at(rep, i);
+			be = vfio_pair[col];
+			be->open(&c, 2);
+			check(be->map(&c, 0, b->mem, b->len, BIG_IOVA),
+			      "copy: the first device's map");
+			t0 = now_us();
+			check(be->copy(&c, b->mem, b->len, BIG_IOVA),
+			      "copy-map");
+			t1 = now_us();
+			t2 = now_us();
+			check(be->unmap(&c, 1, BIG_IOVA, b->len), "copy-unmap");
+			t3 = now_us();
+			check(be->unmap(&c, 0, BIG_IOVA, b->len),
+			      "copy: the first device's unmap");
+			be->close(&c);
+			record(COPY_MAP, col, (t1 - t0) / 1e3);
+			record(COPY_UNMAP, col, (t3 - t2) / 1e3);
+		}
+	}
+	row_print(COPY_MAP);
+	row_print(COPY_UNMAP);
+}
+
+/* IOMMU_TEST_OP_MD_CHECK_REFS: is each page of the range pinned @refs times? */
+static int check_refs(int fd, void *buf, size_t len, unsigned int refs)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MD_CHECK_REFS,
+		.check_refs = {
+			.length = len,
+			.uptr = (uintptr_t)buf,
+			.refs = refs,
+		},
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+/*
+ * Before timing the bare pin file, check that it does what it says: its
+ * pins hold, one range at a time, and closing the file unpins.
+ */
+static void bare_check(struct buffer *b)
+{
+	struct ctx c, other;
+	int fd;
+
+	fd = open("/dev/iommu", O_RDWR);
+	check(fd < 0, "open /dev/iommu");
+	bare_open(&c, 0);
+	check(bare_map(&c, 0, b->mem, 2 * PAGE, 0), "bench_pin: pin");
+	check(check_refs(fd, b->mem, 2 * PAGE, 1),
+	      "bench_pin: the pages are not pinned once");
+	bare_open(&other, 0);
+	if (!bare_map(&other, 0, b->mem, PAGE, 0) || errno != EBUSY)
+		die("bench_pin: a second pin did not fail with EBUSY");
+	if (!bare_unmap(&other, 0, 0, 0) || errno != ENOENT)
+		die("bench_pin: another file's unpin did not fail with ENOENT");
+	ctx_close(&other);
+	ctx_close(&c);
+	check(check_refs(fd, b->mem, 2 * PAGE, 0),
+	      "bench_pin: closing the file left the pages pinned");
+	close(fd);
+}
+
+static void workload_mock(struct buffer *b)
+{
+	progress("mock domain map and unmap against bare pin and unpin");
+	bare_check(b);
+	printf("# mock-*: the type1 column is a bare pin_user_pages_fast(FOLL_LONGTERM) + unpin_user_pages loop\n");
+	bench_map_unmap(mock_pair, b, MOCK_MAP, MOCK_UNMAP, -1, -1);
+}
+
+/* The two edus that are each alone in an IOMMU group, given to vfio-pci. */
+static void edus_claim(void)
+{
+	char edus[8][NAME_LEN], name[NAME_LEN];
+	int n, i, found = 0, group;
+
+	n = edu_find(edus, 8);
+	check_neg(n, "list the PCI devices");
+	for (i = 0; i < n && i < 8 && found < 2; i++) {
+		group = pci_group(edus[i]);
+		if (group >= 0 && group_devices(group, NULL, 0) == 1)
+			memcpy(edu_bdf[found++], edus[i], NAME_LEN);
+	}
+	if (found < 2)
+		die("%d edu devices alone in an IOMMU group, 2 needed", found);
+	for (i = 0; i < 2; i++) {
+		check_neg(vfio_pci_claim(edu_bdf[i], &edu_claimed[i]),
+			  "give the edu to vfio-pci");
+		check_neg(vfio_cdev_name(edu_bdf[i], name, sizeof(name)),
+			  "find the edu's VFIO cdev");
+		printf("# edu %d: %s, IOMMU group %d, /dev/vfio/devices/%s\n",
+		       i + 1, edu_bdf[i], pci_group(edu_bdf[i]), name);
+	}
+}
+
+static void edus_release(void)
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		check_neg(vfio_pci_release(edu_bdf[i], edu_claimed[i]),
+			  "give the edu back");
+}
+
+/* bench.reps=N from the kernel command line, if there. */
+static void reps_from_cmdline(void)
+{
+	char line[4096], *arg;
+
+	if (read_str("/proc/cmdline", line, sizeof(line)))
+		return;
+	for (arg = strtok(line, " "); arg; arg = strtok(NULL, " ")) {
+		if (!strncmp(arg, "bench.reps=", 11))
+			reps = atoi(arg + 11);
+	}
+}
+
+static bool wanted(int argc, char **argv, const char *name)
+{
+	int i;
+
+	if (argc <= 2)
+		return true;
+	for (i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], name))
+			return true;
+	}
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	struct buffer b4k = {};
+	double start = now_us();
+	char val[64] = "";
+	int i;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	reps_from_cmdline();
+	if (argc > 1)
+		reps = atoi(argv[1]);
+	if (reps < 1 || reps > MAX_REPS)
+		die("repetitions must be 1 to %d", MAX_REPS);
+
+	read_str("/proc/sys/kernel/osrelease", val, sizeof(val));
+	printf("# iommufd bench: kernel %s, %d repetitions, %ld online CPUs\n",
+	       val, reps, sysconf(_SC_NPROCESSORS_ONLN));
+	read_str(THP_ENABLED, val, sizeof(val));
+	printf("# THP at start: %s\n", val);
+	printf("# columns: median min max of each; backends alternate first\n");
+	edus_claim();
+	thp_set("never");
+
+	if (wanted(argc, argv, "4k") || wanted(argc, argv, "copy") ||
+	    wanted(argc, argv, "mock"))
+		buffer_4k_alloc(&b4k);
+	if (wanted(argc, argv, "4k"))
+		workload_4k(&b4k);
+	if (wanted(argc, argv, "thp"))
+		workload_thp();
+	if (wanted(argc, argv, "hugetlb"))
+		workload_hugetlb();
+	if (wanted(argc, argv, "churn"))
+		workload_churn();
+	if (wanted(argc, argv, "copy"))
+		workload_copy(&b4k);
+	if (wanted(argc, argv, "mock"))
+		workload_mock(&b4k);
+
+	for (i = MEM_4K; i < NR_ROWS; i++) {
+		if (rows[i].n[T1])
+			row_print(i);
+	}
+	edus_release();
+	printf("# done in %.0f s\n", (now_us() - start) / 1e6);
+	progress("done");
+	return 0;
+}

@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: GPL-2.0
+# The markdown table of 'make bench' from the bench program's output:
+#   awk -v dat=CHART_DATA -f report.awk RESULTS >bench.md
+# Every "bench <row> <unit> type1 <med> <min> <max> iommufd <med> <min> <max>"
+# line becomes a table row, named by the "# <row>: <what>, <unit>" line
+# before it. Rows with a target also go to CHART_DATA for the chart:
+# "index, quoted name, ratio, target, colour", tab separated.
+
+# A number with three significant digits or so.
+function num(x) {
+	if (x < 0)
+		return "-" num(-x)
+	if (x >= 100)
+		return sprintf("%.0f", x)
+	return sprintf(x >= 10 ? "%.1f" : "%.2f", x)
+}
+
+# The most iommufd / type1 (medians) may be, by kind of row; none for Slab.
+function target(id) {
+	if (id ~ /^(map|unmap|copy)-/)
+		return 0.5
+	if (id ~ /^churn-/)
+		return 1.0
+	if (id ~ /^mock-/)
+		return 1.5
+	if (id ~ /^mem-/)
+		return 1.0
+	return ""
+}
+
+BEGIN {
+	printf "" >dat
+	print "| workload | unit | type1 median (min–max) | iommufd median (min–max) | iommufd/type1 | target | met |"
+	print "| --- | --- | --- | --- | --- | --- | --- |"
+}
+
+/^# iommufd bench: / {
+	reps = $0
+	sub(/ repetitions.*/, "", reps)
+	sub(/.* /, "", reps)
+}
+
+# Context worth keeping under the table.
+/^# (iommufd bench|THP at|4k:|thp:|hugetlb:|edu |done)/ {
+	notes = notes "- " substr($0, 3) "\n"
+	next
+}
+
+/^# [a-z0-9-]+: / {
+	id = substr($2, 1, length($2) - 1)
+	what[id] = substr($0, length($2) + 4)
+	sub(/, [^,]*$/, "", what[id])
+	next
+}
+
+$1 == "bench" && NF == 11 {
+	id = $2
+	unit = $3 == "us" ? "µs" : $3
+	name = id in what ? what[id] : id
+	t = target(id)
+	ratio = $5 > 0 ? $9 / $5 : ""
+	mark = t == "" || ratio == "" ? "–" : ratio <= t ? "✓" : "✗"
+	printf "| %s | %s | %s (%s–%s) | %s (%s–%s) | %s | %s | %s |\n",
+		name, unit, num($5), num($6), num($7), num($9), num($10),
+		num($11), ratio == "" ? "n/a" : sprintf("%.2f", ratio),
+		t == "" ? "–" : sprintf("≤ %.1f", t), mark
+	if (t != "" && ratio != "")
+		printf "%d\t\"%s\"\t%.4f\t%s\t%s\n", ++n, name, ratio, t,
+			ratio <= t ? "0x2e8b57" : "0xc0392b" >dat
+}
+
+END {
+	printf "\nMedians of %s repetitions, min–max in brackets; ", reps
+	printf "the backend measured first alternates. In the mock rows the "
+	printf "type1 column is a bare `pin_user_pages_fast(FOLL_LONGTERM)` + "
+	printf "`unpin_user_pages()` loop. Memory is the drop of free memory "
+	printf "(MemFree plus the per-CPU free lists, after `vm/stat_refresh`) "
+	printf "and the growth of Slab across the map of 1 GiB of touched "
+	printf "memory. Times are those of QEMU's TCG: compare the columns, "
+	printf "not with real hardware.\n\n"
+	printf "%s", notes
+}
