@@ -217,6 +217,31 @@ static unsigned long iopt_area_index_pfn(struct iopt_area *area,
 }
 
 /*
+ * Read back the PFNs of pages [index, index + n) that a filled area's
+ * storage domain maps, in one pass over the domain's page table. The IOVA
+ * of byte 0 of a page is mapped, but for the area's first page, which may
+ * start further in.
+ */
+static void iopt_area_read_pfns(struct iopt_area *area, unsigned long index,
+				unsigned long *pfns, unsigned long n)
+{
+	unsigned long read;
+
+	if (n && index == iopt_area_index(area)) {
+		*pfns++ = iopt_area_index_pfn(area, index++);
+		n--;
+	}
+	if (!n)
+		return;
+	read = iommu_iova_to_pfns(area->storage_domain,
+				  iopt_area_index_to_iova(area, index), n,
+				  pfns);
+	/* A filled area is mapped in full. */
+	if (WARN_ON(read != n))
+		memset(pfns + read, 0, (n - read) * sizeof(*pfns));
+}
+
+/*
  * Some user other than @skip needs page @index: an access, or a filled
  * area. If @pfn is not NULL it is set to the page's PFN.
  */
@@ -371,16 +396,6 @@ void iopt_area_unmap_pfns(struct iopt_area *area, struct iommu_domain *domain,
 
 	unmapped = iommu_unmap(domain, iova, last - iova + 1);
 	WARN_ON(unmapped != last - iova + 1);
-}
-
-/* Read back the PFNs a filled area's storage domain maps. */
-static void iopt_area_read_pfns(struct iopt_area *area, unsigned long index,
-				unsigned long *pfns, unsigned long n)
-{
-	unsigned long i;
-
-	for (i = 0; i != n; i++)
-		pfns[i] = iopt_area_index_pfn(area, index + i);
 }
 
 /*
