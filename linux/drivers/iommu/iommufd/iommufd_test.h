@@ -77,8 +77,9 @@ enum {
  *	selftest object, the page table it got and the device
  * @mock_domain_flags: like @mock_domain, with MOCK_FLAGS_DEVICE_* flags
  * @mock_domain_replace: move mock device @id to IOAS or HWPT @pt_id
- * @check_map: check that the mock domain @id maps [iova, iova + length) to
- *	the user memory at @uptr
+ * @check_map: check that page table @id maps [iova, iova + length) to the
+ *	user memory at @uptr: entry by entry on a mock domain, whole CPU pages
+ *	read back with iommu_iova_to_pfns() on any other
  * @check_refs: check that each page at @uptr is pinned @refs times
  * @create_access: create an access object; returns its file descriptor
  * @destroy_access_pages: unpin the pages of an earlier @access_pages

@@ -559,51 +559,102 @@ out_put:
 	return rc;
 }
 
-/* Check that mock page table @hwpt_id maps the IOVA range to @uptr. */
+/* The PFN of the page at user address @uaddr, or a negative errno. */
+static long iommufd_test_user_pfn(unsigned long uaddr)
+{
+	struct page *page;
+	unsigned long pfn;
+	int rc;
+
+	rc = get_user_pages_fast(uaddr & PAGE_MASK, 1, 0, &page);
+	if (rc < 0)
+		return rc;
+	pfn = page_to_pfn(page);
+	put_page(page);
+	return pfn;
+}
+
+/* A mock domain: every IO page's entry, exactly. */
+static int iommufd_test_check_mock_map(struct mock_iommu_domain *mock,
+				       unsigned long iova, size_t length,
+				       unsigned long uaddr)
+{
+	if (iova % MOCK_IO_PAGE_SIZE || length % MOCK_IO_PAGE_SIZE ||
+	    uaddr % MOCK_IO_PAGE_SIZE)
+		return -EINVAL;
+
+	for (; length; length -= MOCK_IO_PAGE_SIZE) {
+		long pfn = iommufd_test_user_pfn(uaddr);
+		phys_addr_t want;
+		void *entry;
+
+		if (pfn < 0)
+			return pfn;
+		want = PFN_PHYS(pfn) + uaddr % PAGE_SIZE;
+		entry = xa_load(&mock->pfns, iova / MOCK_IO_PAGE_SIZE);
+		if (!entry || xa_to_value(entry) * MOCK_IO_PAGE_SIZE != want)
+			return -EINVAL;
+		iova += MOCK_IO_PAGE_SIZE;
+		uaddr += MOCK_IO_PAGE_SIZE;
+	}
+	return 0;
+}
+
+/*
+ * Any other domain, such as a real IOMMU's: whole CPU pages, read back with
+ * iommu_iova_to_pfns() over the whole range at once, so that the driver's
+ * walk across its page table is what gets checked.
+ */
+static int iommufd_test_check_domain_map(struct iommu_domain *domain,
+					 unsigned long iova, size_t length,
+					 unsigned long uaddr)
+{
+	unsigned long npages = length / PAGE_SIZE, i, *pfns;
+	int rc = 0;
+
+	if ((iova | length | uaddr) % PAGE_SIZE || !npages ||
+	    npages > SZ_64M / PAGE_SIZE)
+		return -EINVAL;
+	pfns = kvcalloc(npages, sizeof(*pfns), GFP_KERNEL);
+	if (!pfns)
+		return -ENOMEM;
+	if (iommu_iova_to_pfns(domain, iova, npages, pfns) != npages) {
+		rc = -EINVAL;
+		goto out_free;
+	}
+	for (i = 0; i != npages; i++) {
+		long pfn = iommufd_test_user_pfn(uaddr + i * PAGE_SIZE);
+
+		if (pfn < 0 || (unsigned long)pfn != pfns[i]) {
+			rc = pfn < 0 ? pfn : -EINVAL;
+			break;
+		}
+	}
+out_free:
+	kvfree(pfns);
+	return rc;
+}
+
+/* Check that page table @hwpt_id maps the IOVA range to @uptr. */
 static int iommufd_test_check_map(struct iommufd_ucmd *ucmd, u32 hwpt_id,
 				  unsigned long iova, size_t length,
 				  void __user *uptr)
 {
 	struct iommufd_hw_pagetable *hwpt;
-	struct mock_iommu_domain *mock;
 	struct iommufd_object *obj;
-	unsigned long uaddr = (unsigned long)uptr;
-	int rc = 0;
-
-	if (iova % MOCK_IO_PAGE_SIZE || length % MOCK_IO_PAGE_SIZE ||
-	    uaddr % MOCK_IO_PAGE_SIZE)
-		return -EINVAL;
+	int rc;
 
 	obj = iommufd_get_object(ucmd->ictx, hwpt_id, IOMMUFD_OBJ_HW_PAGETABLE);
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
 	hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
-	if (hwpt->domain->ops != &mock_domain_ops) {
-		rc = -EINVAL;
-		goto out_put;
-	}
-	mock = to_mock_domain(hwpt->domain);
-
-	for (; length; length -= MOCK_IO_PAGE_SIZE) {
-		struct page *page;
-		void *entry;
-		phys_addr_t want;
-
-		rc = get_user_pages_fast(uaddr & PAGE_MASK, 1, 0, &page);
-		if (rc < 0)
-			goto out_put;
-		want = page_to_phys(page) + uaddr % PAGE_SIZE;
-		put_page(page);
-		entry = xa_load(&mock->pfns, iova / MOCK_IO_PAGE_SIZE);
-		if (!entry || xa_to_value(entry) * MOCK_IO_PAGE_SIZE != want) {
-			rc = -EINVAL;
-			goto out_put;
-		}
-		rc = 0;
-		iova += MOCK_IO_PAGE_SIZE;
-		uaddr += MOCK_IO_PAGE_SIZE;
-	}
-out_put:
+	if (hwpt->domain->ops == &mock_domain_ops)
+		rc = iommufd_test_check_mock_map(to_mock_domain(hwpt->domain),
+						 iova, length,
+						 (unsigned long)uptr);
+	else
+		rc = iommufd_test_check_domain_map(hwpt->domain, iova, length,
+						   (unsigned long)uptr);
 	iommufd_put_object(ucmd->ictx, obj);
 	return rc;
 }

@@ -974,32 +974,6 @@ static int mock_domain(int fd, uint32_t ioas, uint32_t *stdev, uint32_t *hwpt)
 			      hwpt, NULL);
 }
 
-static int check_refs(int fd, void *va, uint64_t length, uint32_t refs)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_MD_CHECK_REFS,
-		.check_refs = { .length = length, .uptr = (uintptr_t)va,
-				.refs = refs },
-	};
-
-	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
-}
-
-static int check_map(int fd, uint32_t hwpt, uint64_t iova, void *va,
-		     uint64_t length)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_MD_CHECK_MAP,
-		.id = hwpt,
-		.check_map = { .iova = iova, .length = length,
-			       .uptr = (uintptr_t)va },
-	};
-
-	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
-}
-
 #define APERTURE MOCK_APERTURE_START
 
 FIXTURE(domain)
@@ -1030,7 +1004,7 @@ FIXTURE_TEARDOWN(domain)
 	close(self->fd);
 	/* Closing the context unpinned everything. */
 	fd = open("/dev/iommu", O_RDWR);
-	EXPECT_EQ(0, check_refs(fd, self->mem, 16 * page_size, 0));
+	EXPECT_EQ(0, md_check_refs(fd, self->mem, 16 * page_size, 0));
 	close(fd);
 	munmap(self->mem, 16 * page_size);
 }
@@ -1043,20 +1017,20 @@ TEST_F(domain, pin_while_mapped)
 
 	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem,
 			       4 * page_size, APERTURE));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 4 * page_size, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 4 * page_size, 0));
 
 	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &stdev, &hwpt));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 4 * page_size, 1));
-	EXPECT_EQ(0, check_map(self->fd, hwpt, APERTURE, self->mem,
-			       4 * page_size));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 4 * page_size, 1));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt, APERTURE, self->mem,
+				  4 * page_size));
 	EXPECT_EQ(pinned + 4 * page_size / 1024, status_kb("VmPin:"));
 
 	/* Mapping with the page table present pins at once. */
 	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem + 4 * page_size,
 			       4 * page_size, APERTURE + 4 * page_size));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 8 * page_size, 1));
-	EXPECT_EQ(0, check_map(self->fd, hwpt, APERTURE, self->mem,
-			       8 * page_size));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 8 * page_size, 1));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt, APERTURE, self->mem,
+				  8 * page_size));
 
 	/* The IOAS and page table are in use: neither can go. */
 	EXPECT_ERRNO(EBUSY, destroy(self->fd, self->ioas));
@@ -1064,14 +1038,14 @@ TEST_F(domain, pin_while_mapped)
 
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, APERTURE, 4 * page_size,
 				NULL));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 4 * page_size, 0));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem + 4 * page_size,
-				4 * page_size, 1));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 4 * page_size, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem + 4 * page_size,
+				   4 * page_size, 1));
 
 	/* The device going away takes its page table and the pins along. */
 	ASSERT_EQ(0, destroy(self->fd, stdev));
 	EXPECT_ERRNO(ENOENT, destroy(self->fd, hwpt));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 8 * page_size, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 8 * page_size, 0));
 	EXPECT_EQ(pinned, status_kb("VmPin:"));
 	EXPECT_EQ(0, destroy(self->fd, self->ioas));
 }
@@ -1094,22 +1068,22 @@ TEST_F(domain, pinned_once)
 			       8 * page_size, APERTURE));
 	ASSERT_EQ(0, ioas_copy(self->fd, FIXED, other, &iova, self->ioas,
 			       APERTURE + page_size, 4 * page_size));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 8 * page_size, 1));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 8 * page_size, 1));
 	EXPECT_EQ(pinned + 8 * page_size / 1024, status_kb("VmPin:"));
-	EXPECT_EQ(0, check_map(self->fd, hwpt[2], iova,
-			       self->mem + page_size, 4 * page_size));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt[2], iova,
+				  self->mem + page_size, 4 * page_size));
 
 	/* Unmapping the original keeps what the copy still maps. */
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, APERTURE, 8 * page_size,
 				NULL));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, page_size, 0));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem + page_size,
-				4 * page_size, 1));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem + 5 * page_size,
-				3 * page_size, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, page_size, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem + page_size,
+				   4 * page_size, 1));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem + 5 * page_size,
+				   3 * page_size, 0));
 	EXPECT_EQ(pinned + 4 * page_size / 1024, status_kb("VmPin:"));
-	EXPECT_EQ(0, check_map(self->fd, hwpt[2], iova,
-			       self->mem + page_size, 4 * page_size));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt[2], iova,
+				  self->mem + page_size, 4 * page_size));
 }
 
 /* Sub-page IOVAs and offsets map correctly through 2 KiB IO pages. */
@@ -1122,22 +1096,22 @@ TEST_F(domain, sub_page)
 	ASSERT_EQ(0, map_fixed(self->fd, self->ioas,
 			       self->mem + page_size / 2, 3 * page_size,
 			       APERTURE + page_size / 2));
-	EXPECT_EQ(0, check_map(self->fd, hwpt, APERTURE + page_size / 2,
-			       self->mem + page_size / 2, 3 * page_size));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt, APERTURE + page_size / 2,
+				  self->mem + page_size / 2, 3 * page_size));
 	/* IOVA and memory offsets differ inside the page. */
 	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem,
 			       2 * page_size, APERTURE + 8 * page_size +
 						      page_size / 2));
-	EXPECT_EQ(0, check_map(self->fd, hwpt,
-			       APERTURE + 8 * page_size + page_size / 2,
-			       self->mem, 2 * page_size));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt,
+				  APERTURE + 8 * page_size + page_size / 2,
+				  self->mem, 2 * page_size));
 	/*
 	 * Two IOMMU_IOAS_MAP calls are two descriptions of the memory: the
 	 * pages both map are pinned by each (IOMMU_IOAS_COPY shares instead).
 	 */
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 2 * page_size, 2));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem + 2 * page_size,
-				2 * page_size, 1));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 2 * page_size, 2));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem + 2 * page_size,
+				   2 * page_size, 1));
 	/* Not aligned to the 2 KiB IO page. */
 	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas, self->mem + 8,
 				       page_size, APERTURE + 32 * page_size));
@@ -1166,7 +1140,7 @@ static void rlimit_child(struct __test_metadata *_metadata, int fd,
 				       APERTURE));
 	EXPECT_EQ(pinned, status_kb("VmPin:"));
 	EXPECT_EQ(locked, status_kb("VmLck:"));
-	EXPECT_EQ(0, check_refs(fd, mem, 6 * page_size, 0));
+	EXPECT_EQ(0, md_check_refs(fd, mem, 6 * page_size, 0));
 
 	ASSERT_EQ(0, map_fixed(fd, ioas, mem, 3 * page_size, APERTURE));
 	EXPECT_EQ(pinned + 3 * page_size / 1024, status_kb("VmPin:"));
@@ -1270,25 +1244,25 @@ TEST_F(domain, attach_and_replace)
 	EXPECT_ERRNO(ENOENT, mock_replace(self->fd, stdev[0], 9999, &got));
 	EXPECT_ERRNO(EINVAL, mock_replace(self->fd, stdev[0], stdev[1], &got));
 	EXPECT_ERRNO(ENOENT, mock_replace(self->fd, 9999, other, &got));
-	EXPECT_EQ(0, check_map(self->fd, hwpt[0], APERTURE, self->mem,
-			       4 * page_size));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt[0], APERTURE, self->mem,
+				  4 * page_size));
 
 	/* To the other IOAS: a new page table, pinning its memory. */
 	ASSERT_EQ(0, mock_replace(self->fd, stdev[0], other, &hwpt[1]));
 	EXPECT_NE(hwpt[0], hwpt[1]);
-	EXPECT_EQ(0, check_map(self->fd, hwpt[1], APERTURE,
-			       self->mem + 8 * page_size, 4 * page_size));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem + 8 * page_size,
-				4 * page_size, 1));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt[1], APERTURE,
+				  self->mem + 8 * page_size, 4 * page_size));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem + 8 * page_size,
+				   4 * page_size, 1));
 	/* The first page table still has a device. */
 	EXPECT_ERRNO(EBUSY, destroy(self->fd, hwpt[0]));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 4 * page_size, 1));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 4 * page_size, 1));
 
 	/* Its last device leaves by page table ID: it goes, and the pins. */
 	ASSERT_EQ(0, mock_replace(self->fd, stdev[1], hwpt[1], &got));
 	EXPECT_EQ(hwpt[1], got);
 	EXPECT_ERRNO(ENOENT, destroy(self->fd, hwpt[0]));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 4 * page_size, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 4 * page_size, 0));
 	EXPECT_EQ(4 * page_size, total_mapped(_metadata, self->fd, self->ioas));
 
 	/* Back: the IOAS gets a page table again. */
@@ -1297,7 +1271,7 @@ TEST_F(domain, attach_and_replace)
 	EXPECT_EQ(0, destroy(self->fd, stdev[0]));
 	EXPECT_EQ(0, destroy(self->fd, stdev[1]));
 	EXPECT_EQ(0, destroy(self->fd, other));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 16 * page_size, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 16 * page_size, 0));
 }
 
 /* A mock device attached to @ioas, with the ID of its device object. */
@@ -1364,10 +1338,10 @@ TEST_F(domain, hwpt_alloc)
 
 	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas, 0, 0, 0, &hwpt));
 	EXPECT_NE(auto_hwpt, hwpt);
-	EXPECT_EQ(0, check_map(self->fd, hwpt, APERTURE, self->mem,
-			       4 * page_size));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt, APERTURE, self->mem,
+				  4 * page_size));
 	/* Pinned once, however many page tables map it. */
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 4 * page_size, 1));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 4 * page_size, 1));
 	EXPECT_ERRNO(EBUSY, destroy(self->fd, self->ioas));
 
 	/* The device moves to it; the automatic page table goes. */
@@ -1381,9 +1355,9 @@ TEST_F(domain, hwpt_alloc)
 
 	/* Without devices it stays, and still pins, until destroyed. */
 	ASSERT_EQ(0, destroy(self->fd, stdev));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 4 * page_size, 1));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 4 * page_size, 1));
 	EXPECT_EQ(0, destroy(self->fd, hwpt));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 4 * page_size, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 4 * page_size, 0));
 	EXPECT_EQ(0, destroy(self->fd, self->ioas));
 }
 
@@ -1546,8 +1520,8 @@ TEST_F(domain, multi_device_group)
 	EXPECT_ERRNO(EINVAL, mock_replace(self->fd, stdev[0], hwpt[2], &got));
 	ASSERT_EQ(0, mock_replace(self->fd, stdev[0], self->ioas, &got));
 	EXPECT_EQ(hwpt[0], got);
-	EXPECT_EQ(0, check_map(self->fd, hwpt[0], APERTURE, self->mem,
-			       4 * page_size));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt[0], APERTURE, self->mem,
+				  4 * page_size));
 
 	/* With the other device gone, it can. */
 	ASSERT_EQ(0, destroy(self->fd, stdev[1]));
@@ -1557,7 +1531,7 @@ TEST_F(domain, multi_device_group)
 	ASSERT_EQ(0, mock_replace(self->fd, stdev[0], other, &got));
 	EXPECT_EQ(0, destroy(self->fd, hwpt[2]));
 	EXPECT_EQ(0, destroy(self->fd, stdev[0]));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 4 * page_size, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 4 * page_size, 0));
 }
 
 #define MSI_WINDOW "/sys/kernel/debug/iommufd/mock_msi_window"
@@ -1698,8 +1672,8 @@ TEST_F(domain, dma_driver_refused)
 	/* The device is still the context's, and works. */
 	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem, page_size,
 			       APERTURE));
-	EXPECT_EQ(0, check_map(self->fd, hwpt, APERTURE, self->mem,
-			       page_size));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt, APERTURE, self->mem,
+				  page_size));
 	EXPECT_EQ(0, destroy(self->fd, stdev));
 }
 
@@ -1803,33 +1777,33 @@ TEST_F(domain, access_pins_once)
 	ASSERT_EQ(0, access_pin(self->fd, access, APERTURE + 3 * page_size,
 				4 * page_size, self->mem + 3 * page_size,
 				MOCK_FLAGS_ACCESS_WRITE, &id[2]));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 2 * page_size, 0));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem + 2 * page_size,
-				5 * page_size, 1));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem + 7 * page_size,
-				page_size, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 2 * page_size, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem + 2 * page_size,
+				   5 * page_size, 1));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem + 7 * page_size,
+				   page_size, 0));
 	EXPECT_EQ(pinned + 5 * page_size / 1024, status_kb("VmPin:"));
 
 	/* A page table takes the pinned pages as they are. */
 	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &stdev, NULL));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 8 * page_size, 1));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 8 * page_size, 1));
 	EXPECT_EQ(pinned + 8 * page_size / 1024, status_kb("VmPin:"));
 	ASSERT_EQ(0, destroy(self->fd, stdev));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem + 2 * page_size,
-				5 * page_size, 1));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem + 2 * page_size,
+				   5 * page_size, 1));
 	EXPECT_EQ(pinned + 5 * page_size / 1024, status_kb("VmPin:"));
 
 	/* Each page goes when the last pin covering it goes. */
 	ASSERT_EQ(0, access_unpin(self->fd, access, id[0]));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem + 2 * page_size,
-				5 * page_size, 1));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem + 2 * page_size,
+				   5 * page_size, 1));
 	ASSERT_EQ(0, access_unpin(self->fd, access, id[2]));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem + 2 * page_size,
-				4 * page_size, 1));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem + 6 * page_size,
-				page_size, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem + 2 * page_size,
+				   4 * page_size, 1));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem + 6 * page_size,
+				   page_size, 0));
 	ASSERT_EQ(0, access_unpin(self->fd, access, id[1]));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 8 * page_size, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 8 * page_size, 0));
 	EXPECT_EQ(pinned, status_kb("VmPin:"));
 	EXPECT_ERRNO(ENOENT, access_unpin(self->fd, access, id[1]));
 	close(access);
@@ -1862,15 +1836,15 @@ TEST_F(domain, access_unmap_unpins)
 	EXPECT_EQ(4 * page_size, unmapped);
 	/* The callback dropped the pin that crossed into the first mapping. */
 	EXPECT_ERRNO(ENOENT, access_unpin(self->fd, access, id));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 7 * page_size, 0));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem + 7 * page_size,
-				page_size, 1));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 7 * page_size, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem + 7 * page_size,
+				   page_size, 1));
 	EXPECT_EQ(pinned + page_size / 1024, status_kb("VmPin:"));
 
 	/* Closing the access unpins the rest; the IOAS can go then. */
 	EXPECT_ERRNO(EBUSY, destroy(self->fd, self->ioas));
 	close(access);
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 8 * page_size, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 8 * page_size, 0));
 	EXPECT_EQ(pinned, status_kb("VmPin:"));
 	EXPECT_EQ(0, destroy(self->fd, self->ioas));
 }
@@ -1924,7 +1898,7 @@ TEST_F(domain, access_pin_bad_input)
 				       page_size, NULL, 0, &id));
 	EXPECT_ERRNO(ENOENT, access_unpin(self->fd, access, 1));
 
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 16 * page_size, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 16 * page_size, 0));
 	EXPECT_EQ(pinned, status_kb("VmPin:"));
 	/* Both mappings are intact. */
 	EXPECT_EQ(6 * page_size, total_mapped(_metadata, self->fd, self->ioas));
@@ -1997,7 +1971,7 @@ TEST_F(domain, access_rw)
 	EXPECT_ERRNO(EOPNOTSUPP, access_rw(self->fd, access, APERTURE, tmp, 1,
 					   1 << 8));
 	/* The slow path pinned only for the duration of each copy. */
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 16 * page_size, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 16 * page_size, 0));
 	EXPECT_EQ(pinned, status_kb("VmPin:"));
 	close(access);
 }
@@ -2058,9 +2032,9 @@ TEST_F(domain, access_replace_ioas)
 				self->mem, 0, &id));
 
 	EXPECT_ERRNO(ENOENT, access_replace(self->fd, access, 9999));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 2 * page_size, 1));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 2 * page_size, 1));
 	ASSERT_EQ(0, access_replace(self->fd, access, other));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 2 * page_size, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 2 * page_size, 0));
 	EXPECT_EQ(pinned, status_kb("VmPin:"));
 	EXPECT_ERRNO(ENOENT, access_unpin(self->fd, access, id));
 
@@ -2158,7 +2132,7 @@ TEST_F(domain, access_unmap_race)
 	close(r.access);
 	ioas_unmap(self->fd, self->ioas, 0, UINT64_MAX, NULL);
 	EXPECT_EQ(0, destroy(self->fd, stdev));
-	EXPECT_EQ(0, check_refs(self->fd, self->mem, 16 * page_size, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 16 * page_size, 0));
 	EXPECT_EQ(pinned, status_kb("VmPin:"));
 }
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Small helpers the iommu selftests share: procfs and debugfs files, and
+ * Small helpers the iommu selftests share: procfs and debugfs files,
  * failing the Nth fault-injection point of the calling thread on purpose
  * through /proc/self/task/<tid>/fail-nth (every slab and page allocation
- * counts, and so does fail_iommufd).
+ * counts, and so does fail_iommufd), and the IOMMU_TEST_CMD checks of page
+ * tables and pin counts.
  */
 #ifndef __IOMMUFD_TEST_UTIL_H
 #define __IOMMUFD_TEST_UTIL_H
@@ -15,8 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/iommufd.h>
+
+#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
 
 /*
  * Write @val to a small file such as a sysfs or debugfs attribute, with one
@@ -137,6 +144,35 @@ static inline bool fail_nth_stop(void)
 	for (i = 0; i != 100 && write_file(fail_nth_file(), "0"); i++)
 		;
 	return injected;
+}
+
+/* Each page of [va, va + length) is pinned @refs times (0 or -1, errno). */
+static inline int md_check_refs(int fd, void *va, uint64_t length,
+				uint32_t refs)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MD_CHECK_REFS,
+		.check_refs = { .length = length, .uptr = (uintptr_t)va,
+				.refs = refs },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+/* Page table @hwpt maps [iova, iova + length) to @va (0 or -1, errno). */
+static inline int md_check_map(int fd, uint32_t hwpt, uint64_t iova, void *va,
+			       uint64_t length)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MD_CHECK_MAP,
+		.id = hwpt,
+		.check_map = { .iova = iova, .length = length,
+			       .uptr = (uintptr_t)va },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
 }
 
 #endif

@@ -409,6 +409,100 @@ TEST_F_TIMEOUT(edu, dma_copy, 60)
 	EXPECT_EQ(0, iommufd_destroy(self->iommufd, hwpt2));
 }
 
+/* @len bytes of anonymous memory aligned to @align, touched; or NULL. */
+static uint8_t *map_aligned(size_t len, size_t align, int advice)
+{
+	uint8_t *mem, *start;
+
+	mem = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return NULL;
+	start = (uint8_t *)(((uintptr_t)mem + align - 1) & ~(align - 1));
+	if (start != mem)
+		munmap(mem, start - mem);
+	munmap(start + len, mem + align - start);
+	madvise(start, len, advice);
+	memset(start, 0x5a, len);
+	return start;
+}
+
+/*
+ * The page table of a real IOMMU maps what IOMMU_IOAS_MAP pinned: read back
+ * through the driver's iova_to_pfns (IOMMU_TEST_OP_MD_CHECK_MAP on a VT-d
+ * page table) for transparent huge pages at IOVAs as aligned as the memory
+ * (2 MiB IO pages) and not (4 KiB IO pages only), and 4 KiB pages across
+ * leaf tables; an unmap leaves every page with no pin. The unmaps read the
+ * same way which pages to unpin, so wrong reads would show in the counts.
+ */
+TEST_F_TIMEOUT(edu, map_readback, 120)
+{
+	const size_t huge = 2UL << 20, len = 4 * huge;
+	struct {
+		uint8_t *va;
+		size_t len;
+		uint64_t iova;
+	} maps[4];
+	uint32_t devid, ioas, hwpt;
+	uint8_t *thp, *small;
+	unsigned int i;
+
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	thp = map_aligned(len, huge, MADV_HUGEPAGE);
+	small = map_aligned(len, huge, MADV_NOHUGEPAGE);
+	ASSERT_NE(NULL, thp);
+	ASSERT_NE(NULL, small);
+	maps[0].va = thp;
+	maps[0].len = len;
+	maps[0].iova = 0x4000000;
+	maps[1].va = thp + page_size;
+	maps[1].len = huge;
+	maps[1].iova = 0x8000000 + page_size;
+	maps[2].va = thp;
+	maps[2].len = 2 * huge;
+	maps[2].iova = 0xc000000 + page_size;
+	maps[3].va = small + page_size;
+	maps[3].len = len - page_size;
+	maps[3].iova = 0x14000000;
+
+	OPEN_AND_BIND(&devid);
+	ASSERT_EQ(0, ioas_alloc(self->iommufd, &ioas));
+	/* One mapping before the attach fills the new page table. */
+	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, small, len, 0x10000000));
+	hwpt = ioas;
+	ASSERT_EQ(0, vfio_attach(self->devfd, &hwpt));
+
+	for (i = 0; i != ARRAY_SIZE(maps); i++) {
+		ASSERT_EQ(0, ioas_map(self->iommufd, ioas, maps[i].va,
+				      maps[i].len, maps[i].iova));
+		EXPECT_EQ(0, md_check_map(self->iommufd, hwpt, maps[i].iova,
+					  maps[i].va, maps[i].len));
+	}
+	EXPECT_EQ(0, md_check_map(self->iommufd, hwpt, 0x10000000, small, len));
+	/* Two maps of the same pages pin them twice. */
+	EXPECT_EQ(0, md_check_refs(self->iommufd, small, page_size, 1));
+	EXPECT_EQ(0, md_check_refs(self->iommufd, small + page_size,
+				   len - page_size, 2));
+
+	/* The check can fail: other pages, and an unmapped IOVA. */
+	EXPECT_ERRNO(EINVAL, md_check_map(self->iommufd, hwpt, 0x10000000,
+					  thp, page_size));
+	EXPECT_ERRNO(EINVAL, md_check_map(self->iommufd, hwpt,
+					  0x4000000 + len, thp, page_size));
+
+	for (i = 0; i != ARRAY_SIZE(maps); i++)
+		ASSERT_EQ(0, ioas_unmap(self->iommufd, ioas, maps[i].iova,
+					maps[i].len, NULL));
+	EXPECT_EQ(0, md_check_refs(self->iommufd, small, len, 1));
+	EXPECT_EQ(0, vfio_detach(self->devfd));
+	/* Without a page table nothing is pinned, though still mapped. */
+	EXPECT_EQ(0, md_check_refs(self->iommufd, small, len, 0));
+	ASSERT_EQ(0, ioas_unmap(self->iommufd, ioas, 0x10000000, len, NULL));
+	munmap(thp, len);
+	munmap(small, len);
+}
+
 TEST_F_TIMEOUT(edu, dma_isolation, 120)
 {
 	uint8_t *src = self->mem, *victim = self->mem + page_size;
