@@ -260,6 +260,29 @@ struct iopt_pages_access {
 	unsigned int users;
 };
 
+/* Who uses the pages of a span, see iopt_pages_span(). */
+enum iopt_pages_span_user {
+	IOPT_SPAN_UNUSED,	/* nobody: not pinned unless the caller pinned it */
+	IOPT_SPAN_ACCESS,	/* an access: the PFNs are in pinned_pfns */
+	IOPT_SPAN_AREA,		/* a filled area: its storage domain maps them */
+};
+
+/**
+ * struct iopt_pages_span - a run of page indexes with one kind of user
+ * @last: the last page index of the span (it starts where it was asked for)
+ * @user: an iopt_pages_span_user
+ * @area: the filled area for IOPT_SPAN_AREA, else NULL
+ */
+struct iopt_pages_span {
+	unsigned long last;
+	enum iopt_pages_span_user user;
+	struct iopt_area *area;
+};
+
+void iopt_pages_span(struct iopt_pages *pages, unsigned long index,
+		     unsigned long last, struct iopt_area *skip,
+		     struct iopt_pages_span *span);
+
 struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
 				    bool writable);
 void iopt_release_pages(struct kref *kref);

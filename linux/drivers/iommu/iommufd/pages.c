@@ -241,38 +241,89 @@ static void iopt_area_read_pfns(struct iopt_area *area, unsigned long index,
 		memset(pfns + read, 0, (n - read) * sizeof(*pfns));
 }
 
-/*
- * Some user other than @skip needs page @index: an access, or a filled
- * area. If @pfn is not NULL it is set to the page's PFN.
+/**
+ * iopt_pages_span - find the run of pages that starts at an index
+ * @pages: the pages, whose mutex the caller holds
+ * @index: the first page index of the span
+ * @last: the last index the caller is interested in
+ * @skip: an area whose own use of the pages does not count, or NULL
+ * @span: the span found
+ *
+ * Every page of the span has the same kind of user: an access (its PFN is
+ * in pinned_pfns), a filled area other than @skip (whose storage domain
+ * maps it), or nothing. Accesses win over areas. Two interval tree lookups
+ * find a span whatever its length, so no caller asks page by page.
  */
-static bool iopt_pages_index_used(struct iopt_pages *pages,
-				  unsigned long index, struct iopt_area *skip,
-				  unsigned long *pfn)
+void iopt_pages_span(struct iopt_pages *pages, unsigned long index,
+		     unsigned long last, struct iopt_area *skip,
+		     struct iopt_pages_span *span)
 {
 	struct interval_tree_node *node;
-	void *entry;
+	struct iopt_area *area = NULL;
 
 	lockdep_assert_held(&pages->mutex);
 
-	entry = xa_load(&pages->pinned_pfns, index);
-	if (entry) {
-		if (pfn)
-			*pfn = xa_to_value(entry);
-		return true;
+	node = interval_tree_iter_first(&pages->access_itree, index, last);
+	/* The overlapping range that starts first covers @index, if any does. */
+	if (node && node->start <= index) {
+		span->user = IOPT_SPAN_ACCESS;
+		span->area = NULL;
+		span->last = min(node->last, last);
+		return;
 	}
-	for (node = interval_tree_iter_first(&pages->domains_itree, index,
-					     index);
-	     node; node = interval_tree_iter_next(node, index, index)) {
-		struct iopt_area *other =
-			container_of(node, struct iopt_area, pages_node);
+	if (node)
+		last = node->start - 1;
 
-		if (other == skip)
-			continue;
-		if (pfn)
-			*pfn = iopt_area_index_pfn(other, index);
-		return true;
+	for (node = interval_tree_iter_first(&pages->domains_itree, index,
+					     last);
+	     node; node = interval_tree_iter_next(node, index, last)) {
+		area = container_of(node, struct iopt_area, pages_node);
+		if (area != skip)
+			break;
 	}
-	return false;
+	if (node && node->start <= index) {
+		span->user = IOPT_SPAN_AREA;
+		span->area = area;
+		span->last = min(node->last, last);
+		return;
+	}
+	if (node)
+		last = node->start - 1;
+	span->user = IOPT_SPAN_UNUSED;
+	span->area = NULL;
+	span->last = last;
+}
+
+/*
+ * Unpinning goes run by run: physically contiguous pages, such as those of
+ * a huge page, are unpinned in one call, folio by folio.
+ */
+struct iopt_unpin_run {
+	unsigned long first_pfn;
+	unsigned long npages;
+};
+
+static void iopt_unpin_run_flush(struct iopt_pages *pages,
+				 struct iopt_unpin_run *run)
+{
+	if (run->npages)
+		unpin_user_page_range_dirty_lock(pfn_to_page(run->first_pfn),
+						 run->npages, pages->writable);
+	run->npages = 0;
+}
+
+static void iopt_unpin_run_add(struct iopt_pages *pages,
+			       struct iopt_unpin_run *run, unsigned long pfn)
+{
+	/* The run's struct pages must be contiguous too, for any memory model. */
+	if (run->npages && pfn == run->first_pfn + run->npages &&
+	    pfn_to_page(pfn) == pfn_to_page(run->first_pfn) + run->npages) {
+		run->npages++;
+		return;
+	}
+	iopt_unpin_run_flush(pages, run);
+	run->first_pfn = pfn;
+	run->npages = 1;
 }
 
 /*
@@ -283,65 +334,108 @@ static void iopt_pages_release(struct iopt_pages *pages, unsigned long index,
 			       const unsigned long *pfns, unsigned long n,
 			       struct iopt_area *skip)
 {
-	unsigned long i, released = 0;
+	unsigned long cur = index, last = index + n - 1, released = 0;
+	struct iopt_unpin_run run = {};
+	struct iopt_pages_span span;
 
-	for (i = 0; i != n; i++) {
-		if (iopt_pages_index_used(pages, index + i, skip, NULL))
-			continue;
-		unpin_user_page_range_dirty_lock(pfn_to_page(pfns[i]), 1,
-						 pages->writable);
-		released++;
+	if (!n)
+		return;
+	while (cur <= last) {
+		iopt_pages_span(pages, cur, last, skip, &span);
+		if (span.user == IOPT_SPAN_UNUSED) {
+			released += span.last - cur + 1;
+			for (; cur <= span.last; cur++)
+				iopt_unpin_run_add(pages, &run,
+						   pfns[cur - index]);
+		}
+		cur = span.last + 1;
 	}
+	iopt_unpin_run_flush(pages, &run);
 	iopt_pages_uncharge(pages, released);
 }
 
+/* Read the PFNs of [index, last], all pinned for accesses, from the xarray. */
+static void iopt_pages_read_xarray(struct iopt_pages *pages,
+				   unsigned long index, unsigned long last,
+				   unsigned long *pfns)
+{
+	XA_STATE(xas, &pages->pinned_pfns, index);
+	void *entry;
+
+	rcu_read_lock();
+	xas_for_each(&xas, entry, last) {
+		if (xas_retry(&xas, entry))
+			continue;
+		pfns[xas.xa_index - index] = xa_to_value(entry);
+	}
+	rcu_read_unlock();
+}
+
 /*
- * Get the PFNs of [index, index + n) into @pfns, pinning and charging the
- * pages no user other than @skip has pinned already.
+ * Pin and charge pages from @index on, at most to @last, into @pfns;
+ * returns how many, or a negative errno with nothing pinned or charged.
+ */
+static long iopt_pages_pin_pfns(struct iopt_pages *pages, unsigned long index,
+				unsigned long last, unsigned long *pfns)
+{
+	unsigned long n = last - index + 1;
+	long rc, i;
+
+	rc = iopt_pages_charge(pages, n);
+	if (rc)
+		return rc;
+	/* struct page pointers and PFNs have the same size. */
+	rc = iopt_pages_pin(pages, index, n, (struct page **)pfns);
+	if (rc <= 0) {
+		iopt_pages_uncharge(pages, n);
+		return rc ? rc : -EFAULT;
+	}
+	if ((unsigned long)rc < n)
+		iopt_pages_uncharge(pages, n - rc);
+	for (i = 0; i != rc; i++)
+		pfns[i] = page_to_pfn(((struct page **)pfns)[i]);
+	return rc;
+}
+
+/*
+ * Get the PFNs of [index, index + n) into @pfns, span by span: from the
+ * xarray where accesses pinned them, from another filled area's storage
+ * domain, or by pinning (and charging) the pages nobody but @skip uses.
  */
 static int iopt_pages_get_pfns(struct iopt_pages *pages, unsigned long index,
 			       unsigned long n, unsigned long *pfns,
 			       struct iopt_area *skip)
 {
-	unsigned long done = 0;
+	unsigned long cur = index, last = index + n - 1;
+	struct iopt_pages_span span;
 	long rc;
 
-	while (done != n) {
-		unsigned long run = 0, i;
+	while (cur <= last) {
+		unsigned long *out = pfns + (cur - index);
 
-		if (iopt_pages_index_used(pages, index + done, skip,
-					  &pfns[done])) {
-			done++;
-			continue;
+		iopt_pages_span(pages, cur, last, skip, &span);
+		switch (span.user) {
+		case IOPT_SPAN_ACCESS:
+			iopt_pages_read_xarray(pages, cur, span.last, out);
+			break;
+		case IOPT_SPAN_AREA:
+			iopt_area_read_pfns(span.area, cur, out,
+					    span.last - cur + 1);
+			break;
+		case IOPT_SPAN_UNUSED:
+			rc = iopt_pages_pin_pfns(pages, cur, span.last, out);
+			if (rc < 0) {
+				iopt_pages_release(pages, index, pfns,
+						   cur - index, skip);
+				return rc;
+			}
+			/* A short pin: the rest is pinned next round. */
+			span.last = cur + rc - 1;
+			break;
 		}
-		/* A run of pages nobody pinned yet, pinned in one call. */
-		while (done + run != n &&
-		       !iopt_pages_index_used(pages, index + done + run, skip,
-					      NULL))
-			run++;
-
-		rc = iopt_pages_charge(pages, run);
-		if (rc)
-			goto err_release;
-		/* struct page pointers and PFNs have the same size. */
-		rc = iopt_pages_pin(pages, index + done, run,
-				    (struct page **)&pfns[done]);
-		if (rc <= 0) {
-			iopt_pages_uncharge(pages, run);
-			rc = rc ? rc : -EFAULT;
-			goto err_release;
-		}
-		if (rc < run)
-			iopt_pages_uncharge(pages, run - rc);
-		for (i = done; i != done + rc; i++)
-			pfns[i] = page_to_pfn(((struct page **)pfns)[i]);
-		done += rc;
+		cur = span.last + 1;
 	}
 	return 0;
-
-err_release:
-	iopt_pages_release(pages, index, pfns, done, skip);
-	return rc;
 }
 
 /*
@@ -607,22 +701,27 @@ static void iopt_pages_unfill_xarray(struct iopt_pages *pages,
 				     unsigned long last_index)
 {
 	unsigned long released = 0;
+	struct iopt_unpin_run run = {};
+	struct iopt_pages_span span;
 
 	lockdep_assert_held(&pages->mutex);
 
-	for (; index <= last_index; index++) {
-		void *entry;
+	while (index <= last_index) {
+		iopt_pages_span(pages, index, last_index, NULL, &span);
+		if (span.user == IOPT_SPAN_ACCESS) {
+			index = span.last + 1;
+			continue;
+		}
+		for (; index <= span.last; index++) {
+			void *entry = xa_erase(&pages->pinned_pfns, index);
 
-		if (interval_tree_iter_first(&pages->access_itree, index,
-					     index))
-			continue;
-		entry = xa_erase(&pages->pinned_pfns, index);
-		if (!entry || iopt_pages_index_used(pages, index, NULL, NULL))
-			continue;
-		unpin_user_page_range_dirty_lock(pfn_to_page(xa_to_value(entry)),
-						 1, pages->writable);
-		released++;
+			if (!entry || span.user != IOPT_SPAN_UNUSED)
+				continue;
+			iopt_unpin_run_add(pages, &run, xa_to_value(entry));
+			released++;
+		}
 	}
+	iopt_unpin_run_flush(pages, &run);
 	iopt_pages_uncharge(pages, released);
 }
 

@@ -4,7 +4,8 @@
  * domain (2 KiB IO pages) that belongs to no device: the arithmetic between
  * IOVAs and page indexes of an area that starts and ends inside a page, the
  * batching of physically contiguous PFNs into one map call, mapping an area
- * chunk by chunk, and the walk over adjacent areas that pins and copies use.
+ * chunk by chunk, the walk over adjacent areas that pins and copies use,
+ * and the spans of pages with one kind of user that pinning works by.
  *
  * The PFNs are made up: the mock only records them.
  */
@@ -264,11 +265,113 @@ static void iommufd_test_area_walk(struct kunit *test)
 	up_write(&t->iopt.iova_rwsem);
 }
 
+/* The span iopt_pages_span() is expected to find. */
+struct expected_span {
+	unsigned long start;
+	unsigned long last;
+	enum iopt_pages_span_user user;
+	int area;	/* index into the test's areas, or -1 */
+};
+
+static void expect_spans(struct kunit *test, struct iopt_pages *pages,
+			 struct iopt_area *areas, struct iopt_area *skip,
+			 unsigned long first, unsigned long last,
+			 const struct expected_span *want, unsigned int nwant)
+{
+	struct iopt_pages_span span;
+	unsigned long index = first;
+	unsigned int i = 0;
+
+	mutex_lock(&pages->mutex);
+	while (index <= last) {
+		iopt_pages_span(pages, index, last, skip, &span);
+		KUNIT_ASSERT_LT(test, i, nwant);
+		KUNIT_EXPECT_EQ_MSG(test, index, want[i].start, "span %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, span.last, want[i].last, "span %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, span.user, want[i].user, "span %u", i);
+		KUNIT_EXPECT_PTR_EQ_MSG(test, span.area,
+					want[i].area < 0 ? NULL :
+							   &areas[want[i].area],
+					"span %u", i);
+		index = span.last + 1;
+		i++;
+	}
+	mutex_unlock(&pages->mutex);
+	KUNIT_EXPECT_EQ(test, i, nwant);
+}
+
+/*
+ * Spans over access ranges [10, 19], [15, 30] and [50, 50], and filled
+ * areas 0: [0, 12], 1: [25, 60] and 2: [70, 80]: accesses win over
+ * areas, overlapping ranges chain, and the skipped area counts as unused.
+ */
+static void iommufd_test_pages_spans(struct kunit *test)
+{
+	static const unsigned long access_ranges[][2] = {
+		{ 10, 19 }, { 15, 30 }, { 50, 50 },
+	};
+	static const unsigned long area_ranges[][2] = {
+		{ 0, 12 }, { 25, 60 }, { 70, 80 },
+	};
+	static const struct expected_span skip_2[] = {
+		{ 0, 9, IOPT_SPAN_AREA, 0 },
+		{ 10, 19, IOPT_SPAN_ACCESS, -1 },
+		{ 20, 30, IOPT_SPAN_ACCESS, -1 },
+		{ 31, 49, IOPT_SPAN_AREA, 1 },
+		{ 50, 50, IOPT_SPAN_ACCESS, -1 },
+		{ 51, 60, IOPT_SPAN_AREA, 1 },
+		{ 61, 90, IOPT_SPAN_UNUSED, -1 },
+	};
+	static const struct expected_span all[] = {
+		{ 55, 60, IOPT_SPAN_AREA, 1 },
+		{ 61, 69, IOPT_SPAN_UNUSED, -1 },
+		{ 70, 80, IOPT_SPAN_AREA, 2 },
+		{ 81, 90, IOPT_SPAN_UNUSED, -1 },
+	};
+	static const struct expected_span one[] = {
+		{ 5, 5, IOPT_SPAN_AREA, 0 },
+	};
+	struct iopt_pages_access *accesses;
+	struct iopt_pages *pages;
+	struct iopt_area *areas;
+	unsigned int i;
+
+	pages = kunit_kzalloc(test, sizeof(*pages), GFP_KERNEL);
+	accesses = kunit_kcalloc(test, ARRAY_SIZE(access_ranges),
+				 sizeof(*accesses), GFP_KERNEL);
+	areas = kunit_kcalloc(test, ARRAY_SIZE(area_ranges), sizeof(*areas),
+			      GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	KUNIT_ASSERT_NOT_NULL(test, accesses);
+	KUNIT_ASSERT_NOT_NULL(test, areas);
+	mutex_init(&pages->mutex);
+	pages->access_itree = RB_ROOT_CACHED;
+	pages->domains_itree = RB_ROOT_CACHED;
+	for (i = 0; i != ARRAY_SIZE(access_ranges); i++) {
+		accesses[i].node.start = access_ranges[i][0];
+		accesses[i].node.last = access_ranges[i][1];
+		interval_tree_insert(&accesses[i].node, &pages->access_itree);
+	}
+	for (i = 0; i != ARRAY_SIZE(area_ranges); i++) {
+		areas[i].pages_node.start = area_ranges[i][0];
+		areas[i].pages_node.last = area_ranges[i][1];
+		interval_tree_insert(&areas[i].pages_node,
+				     &pages->domains_itree);
+	}
+
+	expect_spans(test, pages, areas, &areas[2], 0, 90, skip_2,
+		     ARRAY_SIZE(skip_2));
+	expect_spans(test, pages, areas, NULL, 55, 90, all, ARRAY_SIZE(all));
+	expect_spans(test, pages, areas, NULL, 5, 5, one, ARRAY_SIZE(one));
+	mutex_destroy(&pages->mutex);
+}
+
 static struct kunit_case iommufd_pages_test_cases[] = {
 	KUNIT_CASE(iommufd_test_area_index_math),
 	KUNIT_CASE(iommufd_test_map_pfns_batches),
 	KUNIT_CASE(iommufd_test_map_pfns_chunks),
 	KUNIT_CASE(iommufd_test_area_walk),
+	KUNIT_CASE(iommufd_test_pages_spans),
 	{}
 };
 
