@@ -4,8 +4,9 @@
  * domain (2 KiB IO pages) that belongs to no device: the arithmetic between
  * IOVAs and page indexes of an area that starts and ends inside a page, the
  * batching of physically contiguous PFNs into one map call, mapping an area
- * chunk by chunk, the walk over adjacent areas that pins and copies use,
- * and the spans of pages with one kind of user that pinning works by.
+ * chunk by chunk, reading PFNs back from the domain, the walk over adjacent
+ * areas that pins and copies use, and the spans of pages with one kind of
+ * user that pinning works by.
  *
  * The PFNs are made up: the mock only records them.
  */
@@ -181,6 +182,47 @@ static void iommufd_test_map_pfns_chunks(struct kunit *test)
 
 	/* Unmapping in other chunks leaves nothing behind. */
 	iopt_area_unmap_pfns(&t->area, t->domain, 3, 4);
+	iopt_area_unmap_pfns(&t->area, t->domain, 7, 3);
+	KUNIT_EXPECT_EQ(test,
+			iommufd_test_mock_domain_count(t->domain, &map_calls),
+			0);
+}
+
+/*
+ * iommu_iova_to_pfns() reads a run of pages back, the area's first page at
+ * its offset too, and stops short at the first page that is not mapped.
+ */
+static void iommufd_test_read_pfns(struct kunit *test)
+{
+	struct pages_test *t = test->priv;
+	unsigned long pfns[ARRAY_SIZE(test_pfns)] = {};
+	unsigned long map_calls, i;
+
+	KUNIT_ASSERT_EQ(test,
+			iopt_area_map_pfns(&t->area, t->domain, 3, test_pfns,
+					   ARRAY_SIZE(test_pfns)),
+			0);
+	KUNIT_EXPECT_EQ(test,
+			iommu_iova_to_pfns(t->domain, iopt_area_iova(&t->area),
+					   1, pfns),
+			1);
+	KUNIT_EXPECT_EQ(test, pfns[0], test_pfns[0]);
+	KUNIT_EXPECT_EQ(test,
+			iommu_iova_to_pfns(t->domain,
+					   iopt_area_index_to_iova(&t->area, 4),
+					   6, pfns + 1),
+			6);
+	for (i = 0; i != ARRAY_SIZE(test_pfns); i++)
+		KUNIT_EXPECT_EQ_MSG(test, pfns[i], test_pfns[i], "page %lu", i);
+
+	/* A hole at index 6: the read from index 4 stops before it. */
+	iopt_area_unmap_pfns(&t->area, t->domain, 6, 1);
+	KUNIT_EXPECT_EQ(test,
+			iommu_iova_to_pfns(t->domain,
+					   iopt_area_index_to_iova(&t->area, 4),
+					   6, pfns),
+			2);
+	iopt_area_unmap_pfns(&t->area, t->domain, 3, 3);
 	iopt_area_unmap_pfns(&t->area, t->domain, 7, 3);
 	KUNIT_EXPECT_EQ(test,
 			iommufd_test_mock_domain_count(t->domain, &map_calls),
@@ -370,6 +412,7 @@ static struct kunit_case iommufd_pages_test_cases[] = {
 	KUNIT_CASE(iommufd_test_area_index_math),
 	KUNIT_CASE(iommufd_test_map_pfns_batches),
 	KUNIT_CASE(iommufd_test_map_pfns_chunks),
+	KUNIT_CASE(iommufd_test_read_pfns),
 	KUNIT_CASE(iommufd_test_area_walk),
 	KUNIT_CASE(iommufd_test_pages_spans),
 	{}

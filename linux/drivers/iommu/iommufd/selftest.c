@@ -72,16 +72,25 @@ size_t iommufd_test_memory_limit = IOMMUFD_TEST_DEFAULT_MEMORY_LIMIT;
  *
  * Mock devices sit on a bus of their own whose iommu_ops are the mock's, so
  * the mock works next to a real IOMMU driver (which owns the PCI and
- * platform buses). A mock domain is an xarray from IO page number to
- * physical address, with IO pages half the CPU page size so that IOVAs
- * inside a CPU page get exercised, and an aperture that does not start at
- * 0 so that reserved ranges do.
+ * platform buses). IO pages are half the CPU page size, so that IOVAs
+ * inside a CPU page get exercised, and the aperture does not start at 0, so
+ * that reserved ranges do.
+ *
+ * A mock domain is a two-level page table, as a real IOMMU's is, so that it
+ * costs about what one costs: an xarray of leaf tables by IOVA /
+ * MOCK_LEAF_SPAN, each a page of entries, one per IO page, holding the
+ * physical address with MOCK_ENTRY_PRESENT set. Leaves stay until the
+ * domain is freed. Maps and unmaps of one domain are serialized by their
+ * caller (iommufd's iova_rwsem), lookups may run beside them.
  */
 #define MOCK_IO_PAGE_SIZE (PAGE_SIZE / 2)
+#define MOCK_LEAF_ENTRIES (PAGE_SIZE / sizeof(u64))
+#define MOCK_LEAF_SPAN (MOCK_LEAF_ENTRIES * MOCK_IO_PAGE_SIZE)
+#define MOCK_ENTRY_PRESENT BIT_ULL(0)
 
 struct mock_iommu_domain {
 	struct iommu_domain domain;
-	struct xarray pfns;	/* IO page number -> physical address / IO page */
+	struct xarray leaves;	/* IOVA / MOCK_LEAF_SPAN -> u64 entries[] */
 	unsigned long map_calls;	/* for KUnit: how many map_pages() */
 };
 
@@ -130,18 +139,65 @@ static struct iommu_domain *mock_domain_alloc(unsigned int type)
 	mock->domain.geometry.aperture_start = MOCK_APERTURE_START;
 	mock->domain.geometry.aperture_end = MOCK_APERTURE_LAST;
 	mock->domain.geometry.force_aperture = true;
-	xa_init(&mock->pfns);
+	xa_init(&mock->leaves);
 	return &mock->domain;
+}
+
+/* How many IO pages the domain maps; walks every leaf. */
+static unsigned long mock_domain_mapped(struct mock_iommu_domain *mock)
+{
+	unsigned long index, i, n = 0;
+	u64 *leaf;
+
+	xa_for_each(&mock->leaves, index, leaf)
+		for (i = 0; i != MOCK_LEAF_ENTRIES; i++)
+			n += !!(READ_ONCE(leaf[i]) & MOCK_ENTRY_PRESENT);
+	return n;
 }
 
 static void mock_domain_free(struct iommu_domain *domain)
 {
 	struct mock_iommu_domain *mock = to_mock_domain(domain);
+	unsigned long index;
+	u64 *leaf;
 
 	/* Whatever was mapped must have been unmapped. */
-	WARN_ON(!xa_empty(&mock->pfns));
-	xa_destroy(&mock->pfns);
+	WARN_ON(mock_domain_mapped(mock));
+	xa_for_each(&mock->leaves, index, leaf)
+		free_page((unsigned long)leaf);
+	xa_destroy(&mock->leaves);
 	kfree(mock);
+}
+
+/* The entry of the IO page at @iova, or NULL if its leaf does not exist. */
+static u64 *mock_domain_entry(struct mock_iommu_domain *mock,
+			      unsigned long iova)
+{
+	u64 *leaf = xa_load(&mock->leaves, iova / MOCK_LEAF_SPAN);
+
+	if (!leaf)
+		return NULL;
+	return &leaf[(iova % MOCK_LEAF_SPAN) / MOCK_IO_PAGE_SIZE];
+}
+
+/* The leaf holding the entry of @iova, made if missing. */
+static u64 *mock_domain_leaf(struct mock_iommu_domain *mock,
+			     unsigned long iova, gfp_t gfp)
+{
+	unsigned long index = iova / MOCK_LEAF_SPAN;
+	u64 *leaf, *old;
+
+	leaf = xa_load(&mock->leaves, index);
+	if (leaf)
+		return leaf;
+	leaf = (u64 *)get_zeroed_page(gfp);
+	if (!leaf)
+		return NULL;
+	old = xa_cmpxchg(&mock->leaves, index, NULL, leaf, gfp);
+	if (!old)
+		return leaf;
+	free_page((unsigned long)leaf);
+	return xa_is_err(old) ? NULL : old;
 }
 
 static int mock_domain_attach_dev(struct iommu_domain *domain,
@@ -166,26 +222,37 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 				 gfp_t gfp, size_t *mapped)
 {
 	struct mock_iommu_domain *mock = to_mock_domain(domain);
-	size_t done;
-	void *old;
+	size_t size = pgsize * pgcount, done = 0;
+	int rc;
 
 	mock->map_calls++;
-	for (done = 0; done != pgsize * pgcount; done += MOCK_IO_PAGE_SIZE) {
-		old = xa_store(&mock->pfns, (iova + done) / MOCK_IO_PAGE_SIZE,
-			       xa_mk_value((paddr + done) / MOCK_IO_PAGE_SIZE),
-			       gfp);
-		if (xa_is_err(old) || WARN_ON(old)) {
-			xa_erase(&mock->pfns, (iova + done) / MOCK_IO_PAGE_SIZE);
-			if (done)
-				mock_domain_unmap_pages(domain, iova,
-							MOCK_IO_PAGE_SIZE,
-							done / MOCK_IO_PAGE_SIZE,
-							NULL);
-			return xa_is_err(old) ? xa_err(old) : -EBUSY;
+	while (done != size) {
+		unsigned long cur = iova + done;
+		u64 *leaf = mock_domain_leaf(mock, cur, gfp);
+		unsigned long i = (cur % MOCK_LEAF_SPAN) / MOCK_IO_PAGE_SIZE;
+
+		if (!leaf) {
+			rc = -ENOMEM;
+			goto err_unmap;
+		}
+		for (; i != MOCK_LEAF_ENTRIES && done != size;
+		     i++, done += MOCK_IO_PAGE_SIZE) {
+			/* iommufd never maps over a mapping. */
+			if (WARN_ON(leaf[i] & MOCK_ENTRY_PRESENT)) {
+				rc = -EBUSY;
+				goto err_unmap;
+			}
+			WRITE_ONCE(leaf[i], (paddr + done) | MOCK_ENTRY_PRESENT);
 		}
 	}
 	*mapped = done;
 	return 0;
+
+err_unmap:
+	if (done)
+		mock_domain_unmap_pages(domain, iova, MOCK_IO_PAGE_SIZE,
+					done / MOCK_IO_PAGE_SIZE, NULL);
+	return rc;
 }
 
 static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
@@ -194,13 +261,20 @@ static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
 				      struct iommu_iotlb_gather *gather)
 {
 	struct mock_iommu_domain *mock = to_mock_domain(domain);
-	size_t done;
+	size_t size = pgsize * pgcount, done = 0;
 
-	for (done = 0; done != pgsize * pgcount; done += MOCK_IO_PAGE_SIZE) {
-		/* iommufd never unmaps what it did not map. */
-		if (WARN_ON(!xa_erase(&mock->pfns,
-				      (iova + done) / MOCK_IO_PAGE_SIZE)))
-			break;
+	while (done != size) {
+		u64 *entry = mock_domain_entry(mock, iova + done);
+		unsigned long i = ((iova + done) % MOCK_LEAF_SPAN) /
+				  MOCK_IO_PAGE_SIZE;
+
+		for (; i != MOCK_LEAF_ENTRIES && done != size;
+		     i++, done += MOCK_IO_PAGE_SIZE, entry++) {
+			/* iommufd never unmaps what it did not map. */
+			if (WARN_ON(!entry || !(*entry & MOCK_ENTRY_PRESENT)))
+				return done;
+			WRITE_ONCE(*entry, 0);
+		}
 	}
 	return done;
 }
@@ -208,12 +282,40 @@ static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
 static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,
 					    dma_addr_t iova)
 {
-	struct mock_iommu_domain *mock = to_mock_domain(domain);
-	void *entry = xa_load(&mock->pfns, iova / MOCK_IO_PAGE_SIZE);
+	u64 *entry = mock_domain_entry(to_mock_domain(domain), iova);
+	u64 val = entry ? READ_ONCE(*entry) : 0;
 
-	if (WARN_ON(!entry))
+	if (WARN_ON(!(val & MOCK_ENTRY_PRESENT)))
 		return 0;
-	return xa_to_value(entry) * MOCK_IO_PAGE_SIZE + iova % MOCK_IO_PAGE_SIZE;
+	return (val & ~MOCK_ENTRY_PRESENT) + iova % MOCK_IO_PAGE_SIZE;
+}
+
+static unsigned long mock_domain_iova_to_pfns(struct iommu_domain *domain,
+					      unsigned long iova,
+					      unsigned long npages,
+					      unsigned long *pfns)
+{
+	struct mock_iommu_domain *mock = to_mock_domain(domain);
+	unsigned long leaf_index = ULONG_MAX, done;
+	u64 *leaf = NULL;
+
+	for (done = 0; done != npages; done++) {
+		unsigned long cur = iova + done * PAGE_SIZE;
+		u64 val;
+
+		if (cur / MOCK_LEAF_SPAN != leaf_index) {
+			leaf_index = cur / MOCK_LEAF_SPAN;
+			leaf = xa_load(&mock->leaves, leaf_index);
+			if (!leaf)
+				break;
+		}
+		val = READ_ONCE(leaf[(cur % MOCK_LEAF_SPAN) / MOCK_IO_PAGE_SIZE]);
+		if (!(val & MOCK_ENTRY_PRESENT))
+			break;
+		pfns[done] = PHYS_PFN((val & ~MOCK_ENTRY_PRESENT) +
+				      cur % MOCK_IO_PAGE_SIZE);
+	}
+	return done;
 }
 
 static const struct iommu_domain_ops mock_domain_ops = {
@@ -222,6 +324,7 @@ static const struct iommu_domain_ops mock_domain_ops = {
 	.map_pages = mock_domain_map_pages,
 	.unmap_pages = mock_domain_unmap_pages,
 	.iova_to_phys = mock_domain_iova_to_phys,
+	.iova_to_pfns = mock_domain_iova_to_pfns,
 	.free = mock_domain_free,
 };
 
@@ -244,13 +347,9 @@ unsigned long iommufd_test_mock_domain_count(struct iommu_domain *domain,
 					     unsigned long *map_calls)
 {
 	struct mock_iommu_domain *mock = to_mock_domain(domain);
-	unsigned long index, n = 0;
-	void *entry;
 
-	xa_for_each(&mock->pfns, index, entry)
-		n++;
 	*map_calls = mock->map_calls;
-	return n;
+	return mock_domain_mapped(mock);
 }
 #endif
 
@@ -586,13 +685,13 @@ static int iommufd_test_check_mock_map(struct mock_iommu_domain *mock,
 	for (; length; length -= MOCK_IO_PAGE_SIZE) {
 		long pfn = iommufd_test_user_pfn(uaddr);
 		phys_addr_t want;
-		void *entry;
+		u64 *entry;
 
 		if (pfn < 0)
 			return pfn;
 		want = PFN_PHYS(pfn) + uaddr % PAGE_SIZE;
-		entry = xa_load(&mock->pfns, iova / MOCK_IO_PAGE_SIZE);
-		if (!entry || xa_to_value(entry) * MOCK_IO_PAGE_SIZE != want)
+		entry = mock_domain_entry(mock, iova);
+		if (!entry || READ_ONCE(*entry) != (want | MOCK_ENTRY_PRESENT))
 			return -EINVAL;
 		iova += MOCK_IO_PAGE_SIZE;
 		uaddr += MOCK_IO_PAGE_SIZE;
