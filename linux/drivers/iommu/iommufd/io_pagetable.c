@@ -29,7 +29,6 @@
 
 void iopt_init_table(struct io_pagetable *iopt)
 {
-	init_rwsem(&iopt->domains_rwsem);
 	init_rwsem(&iopt->iova_rwsem);
 	iopt->area_itree = RB_ROOT_CACHED;
 	iopt->allowed_itree = RB_ROOT_CACHED;
@@ -238,7 +237,6 @@ static int iopt_map_slices(struct io_pagetable *iopt, struct list_head *slices,
 		return -EINVAL;
 	first = list_first_entry(slices, struct iopt_pages_slice, next);
 
-	down_read(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
 	if (length & (iopt->iova_alignment - 1)) {
 		rc = -EINVAL;
@@ -287,7 +285,6 @@ static int iopt_map_slices(struct io_pagetable *iopt, struct list_head *slices,
 		slice->area = NULL;
 	}
 	up_write(&iopt->iova_rwsem);
-	up_read(&iopt->domains_rwsem);
 	return 0;
 
 out_unfill:
@@ -304,7 +301,6 @@ out_remove:
 	}
 out_unlock:
 	up_write(&iopt->iova_rwsem);
-	up_read(&iopt->domains_rwsem);
 	return rc;
 }
 
@@ -437,7 +433,6 @@ static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
 	int rc = 0;
 
 again:
-	down_read(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
 	for (area = iopt_area_iter_first(iopt, start, last); area;
 	     area = iopt_area_iter_next(area, start, last)) {
@@ -458,7 +453,6 @@ again:
 
 			area->prevent_access = true;
 			up_write(&iopt->iova_rwsem);
-			up_read(&iopt->domains_rwsem);
 			if (WARN_ON(++tries > IOPT_UNMAP_ACCESS_TRIES)) {
 				rc = -EDEADLK;
 				goto out;
@@ -476,7 +470,6 @@ again:
 	}
 out_unlock:
 	up_write(&iopt->iova_rwsem);
-	up_read(&iopt->domains_rwsem);
 out:
 	if (unmapped)
 		*unmapped = total;
@@ -635,7 +628,6 @@ static int iopt_update_alignment(struct io_pagetable *iopt)
 	unsigned int i;
 	int rc;
 
-	lockdep_assert_held(&iopt->domains_rwsem);
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 
 	for (i = 0; i != iopt->ndomains; i++)
@@ -667,7 +659,6 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 	bool old;
 	int rc;
 
-	down_read(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
 	old = iopt->disable_large_pages;
 	if (!enable && !old && iopt->ndomains &&
@@ -681,7 +672,6 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 		iopt->disable_large_pages = old;
 out_unlock:
 	up_write(&iopt->iova_rwsem);
-	up_read(&iopt->domains_rwsem);
 	return rc;
 }
 
@@ -752,7 +742,6 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 	struct iommu_domain **domains;
 	int rc;
 
-	down_write(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
 
 	/* A CPU page must map with whole IO pages. */
@@ -796,14 +785,12 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 	iopt->domains[iopt->ndomains++] = domain;
 	iopt->iova_alignment = alignment;
 	up_write(&iopt->iova_rwsem);
-	up_write(&iopt->domains_rwsem);
 	return 0;
 
 out_reserved:
 	__iopt_remove_reserved_iova(iopt, domain);
 out_unlock:
 	up_write(&iopt->iova_rwsem);
-	up_write(&iopt->domains_rwsem);
 	return rc;
 }
 
@@ -820,7 +807,6 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 {
 	unsigned int i;
 
-	down_write(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
 
 	for (i = 0; i != iopt->ndomains; i++)
@@ -835,7 +821,6 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 	WARN_ON(iopt_update_alignment(iopt));
 out_unlock:
 	up_write(&iopt->iova_rwsem);
-	up_write(&iopt->domains_rwsem);
 }
 
 /**
@@ -854,7 +839,6 @@ int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access)
 	u32 id;
 	int rc;
 
-	down_read(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
 	rc = xa_alloc(&iopt->access_list, &id, access, xa_limit_16b,
 		      GFP_KERNEL_ACCOUNT);
@@ -868,7 +852,6 @@ int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access)
 	access->access_list_id = id;
 out_unlock:
 	up_write(&iopt->iova_rwsem);
-	up_read(&iopt->domains_rwsem);
 	return rc;
 }
 
@@ -881,13 +864,11 @@ out_unlock:
 void iopt_remove_access(struct io_pagetable *iopt,
 			struct iommufd_access *access, u32 access_list_id)
 {
-	down_read(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
 	WARN_ON(xa_erase(&iopt->access_list, access_list_id) != access);
 	/* A smaller alignment always fits the mappings. */
 	WARN_ON(iopt_update_alignment(iopt));
 	up_write(&iopt->iova_rwsem);
-	up_read(&iopt->domains_rwsem);
 }
 
 /**

@@ -34,12 +34,12 @@
  *
  * Locking order
  * -------------
- *   iommufd_ioas.mutex -> io_pagetable.domains_rwsem ->
- *     io_pagetable.iova_rwsem -> iopt_pages.mutex -> mmap_lock
+ *   iommufd_ioas.mutex -> io_pagetable.iova_rwsem -> iopt_pages.mutex ->
+ *     mmap_lock
  *   iommufd_device.attach_lock -> iommufd_ioas.mutex -> iommufd_group.lock
- *     -> io_pagetable.domains_rwsem (creating a page table on attach)
+ *     -> io_pagetable.iova_rwsem (creating a page table on attach)
  *   iommufd_ctx.groups_lock: taken alone
- *   iommufd_access.ioas_lock -> io_pagetable.domains_rwsem (and on down)
+ *   iommufd_access.ioas_lock -> io_pagetable.iova_rwsem (and on down)
  *   iommufd_hw_pagetable.devices_lock: leaf
  *   xarray locks (ctx->objects, iopt->access_list): leaves, held only to
  *	look up, reference or erase entries.
@@ -110,11 +110,11 @@ int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len);
 
 /**
  * struct io_pagetable - the IOVA space of an IOAS
- * @domains_rwsem: protects @domains and @ndomains; held for reading while
- *	areas are filled or unfilled, so the set of domains cannot change
+ * @iova_rwsem: protects everything below. Whatever changes the areas or
+ *	the domains holds it for writing, for the whole change, pinning and
+ *	mapping included: a map, an unmap, adding or removing a domain.
  * @domains: the iommu_domains every area is mapped into
  * @ndomains: how many
- * @iova_rwsem: protects the trees and the alignment below
  * @area_itree: the mapped ranges (struct iopt_area)
  * @allowed_itree: the ranges automatic IOVAs come from, if not empty
  * @reserved_itree: the ranges nothing may be mapped at
@@ -126,10 +126,9 @@ int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len);
  * See io_pagetable.c and io_pagetable.h.
  */
 struct io_pagetable {
-	struct rw_semaphore domains_rwsem;
+	struct rw_semaphore iova_rwsem;
 	struct iommu_domain **domains;
 	unsigned int ndomains;
-	struct rw_semaphore iova_rwsem;
 	struct rb_root_cached area_itree;
 	struct rb_root_cached allowed_itree;
 	struct rb_root_cached reserved_itree;
