@@ -13,14 +13,15 @@
  *
  * obj->users counts one reference for the xarray plus one for every holder:
  * a lookup made by an ioctl in progress (short term) or another object that
- * depends on this one (long term). Lookups take their reference under the
- * xarray lock with refcount_inc_not_zero(). IOMMU_DESTROY succeeds only when
+ * depends on this one (long term). Lookups take their reference with
+ * refcount_inc_not_zero() under RCU, without the xarray lock: an object's
+ * memory is freed only after a grace period. IOMMU_DESTROY succeeds only when
  * the xarray's reference is the last one: it drops users from 1 to 0 and
  * erases the entry in one step under the xarray lock, so no new lookup can
  * race with the destruction, and answers EBUSY otherwise. Because the
  * table's reference always outlives the others, iommufd_put_object() never
- * frees; the object's destroy function and kfree() run only in the destroy
- * paths.
+ * frees; the object's destroy function and kfree_rcu() run only in the
+ * destroy paths.
  *
  * A kernel user that owns an object (a driver's device or access) keeps a
  * long-term reference of its own and destroys the object itself with
@@ -184,11 +185,13 @@ enum iommufd_object_type {
  * @users: references: one for the ID table plus one per holder
  * @type: which iommufd_object_type the object is
  * @id: the object's ID in the context
+ * @rcu: frees the object after the lookups that may still see it
  */
 struct iommufd_object {
 	refcount_t users;
 	enum iommufd_object_type type;
 	unsigned int id;
+	struct rcu_head rcu;
 };
 
 struct iommufd_object *_iommufd_object_alloc(struct iommufd_ctx *ictx,

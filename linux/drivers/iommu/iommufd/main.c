@@ -113,12 +113,13 @@ struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 {
 	struct iommufd_object *obj;
 
-	xa_lock(&ictx->objects);
+	/* Objects are freed after a grace period: see iommufd_object_destroy(). */
+	rcu_read_lock();
 	obj = xa_load(&ictx->objects, id);
 	if (!obj || (type != IOMMUFD_OBJ_ANY && obj->type != type) ||
 	    !refcount_inc_not_zero(&obj->users))
 		obj = ERR_PTR(-ENOENT);
-	xa_unlock(&ictx->objects);
+	rcu_read_unlock();
 	return obj;
 }
 
@@ -154,10 +155,14 @@ out_unlock:
 	return obj;
 }
 
+/*
+ * A lookup may still be reading the object it found just before it left
+ * the table: free the memory only after an RCU grace period.
+ */
 static void iommufd_object_destroy(struct iommufd_object *obj)
 {
 	iommufd_object_ops[obj->type].destroy(obj);
-	kfree(obj);
+	kfree_rcu(obj, rcu);
 }
 
 /**
