@@ -67,9 +67,9 @@ enum iopt_pages_account_mode {
  * @mutex: protects everything below that changes
  * @npages: how many pages the range spans
  * @npinned: how many are pinned now
- * @source_task: the task whose RLIMIT_MEMLOCK applies
+ * @source_task: the task whose RLIMIT_MEMLOCK applies; NULL when not charged
  * @source_mm: the address space of @uptr
- * @source_user: the user charged in IOPT_PAGES_ACCOUNT_USER mode
+ * @source_user: the user charged in IOPT_PAGES_ACCOUNT_USER mode, or NULL
  * @uptr: the page-aligned start of the range
  * @writable: the memory may be mapped for device writes
  * @account_mode: an iopt_pages_account_mode

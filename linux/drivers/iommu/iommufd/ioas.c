@@ -238,11 +238,15 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 	if (rc)
 		goto out_put;
 
-	cmd->iova = iova;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc)
-		/* Userspace cannot learn the IOVA: take the mapping back. */
-		WARN_ON(iopt_unmap_iova(&ioas->iopt, iova, cmd->length, NULL));
+	/* A fixed IOVA is what userspace gave: nothing to tell it. */
+	if (!(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA)) {
+		cmd->iova = iova;
+		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+		if (rc)
+			/* Userspace cannot learn the IOVA: take it back. */
+			WARN_ON(iopt_unmap_iova(&ioas->iopt, iova, cmd->length,
+						NULL));
+	}
 out_put:
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;
@@ -316,8 +320,11 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 	if (rc)
 		goto out_put;
 
-	cmd->length = unmapped;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	/* Unmapping exactly what was asked leaves the answer as it was. */
+	if (cmd->length != unmapped) {
+		cmd->length = unmapped;
+		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	}
 out_put:
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;

@@ -376,23 +376,21 @@ union ucmd_buffer {
  * @size: the size of the kernel's structure
  * @min_size: the smallest size userspace may give: the end of the last
  *	member the handler needs
- * @ioctl_num: the full ioctl number
  * @execute: the handler
  */
 struct iommufd_ioctl_op {
 	unsigned int size;
 	unsigned int min_size;
-	unsigned int ioctl_num;
 	int (*execute)(struct iommufd_ucmd *ucmd);
 };
 
+/* The table is indexed by ioctl number, so a call finds its row at once. */
 #define IOCTL_OP(_ioctl, _fn, _struct, _last)                                  \
-	{                                                                      \
+	[_IOC_NR(_ioctl) - IOMMUFD_CMD_BASE] = {                               \
 		.size = sizeof(_struct) +                                      \
 			BUILD_BUG_ON_ZERO(sizeof(union ucmd_buffer) <          \
 					  sizeof(_struct)),                    \
 		.min_size = offsetofend(_struct, _last),                       \
-		.ioctl_num = _ioctl,                                           \
 		.execute = _fn,                                                \
 	}
 
@@ -429,29 +427,45 @@ static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 	const struct iommufd_ioctl_op *op;
 	struct iommufd_ucmd ucmd = {};
 	union ucmd_buffer buf;
+	unsigned int nr;
 	int rc;
 
-	/* A short table: a scan costs less than the ioctl itself. */
-	for (op = iommufd_ioctl_ops;; op++) {
-		if (op == iommufd_ioctl_ops + ARRAY_SIZE(iommufd_ioctl_ops))
-			return -ENOTTY;
-		if (op->ioctl_num == cmd)
-			break;
-	}
+	/* Every command is _IO(IOMMUFD_TYPE, nr): no direction or size bits. */
+	nr = _IOC_NR(cmd);
+	if (cmd != _IO(IOMMUFD_TYPE, nr) || nr < IOMMUFD_CMD_BASE ||
+	    nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_ioctl_ops))
+		return -ENOTTY;
+	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
+	if (!op->execute)
+		return -ENOTTY;
 
 	ucmd.ictx = filp->private_data;
 	ucmd.ubuffer = (void __user *)arg;
-	rc = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
-	if (rc)
-		return rc;
+	ucmd.cmd = &buf;
+	/*
+	 * Every valid structure has its mandatory part, which begins with its
+	 * size: read that part in one go, which is all of the structure for
+	 * most calls. Only if it cannot be read, tell an unreadable size
+	 * (EFAULT) from a size too short (EINVAL) as a read of the size alone
+	 * would have.
+	 */
+	if (copy_from_user(ucmd.cmd, ucmd.ubuffer, op->min_size)) {
+		if (get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer))
+			return -EFAULT;
+		return ucmd.user_size < op->min_size ? -EINVAL : -EFAULT;
+	}
+	ucmd.user_size = *(u32 *)ucmd.cmd;
 	if (ucmd.user_size < op->min_size)
 		return -EINVAL;
-
-	ucmd.cmd = &buf;
-	rc = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuffer,
-				   ucmd.user_size);
-	if (rc)
-		return rc;
+	/* The rest: zeroed if userspace is older, checked if it is newer. */
+	if (ucmd.user_size != op->size || op->size != op->min_size) {
+		rc = copy_struct_from_user(ucmd.cmd + op->min_size,
+					   op->size - op->min_size,
+					   ucmd.ubuffer + op->min_size,
+					   ucmd.user_size - op->min_size);
+		if (rc)
+			return rc;
+	}
 	return op->execute(&ucmd);
 }
 

@@ -58,11 +58,15 @@ struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
 
 	pages->source_mm = current->mm;
 	mmgrab(pages->source_mm);
+	if (capable(CAP_IPC_LOCK)) {
+		/* Nothing is charged: no task or user to charge needed. */
+		pages->account_mode = IOPT_PAGES_ACCOUNT_NONE;
+		return pages;
+	}
+	pages->account_mode = IOPT_PAGES_ACCOUNT_USER;
 	pages->source_task = current->group_leader;
 	get_task_struct(pages->source_task);
 	pages->source_user = get_uid(current_user());
-	pages->account_mode = capable(CAP_IPC_LOCK) ? IOPT_PAGES_ACCOUNT_NONE :
-						      IOPT_PAGES_ACCOUNT_USER;
 	return pages;
 }
 
@@ -81,7 +85,8 @@ void iopt_release_pages(struct kref *kref)
 	WARN_ON(!xa_empty(&pages->pinned_pfns));
 	mmdrop(pages->source_mm);
 	mutex_destroy(&pages->mutex);
-	put_task_struct(pages->source_task);
+	if (pages->source_task)
+		put_task_struct(pages->source_task);
 	free_uid(pages->source_user);
 	kfree(pages);
 }
@@ -112,15 +117,47 @@ static unsigned long iopt_chunk_pages(void)
 }
 
 /*
- * The temporary PFN buffer for walking an area: one chunk, no larger than
- * the area. Sets *chunk to its length in PFNs.
+ * The temporary PFN buffer of a walk: one chunk, no larger than what is
+ * walked. Small walks, such as the single-page maps and unmaps QEMU makes
+ * by the thousand for a guest with a vIOMMU, use the stack instead of an
+ * allocation.
  */
-static unsigned long *iopt_area_alloc_pfns(struct iopt_area *area,
-					   unsigned long *chunk)
+#define IOPT_PFN_BUFFER_STACK 16
+
+struct iopt_pfn_buffer {
+	unsigned long *pfns;
+	unsigned long len;
+	unsigned long stack[IOPT_PFN_BUFFER_STACK];
+};
+
+/* A buffer for walking @npages pages: 0 or -ENOMEM. */
+static int iopt_pfn_buffer_init(struct iopt_pfn_buffer *buf,
+				unsigned long npages)
 {
-	*chunk = min(iopt_chunk_pages(),
-		     iopt_area_last_index(area) - iopt_area_index(area) + 1);
-	return kvcalloc(*chunk, sizeof(unsigned long), GFP_KERNEL_ACCOUNT);
+	buf->len = min(iopt_chunk_pages(), npages);
+	buf->pfns = buf->stack;
+	if (buf->len <= IOPT_PFN_BUFFER_STACK)
+		return 0;
+	buf->pfns = kvmalloc_array(buf->len, sizeof(*buf->pfns),
+				   GFP_KERNEL_ACCOUNT);
+	if (!buf->pfns) {
+		/* What cannot fail may still go on with the stack. */
+		buf->pfns = buf->stack;
+		buf->len = IOPT_PFN_BUFFER_STACK;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void iopt_pfn_buffer_destroy(struct iopt_pfn_buffer *buf)
+{
+	if (buf->pfns != buf->stack)
+		kvfree(buf->pfns);
+}
+
+static unsigned long iopt_area_npages(struct iopt_area *area)
+{
+	return iopt_area_last_index(area) - iopt_area_index(area) + 1;
 }
 
 static int iopt_pages_charge(struct iopt_pages *pages, unsigned long npages)
@@ -500,21 +537,20 @@ void iopt_area_unmap_pfns(struct iopt_area *area, struct iommu_domain *domain,
 static void iopt_area_unfill_range(struct iopt_area *area,
 				   struct iommu_domain **domains,
 				   unsigned int ndomains, unsigned long index,
-				   unsigned long last, unsigned long *pfns,
-				   unsigned long chunk)
+				   unsigned long last, struct iopt_pfn_buffer *buf)
 {
 	struct iopt_pages *pages = area->pages;
 	struct iommu_domain *storage = area->storage_domain;
 
 	while (index <= last) {
-		unsigned long n = min(chunk, last - index + 1);
+		unsigned long n = min(buf->len, last - index + 1);
 		unsigned int d;
 
 		area->storage_domain = domains[0];
-		iopt_area_read_pfns(area, index, pfns, n);
+		iopt_area_read_pfns(area, index, buf->pfns, n);
 		for (d = 0; d != ndomains; d++)
 			iopt_area_unmap_pfns(area, domains[d], index, n);
-		iopt_pages_release(pages, index, pfns, n, area);
+		iopt_pages_release(pages, index, buf->pfns, n, area);
 		index += n;
 	}
 	area->storage_domain = storage;
@@ -535,31 +571,31 @@ int iopt_area_fill_domains(struct iopt_area *area,
 	struct iopt_pages *pages = area->pages;
 	unsigned long index = iopt_area_index(area);
 	unsigned long last = iopt_area_last_index(area);
-	unsigned long chunk, *pfns;
-	int rc = 0;
+	struct iopt_pfn_buffer buf;
+	int rc;
 
-	pfns = iopt_area_alloc_pfns(area, &chunk);
-	if (!pfns)
-		return -ENOMEM;
+	rc = iopt_pfn_buffer_init(&buf, iopt_area_npages(area));
+	if (rc)
+		return rc;
 
 	mutex_lock(&pages->mutex);
 	while (index <= last) {
-		unsigned long n = min(chunk, last - index + 1);
+		unsigned long n = min(buf.len, last - index + 1);
 		unsigned int d;
 
-		rc = iopt_pages_get_pfns(pages, index, n, pfns, area);
+		rc = iopt_pages_get_pfns(pages, index, n, buf.pfns, area);
 		if (rc)
 			goto err_unfill;
 		for (d = 0; d != ndomains; d++) {
-			rc = iopt_area_map_pfns(area, domains[d], index, pfns,
-						n);
+			rc = iopt_area_map_pfns(area, domains[d], index,
+						buf.pfns, n);
 			if (rc)
 				break;
 		}
 		if (rc) {
 			while (d--)
 				iopt_area_unmap_pfns(area, domains[d], index, n);
-			iopt_pages_release(pages, index, pfns, n, area);
+			iopt_pages_release(pages, index, buf.pfns, n, area);
 			goto err_unfill;
 		}
 		index += n;
@@ -567,16 +603,15 @@ int iopt_area_fill_domains(struct iopt_area *area,
 	area->storage_domain = domains[0];
 	interval_tree_insert(&area->pages_node, &pages->domains_itree);
 	mutex_unlock(&pages->mutex);
-	kvfree(pfns);
+	iopt_pfn_buffer_destroy(&buf);
 	return 0;
 
 err_unfill:
 	if (index != iopt_area_index(area))
 		iopt_area_unfill_range(area, domains, ndomains,
-				       iopt_area_index(area), index - 1, pfns,
-				       chunk);
+				       iopt_area_index(area), index - 1, &buf);
 	mutex_unlock(&pages->mutex);
-	kvfree(pfns);
+	iopt_pfn_buffer_destroy(&buf);
 	return rc;
 }
 
@@ -593,23 +628,18 @@ void iopt_area_unfill_domains(struct iopt_area *area,
 			      unsigned int ndomains)
 {
 	struct iopt_pages *pages = area->pages;
-	unsigned long chunk, pfn, *pfns;
+	struct iopt_pfn_buffer buf;
 
-	/* Without memory for a chunk, go one page at a time. */
-	pfns = iopt_area_alloc_pfns(area, &chunk);
-	if (!pfns) {
-		pfns = &pfn;
-		chunk = 1;
-	}
+	/* Without memory for a chunk, the stack's few pages at a time. */
+	iopt_pfn_buffer_init(&buf, iopt_area_npages(area));
 
 	mutex_lock(&pages->mutex);
 	interval_tree_remove(&area->pages_node, &pages->domains_itree);
 	iopt_area_unfill_range(area, domains, ndomains, iopt_area_index(area),
-			       iopt_area_last_index(area), pfns, chunk);
+			       iopt_area_last_index(area), &buf);
 	area->storage_domain = NULL;
 	mutex_unlock(&pages->mutex);
-	if (pfns != &pfn)
-		kvfree(pfns);
+	iopt_pfn_buffer_destroy(&buf);
 }
 
 /**
@@ -625,19 +655,19 @@ int iopt_area_fill_domain(struct iopt_area *area, struct iommu_domain *domain)
 {
 	unsigned long index = iopt_area_index(area);
 	unsigned long last = iopt_area_last_index(area);
-	unsigned long chunk, *pfns;
-	int rc = 0;
+	struct iopt_pfn_buffer buf;
+	int rc;
 
-	pfns = iopt_area_alloc_pfns(area, &chunk);
-	if (!pfns)
-		return -ENOMEM;
+	rc = iopt_pfn_buffer_init(&buf, iopt_area_npages(area));
+	if (rc)
+		return rc;
 
 	mutex_lock(&area->pages->mutex);
 	while (index <= last) {
-		unsigned long n = min(chunk, last - index + 1);
+		unsigned long n = min(buf.len, last - index + 1);
 
-		iopt_area_read_pfns(area, index, pfns, n);
-		rc = iopt_area_map_pfns(area, domain, index, pfns, n);
+		iopt_area_read_pfns(area, index, buf.pfns, n);
+		rc = iopt_area_map_pfns(area, domain, index, buf.pfns, n);
 		if (rc)
 			break;
 		index += n;
@@ -646,7 +676,7 @@ int iopt_area_fill_domain(struct iopt_area *area, struct iommu_domain *domain)
 		iopt_area_unmap_pfns(area, domain, iopt_area_index(area),
 				     index - iopt_area_index(area));
 	mutex_unlock(&area->pages->mutex);
-	kvfree(pfns);
+	iopt_pfn_buffer_destroy(&buf);
 	return rc;
 }
 
@@ -869,29 +899,26 @@ static int iopt_pages_rw_pinned(struct iopt_pages *pages,
 {
 	unsigned long index = start_byte / PAGE_SIZE;
 	unsigned long offset = start_byte % PAGE_SIZE;
-	unsigned long chunk, pfn, *pfns = &pfn;
-	int rc = 0;
+	struct iopt_pfn_buffer buf;
+	int rc;
 
-	chunk = min(iopt_chunk_pages(),
-		    DIV_ROUND_UP(offset + length, PAGE_SIZE));
-	if (chunk > 1) {
-		pfns = kvcalloc(chunk, sizeof(*pfns), GFP_KERNEL_ACCOUNT);
-		if (!pfns)
-			return -ENOMEM;
-	}
+	rc = iopt_pfn_buffer_init(&buf,
+				  DIV_ROUND_UP(offset + length, PAGE_SIZE));
+	if (rc)
+		return rc;
 
 	mutex_lock(&pages->mutex);
 	while (length) {
-		unsigned long n = min(chunk, DIV_ROUND_UP(offset + length,
-							  PAGE_SIZE));
+		unsigned long n = min(buf.len, DIV_ROUND_UP(offset + length,
+							    PAGE_SIZE));
 		unsigned long i;
 
-		rc = iopt_pages_get_pfns(pages, index, n, pfns, NULL);
+		rc = iopt_pages_get_pfns(pages, index, n, buf.pfns, NULL);
 		if (rc)
 			break;
 		for (i = 0; i != n; i++) {
 			size_t bytes = min(PAGE_SIZE - offset, length);
-			void *va = kmap_local_pfn(pfns[i]);
+			void *va = kmap_local_pfn(buf.pfns[i]);
 
 			if (flags & IOMMUFD_ACCESS_RW_WRITE)
 				memcpy(va + offset, data, bytes);
@@ -902,12 +929,11 @@ static int iopt_pages_rw_pinned(struct iopt_pages *pages,
 			length -= bytes;
 			offset = 0;
 		}
-		iopt_pages_release(pages, index, pfns, n, NULL);
+		iopt_pages_release(pages, index, buf.pfns, n, NULL);
 		index += n;
 	}
 	mutex_unlock(&pages->mutex);
-	if (pfns != &pfn)
-		kvfree(pfns);
+	iopt_pfn_buffer_destroy(&buf);
 	return rc;
 }
 
