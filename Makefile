@@ -39,10 +39,13 @@ conformance: guest
 	@ONLY='conformance/*' bash $(H)/check.sh
 
 # VFIO type1 against iommufd on a non-debug kernel of its own (build/bench-obj):
-# build/out/bench.md and bench.png. BENCH_REPS repetitions of each measurement.
+# build/out/bench.md and bench.png. BENCH_REPS repetitions of each measurement;
+# BENCH_ONLY=churn,mock runs only those workloads; PROFILE=<workload> takes
+# a perf profile of each backend instead.
 BENCH_REPS ?= 5
 bench: tree
-	@BENCH_REPS=$(BENCH_REPS) bash $(H)/bench.sh
+	@BENCH_REPS=$(BENCH_REPS) BENCH_ONLY=$(BENCH_ONLY) PROFILE=$(PROFILE) \
+		bash $(H)/bench.sh
 
 shell: guest
 	@bash $(H)/vm.sh shell

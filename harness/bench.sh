@@ -7,6 +7,9 @@
 # report: $OUT/bench.md (a table) and $OUT/bench.png (the ratios as bars).
 # BENCH_REPS (default 5) repetitions of every measurement.
 # 'bench.sh report' only writes the report again from the last run.
+# PROFILE=WORKLOAD (4k, thp, hugetlb, churn, copy or mock) takes a perf
+# profile of each backend running that workload instead, in the guest with
+# Debian's perf: $OUT/bench-profile.txt.
 . "$(dirname "$0")/lib.sh"
 
 export OBJ=$BUILD/bench-obj
@@ -39,8 +42,11 @@ run() {
 		-I "$TREE/drivers/iommu/iommufd" \
 		-o "$guest/bench" "$TOP/harness/bench/bench.c"
 
+	[ -z "${PROFILE:-}" ] || profile_tools
+
 	# About 35 s to boot, then about 10 s a repetition: a generous limit.
-	bash "$TOP/harness/vm.sh" bench $((300 + 60 * BENCH_REPS))
+	BENCH_PROFILE=${PROFILE:-} bash "$TOP/harness/vm.sh" bench \
+		$((300 + 60 * BENCH_REPS))
 
 	# The judge of 'make test' finds kernel reports on the console, a run
 	# that did not end, and the bench program's exit status.
@@ -51,6 +57,28 @@ run() {
 		grep -a '^bench: ' "$console" | tail -n 5
 		die "the bench run failed; see $console and $results"
 	fi
+}
+
+# perf and the libraries it needs, for the guest: the guest runs it
+# through the dynamic loader, which finds them in /tests/lib.
+profile_tools() {
+	local perf lib
+
+	perf=$(command -v perf) || die "PROFILE needs perf (apt-get install linux-perf)"
+	step "bench: adding $perf and its libraries for a profile of '$PROFILE'"
+	mkdir -p "$guest/lib"
+	cp "$perf" "$guest/perf"
+	ldd "$perf" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' |
+		while read -r lib; do cp -L "$lib" "$guest/lib/"; done
+	cp -L "$(ldd "$perf" | awk '/ld-linux/ { print $1 }')" "$guest/lib/ld.so"
+}
+
+# The profiles the guest printed, without the table.
+profile_report() {
+	tr -d '\r' <"$results" | sed -n '/^# profile: /,/^harness: suite bench end/p' \
+		>"$OUT/bench-profile.txt"
+	[ -s "$OUT/bench-profile.txt" ] || die "no profile in $results"
+	echo "    profile: $OUT/bench-profile.txt"
 }
 
 # The table and the chart from the results.
@@ -71,6 +99,11 @@ report() {
 }
 
 [ "${1:-}" = report ] || run
+if [ -n "${PROFILE:-}" ]; then
+	profile_report
+	step "bench: done"
+	exit 0
+fi
 report
 echo
 cat "$md"

@@ -50,6 +50,8 @@ cmdline+=" iommu.strict=1"
 if [ "$mode" = bench ]; then
 	cmdline+=" hugepages=512"
 	[ -z "${BENCH_REPS:-}" ] || cmdline+=" bench.reps=$BENCH_REPS"
+	[ -z "${BENCH_PROFILE:-}" ] || cmdline+=" bench.profile=$BENCH_PROFILE"
+	[ -z "${BENCH_ONLY:-}" ] || cmdline+=" bench.only=$BENCH_ONLY"
 else
 	cmdline+=" kmemleak=on"
 fi

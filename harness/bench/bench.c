@@ -5,8 +5,8 @@
  *
  *	bench [REPS [WORKLOAD...]]
  *
- * REPS (default 5, or bench.reps=N on the kernel command line) is how many
- * times each measurement is taken; WORKLOAD narrows the run to some of
+ * REPS (default 5, or bench.reps=N on the kernel command line, which a REPS
+ * of 0 keeps) is how many times each measurement is taken; WORKLOAD narrows the run to some of
  * 4k, thp, hugetlb, churn, copy and mock. Each repetition sets a backend
  * up, times only its ioctls with CLOCK_MONOTONIC, and tears it down; the
  * backend that goes first alternates from one repetition to the next.
@@ -14,10 +14,15 @@
  * stdout has one line per measured row, for the host to parse:
  *
  *	bench <row> <unit> type1 <median> <min> <max> iommufd <median> <min> <max>
+ *		[ratio <paired ratio>]
  *
  * and context lines starting with '#'. In the mock rows the type1 column
  * is a bare pin_user_pages() loop (debugfs iommufd/bench_pin). Progress and
  * errors go to stderr; any failed step ends the run with exit status 1.
+ *
+ * With BENCH_BACKEND=type1 or iommufd in the environment only that column
+ * runs (the mock rows then run their bare or their mock half), and no
+ * "bench" line is printed: that is for taking a profile of one backend.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -62,11 +67,12 @@ struct row {
 	const char *id, *unit, *what;
 	double val[NR_COLS][MAX_REPS];
 	int n[NR_COLS];
+	double paired;	/* median of paired iommufd/type1 ratios, if any */
 };
 
 enum {
 	MAP_4K, UNMAP_4K, MAP_THP, UNMAP_THP, MAP_HUGE, UNMAP_HUGE,
-	CHURN, COPY_MAP, COPY_UNMAP, MOCK_MAP, MOCK_UNMAP,
+	CHURN, CHURN_MAP, COPY_MAP, COPY_UNMAP, MOCK_MAP, MOCK_UNMAP,
 	MEM_4K, MEM_THP, MEM_HUGE, SLAB_4K, SLAB_THP, SLAB_HUGE,
 	NR_ROWS
 };
@@ -79,6 +85,7 @@ static struct row rows[NR_ROWS] = {
 	[MAP_HUGE] = { "map-hugetlb", "ms", "map 1 GiB, hugetlbfs 2 MiB" },
 	[UNMAP_HUGE] = { "unmap-hugetlb", "ms", "unmap 1 GiB, hugetlbfs 2 MiB" },
 	[CHURN] = { "churn-4k", "us", "map+unmap one 4 KiB page (per pair)" },
+	[CHURN_MAP] = { "churn-map", "us", "of which the map of one 4 KiB page" },
 	[COPY_MAP] = { "copy-map", "ms",
 		       "1 GiB into a 2nd device's space (type1 map, IOAS_COPY)" },
 	[COPY_UNMAP] = { "copy-unmap", "ms", "unmap the copied 1 GiB" },
@@ -96,6 +103,7 @@ static struct row rows[NR_ROWS] = {
 };
 
 static int reps = 5;
+static int only_col = -1;	/* BENCH_BACKEND: the one column to run */
 static char edu_bdf[2][NAME_LEN];
 static bool edu_claimed[2];
 
@@ -216,7 +224,8 @@ struct ctx {
 
 struct backend {
 	const char *name;
-	void (*open)(struct ctx *c, int ndev);
+	/* Set up spaces for the edus first, ..., first + ndev - 1. */
+	void (*open)(struct ctx *c, int first, int ndev);
 	int (*map)(struct ctx *c, int space, void *buf, size_t len,
 		   uint64_t iova);
 	int (*unmap)(struct ctx *c, int space, uint64_t iova, size_t len);
@@ -246,7 +255,7 @@ static void ctx_close(struct ctx *c)
 	}
 }
 
-static void type1_open(struct ctx *c, int ndev)
+static void type1_open(struct ctx *c, int first, int ndev)
 {
 	int i;
 
@@ -254,7 +263,7 @@ static void type1_open(struct ctx *c, int ndev)
 	for (i = 0; i < ndev; i++) {
 		c->fd[i] = open("/dev/vfio/vfio", O_RDWR);
 		check(c->fd[i] < 0, "open /dev/vfio/vfio");
-		c->dev[i] = vfio_group_open(edu_bdf[i]);
+		c->dev[i] = vfio_group_open(edu_bdf[first + i]);
 		check_neg(c->dev[i], "open the VFIO group of the edu");
 		check(ioctl(c->dev[i], VFIO_GROUP_SET_CONTAINER, &c->fd[i]),
 		      "VFIO_GROUP_SET_CONTAINER");
@@ -300,7 +309,7 @@ static int type1_copy(struct ctx *c, void *buf, size_t len, uint64_t iova)
 	return type1_map(c, 1, buf, len, iova);
 }
 
-static void iommufd_open(struct ctx *c, int ndev)
+static void iommufd_open(struct ctx *c, int first, int ndev)
 {
 	uint32_t pt;
 	int i;
@@ -309,7 +318,7 @@ static void iommufd_open(struct ctx *c, int ndev)
 	c->fd[0] = open("/dev/iommu", O_RDWR);
 	check(c->fd[0] < 0, "open /dev/iommu");
 	for (i = 0; i < ndev; i++) {
-		c->dev[i] = vfio_cdev_open(edu_bdf[i]);
+		c->dev[i] = vfio_cdev_open(edu_bdf[first + i]);
 		check_neg(c->dev[i], "open the VFIO cdev of the edu");
 		check(vfio_bind(c->dev[i], c->fd[0], NULL),
 		      "VFIO_DEVICE_BIND_IOMMUFD");
@@ -356,7 +365,7 @@ static int iommufd_copy(struct ctx *c, void *buf, size_t len, uint64_t iova)
 }
 
 /* An IOAS whose only page table is a mock domain (IOMMU_TEST_CMD). */
-static void mock_open(struct ctx *c, int ndev)
+static void mock_open(struct ctx *c, int first, int ndev)
 {
 	struct iommu_test_cmd cmd = {
 		.size = sizeof(cmd),
@@ -373,7 +382,7 @@ static void mock_open(struct ctx *c, int ndev)
 }
 
 /* The bare pin loop: debugfs iommufd/bench_pin, kept open meanwhile. */
-static void bare_open(struct ctx *c, int ndev)
+static void bare_open(struct ctx *c, int first, int ndev)
 {
 	ctx_init(c);
 	c->fd[0] = open(BENCH_PIN, O_WRONLY);
@@ -431,6 +440,12 @@ static int col_at(int rep, int i)
 	return rep % 2 ? NR_COLS - 1 - i : i;
 }
 
+/* A column BENCH_BACKEND left out. */
+static bool col_skipped(int col)
+{
+	return only_col >= 0 && col != only_col;
+}
+
 static void record(int row, int col, double val)
 {
 	struct row *r = &rows[row];
@@ -457,6 +472,33 @@ static void stats(const double *val, int n, double *med, double *min,
 	*med = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
 }
 
+static double median(double *val, int n)
+{
+	qsort(val, n, sizeof(*val), cmp_double);
+	return n % 2 ? val[n / 2] : (val[n / 2 - 1] + val[n / 2]) / 2;
+}
+
+/*
+ * Each repetition measures both columns back to back: the median of the
+ * repetitions' ratios, which the emulated machine's drift from one
+ * repetition to the next does not move as it moves the columns' medians.
+ * 0 if a repetition has no type1 value to divide by.
+ */
+static double paired_ratio(struct row *r)
+{
+	double ratios[MAX_REPS];
+	int i;
+
+	if (r->n[T1] != r->n[FD] || !r->n[T1])
+		return 0;
+	for (i = 0; i < r->n[T1]; i++) {
+		if (r->val[T1][i] <= 0)
+			return 0;
+		ratios[i] = r->val[FD][i] / r->val[T1][i];
+	}
+	return median(ratios, r->n[T1]);
+}
+
 /* The row's context lines, then its "bench" line. */
 static void row_print(int row)
 {
@@ -464,6 +506,8 @@ static void row_print(int row)
 	double med[NR_COLS], min, max;
 	int col, i;
 
+	if (only_col >= 0)
+		return;
 	printf("# %s: %s, %s\n", r->id, r->what, r->unit);
 	for (col = 0; col < NR_COLS; col++) {
 		if (!r->n[col])
@@ -478,6 +522,10 @@ static void row_print(int row)
 		stats(r->val[col], r->n[col], &med[col], &min, &max);
 		printf(" %s %.3f %.3f %.3f", col_name[col], med[col], min, max);
 	}
+	if (!r->paired)
+		r->paired = paired_ratio(r);
+	if (r->paired)
+		printf(" ratio %.4f", r->paired);
 	printf("\n");
 	fflush(stdout);
 }
@@ -561,7 +609,9 @@ static void bench_map_unmap(const struct backend *const pair[NR_COLS],
 	for (rep = 0; rep < reps; rep++) {
 		for (i = 0; i < NR_COLS; i++) {
 			col = col_at(rep, i);
-			pair[col]->open(&c, 1);
+			if (col_skipped(col))
+				continue;
+			pair[col]->open(&c, 0, 1);
 			meminfo_read(&before);
 			t0 = now_us();
 			check(pair[col]->map(&c, 0, b->mem, b->len, BIG_IOVA),
@@ -668,38 +718,72 @@ static void workload_hugetlb(void)
 /*
  * What QEMU does for a guest with a vIOMMU: map one page, unmap it, again
  * and again, each time another page of a 16 MiB buffer, at a fixed IOVA.
+ * A pair takes microseconds, so the emulated machine's speed drifts within
+ * a repetition: both backends are set up at once, each on its own edu, and
+ * take turns every CHURN_SLICE pairs, so that both see the same drift. The
+ * row's ratio is the median of the ratios of the slices taken back to back,
+ * a finer pairing than that of the repetitions (see paired_ratio()).
  */
+#define CHURN_SLICE	256
+
 static void workload_churn(void)
 {
-	const struct backend *be;
+	static double paired[MAX_REPS * CHURN_PAIRS / CHURN_SLICE];
+	double spent[NR_COLS], in_map[NR_COLS], slice[NR_COLS], t0, t1;
+	struct ctx c[NR_COLS];
+	int rep, i, col, n, npaired = 0;
 	struct buffer b;
-	int rep, i, col, n;
-	double t0, t1;
-	struct ctx c;
 	char *page;
 
 	progress("4 KiB map+unmap churn, %d pairs", CHURN_PAIRS);
 	buffer_alloc(&b, CHURN_LEN, ANON_4K);
 	for (rep = 0; rep < reps; rep++) {
-		for (i = 0; i < NR_COLS; i++) {
-			col = col_at(rep, i);
-			be = vfio_pair[col];
-			be->open(&c, 1);
-			t0 = now_us();
-			for (n = 0; n < CHURN_PAIRS; n++) {
-				page = b.mem + n % (CHURN_LEN / PAGE) * PAGE;
-				if (be->map(&c, 0, page, PAGE, BIG_IOVA))
-					break;
-				if (be->unmap(&c, 0, BIG_IOVA, PAGE))
-					break;
+		for (col = 0; col < NR_COLS; col++) {
+			spent[col] = in_map[col] = 0;
+			if (!col_skipped(col))
+				vfio_pair[col]->open(&c[col], col, 1);
+		}
+		for (n = 0; n < CHURN_PAIRS; n += CHURN_SLICE) {
+			for (i = 0; i < NR_COLS; i++) {
+				const struct backend *be;
+				int k;
+
+				col = col_at(rep + n / CHURN_SLICE, i);
+				if (col_skipped(col))
+					continue;
+				be = vfio_pair[col];
+				slice[col] = 0;
+				for (k = n; k < n + CHURN_SLICE; k++) {
+					page = b.mem +
+					       k % (CHURN_LEN / PAGE) * PAGE;
+					t0 = now_us();
+					check(be->map(&c[col], 0, page, PAGE,
+						      BIG_IOVA),
+					      "churn map");
+					t1 = now_us();
+					check(be->unmap(&c[col], 0, BIG_IOVA,
+							PAGE),
+					      "churn unmap");
+					slice[col] += now_us() - t0;
+					in_map[col] += t1 - t0;
+				}
+				spent[col] += slice[col];
 			}
-			t1 = now_us();
-			check(n != CHURN_PAIRS, "churn map or unmap");
-			be->close(&c);
-			record(CHURN, col, (t1 - t0) / CHURN_PAIRS);
+			if (only_col < 0)
+				paired[npaired++] = slice[FD] / slice[T1];
+		}
+		for (col = 0; col < NR_COLS; col++) {
+			if (col_skipped(col))
+				continue;
+			vfio_pair[col]->close(&c[col]);
+			record(CHURN, col, spent[col] / CHURN_PAIRS);
+			record(CHURN_MAP, col, in_map[col] / CHURN_PAIRS);
 		}
 	}
+	if (npaired)
+		rows[CHURN].paired = median(paired, npaired);
 	row_print(CHURN);
+	row_print(CHURN_MAP);
 	buffer_free(&b);
 }
 
@@ -719,8 +803,10 @@ static void workload_copy(struct buffer *b)
 	for (rep = 0; rep < reps; rep++) {
 		for (i = 0; i < NR_COLS; i++) {
 			col = col_at(rep, i);
+			if (col_skipped(col))
+				continue;
 			be = vfio_pair[col];
-			be->open(&c, 2);
+			be->open(&c, 0, 2);
 			check(be->map(&c, 0, b->mem, b->len, BIG_IOVA),
 			      "copy: the first device's map");
 			t0 = now_us();
@@ -741,22 +827,6 @@ static void workload_copy(struct buffer *b)
 	row_print(COPY_UNMAP);
 }
 
-/* IOMMU_TEST_OP_MD_CHECK_REFS: is each page of the range pinned @refs times? */
-static int check_refs(int fd, void *buf, size_t len, unsigned int refs)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_MD_CHECK_REFS,
-		.check_refs = {
-			.length = len,
-			.uptr = (uintptr_t)buf,
-			.refs = refs,
-		},
-	};
-
-	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
-}
-
 /*
  * Before timing the bare pin file, check that it does what it says: its
  * pins hold, one range at a time, and closing the file unpins.
@@ -768,18 +838,18 @@ static void bare_check(struct buffer *b)
 
 	fd = open("/dev/iommu", O_RDWR);
 	check(fd < 0, "open /dev/iommu");
-	bare_open(&c, 0);
+	bare_open(&c, 0, 0);
 	check(bare_map(&c, 0, b->mem, 2 * PAGE, 0), "bench_pin: pin");
-	check(check_refs(fd, b->mem, 2 * PAGE, 1),
+	check(md_check_refs(fd, b->mem, 2 * PAGE, 1),
 	      "bench_pin: the pages are not pinned once");
-	bare_open(&other, 0);
+	bare_open(&other, 0, 0);
 	if (!bare_map(&other, 0, b->mem, PAGE, 0) || errno != EBUSY)
 		die("bench_pin: a second pin did not fail with EBUSY");
 	if (!bare_unmap(&other, 0, 0, 0) || errno != ENOENT)
 		die("bench_pin: another file's unpin did not fail with ENOENT");
 	ctx_close(&other);
 	ctx_close(&c);
-	check(check_refs(fd, b->mem, 2 * PAGE, 0),
+	check(md_check_refs(fd, b->mem, 2 * PAGE, 0),
 	      "bench_pin: closing the file left the pages pinned");
 	close(fd);
 }
@@ -861,7 +931,11 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	reps_from_cmdline();
-	if (argc > 1)
+	for (i = 0; i < NR_COLS && getenv("BENCH_BACKEND"); i++) {
+		if (!strcmp(getenv("BENCH_BACKEND"), col_name[i]))
+			only_col = i;
+	}
+	if (argc > 1 && atoi(argv[1]))
 		reps = atoi(argv[1]);
 	if (reps < 1 || reps > MAX_REPS)
 		die("repetitions must be 1 to %d", MAX_REPS);
@@ -892,7 +966,7 @@ int main(int argc, char **argv)
 		workload_mock(&b4k);
 
 	for (i = MEM_4K; i < NR_ROWS; i++) {
-		if (rows[i].n[T1])
+		if (rows[i].n[T1] || rows[i].n[FD])
 			row_print(i);
 	}
 	edus_release();
