@@ -15,6 +15,21 @@ struct iommu_ioas_change_process {
 #define IOMMU_IOAS_CHANGE_PROCESS _IO(IOMMUFD_TYPE, 0x92)
 #endif
 
+/* IOMMU_IOAS_MAP_FILE: Linux 6.14; QEMU 10 maps file-backed RAM with it. */
+#ifndef IOMMU_IOAS_MAP_FILE
+#define IOMMUFD_CMD_IOAS_MAP_FILE 0x8f
+struct iommu_ioas_map_file {
+	__u32 size;
+	__u32 flags;
+	__u32 ioas_id;
+	__s32 fd;
+	__aligned_u64 start;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+#define IOMMU_IOAS_MAP_FILE _IO(IOMMUFD_TYPE, 0x8f)
+#endif
+
 /* IOMMU_GET_HW_INFO input type: Linux 6.17, backported to 6.12.y selftests. */
 #ifndef IOMMU_HW_INFO_FLAG_INPUT_TYPE
 #define IOMMU_HW_INFO_TYPE_DEFAULT 0

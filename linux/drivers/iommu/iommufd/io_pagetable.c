@@ -244,7 +244,7 @@ static int iopt_map_slices(struct io_pagetable *iopt, struct list_head *slices,
 	}
 	if (alloc_iova)
 		rc = iopt_alloc_iova(iopt, iova,
-				     (unsigned long)first->pages->uptr +
+				     iopt_pages_start(first->pages) +
 					     first->start_byte,
 				     length);
 	else
@@ -304,6 +304,32 @@ out_unlock:
 	return rc;
 }
 
+/* Map @length bytes of @pages from @start_byte on; consumes @pages. */
+static int iopt_map_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
+			  struct iopt_pages *pages, unsigned long start_byte,
+			  unsigned long *iova, unsigned long length,
+			  int iommu_prot, bool alloc_iova)
+{
+	struct iopt_pages_slice slice = {
+		.pages = pages,
+		.start_byte = start_byte,
+		.length = length,
+	};
+	LIST_HEAD(slices);
+	int rc;
+
+	if (ictx->account_mode == IOPT_PAGES_ACCOUNT_MM &&
+	    pages->account_mode == IOPT_PAGES_ACCOUNT_USER)
+		pages->account_mode = IOPT_PAGES_ACCOUNT_MM;
+	list_add(&slice.next, &slices);
+
+	rc = iopt_map_slices(iopt, &slices, length, iova, iommu_prot,
+			     alloc_iova);
+	if (slice.pages)
+		iopt_put_pages(slice.pages);
+	return rc;
+}
+
 /**
  * iopt_map_user_pages - map user memory at an IOVA
  * @ictx: the context, whose accounting mode applies
@@ -320,25 +346,46 @@ int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 			unsigned long *iova, void __user *uptr,
 			unsigned long length, int iommu_prot, bool alloc_iova)
 {
-	struct iopt_pages_slice slice = {};
-	LIST_HEAD(slices);
-	int rc;
+	struct iopt_pages *pages;
 
-	slice.pages = iopt_alloc_pages(uptr, length, iommu_prot & IOMMU_WRITE);
-	if (IS_ERR(slice.pages))
-		return PTR_ERR(slice.pages);
-	if (ictx->account_mode == IOPT_PAGES_ACCOUNT_MM &&
-	    slice.pages->account_mode == IOPT_PAGES_ACCOUNT_USER)
-		slice.pages->account_mode = IOPT_PAGES_ACCOUNT_MM;
-	slice.start_byte = (unsigned long)uptr % PAGE_SIZE;
-	slice.length = length;
-	list_add(&slice.next, &slices);
+	pages = iopt_alloc_user_pages(uptr, length, iommu_prot & IOMMU_WRITE);
+	if (IS_ERR(pages))
+		return PTR_ERR(pages);
+	return iopt_map_pages(ictx, iopt, pages,
+			      (unsigned long)uptr % PAGE_SIZE, iova, length,
+			      iommu_prot, alloc_iova);
+}
 
-	rc = iopt_map_slices(iopt, &slices, length, iova, iommu_prot,
-			     alloc_iova);
-	if (slice.pages)
-		iopt_put_pages(slice.pages);
-	return rc;
+/**
+ * iopt_map_file_pages - map part of a shmem or hugetlbfs file at an IOVA
+ * @ictx: the context, whose accounting mode applies
+ * @iopt: the io_pagetable
+ * @iova: the IOVA; an output if @alloc_iova
+ * @file: the file
+ * @start: the file offset to map from
+ * @length: how many bytes
+ * @iommu_prot: IOMMU_READ / IOMMU_WRITE / IOMMU_CACHE
+ * @alloc_iova: let the kernel choose the IOVA
+ *
+ * As iopt_map_user_pages(), with the pages taken from the file's page cache
+ * when they are pinned; see iopt_alloc_file_pages() for the errors of the
+ * file and the range.
+ *
+ * Return: 0 or a negative errno; on error nothing changed.
+ */
+int iopt_map_file_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
+			unsigned long *iova, struct file *file, u64 start,
+			unsigned long length, int iommu_prot, bool alloc_iova)
+{
+	struct iopt_pages *pages;
+
+	pages = iopt_alloc_file_pages(file, start, length,
+				      iommu_prot & IOMMU_WRITE,
+				      iommu_prot & IOMMU_READ);
+	if (IS_ERR(pages))
+		return PTR_ERR(pages);
+	return iopt_map_pages(ictx, iopt, pages, start % PAGE_SIZE, iova,
+			      length, iommu_prot, alloc_iova);
 }
 
 /**
@@ -510,6 +557,47 @@ int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
 int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped)
 {
 	return iopt_unmap_iova_range(iopt, 0, ULONG_MAX, unmapped);
+}
+
+/**
+ * iopt_list_file_pages - gather the memory of every mapping, all from files
+ * @iopt: the io_pagetable, whose iova_rwsem the caller holds for writing
+ * @list: every iopt_pages not on it yet is added, by its move_item
+ * @user_pages: increased by the pinned pages charged to another user
+ * @mm_pages: increased by the pinned pages charged to another mm
+ *
+ * For IOMMU_IOAS_CHANGE_PROCESS, which moves the charges of every mapping
+ * of a context to the calling process: an iopt_pages that several areas,
+ * maybe in several IOASes, share is listed and counted once.
+ *
+ * Return: 0, or -EINVAL if a mapping is of user memory, which no other
+ * process can reach.
+ */
+int iopt_list_file_pages(struct io_pagetable *iopt, struct list_head *list,
+			 unsigned long *user_pages, unsigned long *mm_pages)
+{
+	struct iopt_area *area;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	for (area = iopt_area_iter_first(iopt, 0, ULONG_MAX); area;
+	     area = iopt_area_iter_next(area, 0, ULONG_MAX)) {
+		struct iopt_pages *pages = area->pages;
+
+		if (pages->source != IOPT_PAGES_FILE)
+			return -EINVAL;
+		if (!list_empty(&pages->move_item))
+			continue;
+		list_add_tail(&pages->move_item, list);
+		/* Pins charged to the caller already stay where they are. */
+		if (iopt_pages_charged_to_current(pages))
+			continue;
+		if (pages->account_mode == IOPT_PAGES_ACCOUNT_USER)
+			*user_pages += pages->npinned;
+		else if (pages->account_mode == IOPT_PAGES_ACCOUNT_MM)
+			*mm_pages += pages->npinned;
+	}
+	return 0;
 }
 
 /**

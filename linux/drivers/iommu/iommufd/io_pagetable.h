@@ -61,21 +61,35 @@ enum iopt_pages_account_mode {
 	IOPT_PAGES_ACCOUNT_MM,		/* mm_struct::locked_vm, like VFIO type1 */
 };
 
+/* Where the memory of an iopt_pages comes from. */
+enum iopt_pages_source {
+	IOPT_PAGES_USER,	/* a range of a process's address space */
+	IOPT_PAGES_FILE,	/* a range of a shmem or hugetlbfs file */
+};
+
 /**
- * struct iopt_pages - a range of user memory that areas map
+ * struct iopt_pages - a range of memory that areas map
  * @kref: one reference per area using it, plus temporary ones
  * @mutex: protects everything below that changes
  * @npages: how many pages the range spans
  * @npinned: how many are pinned now
  * @source_task: the task whose RLIMIT_MEMLOCK applies; NULL when not charged
- * @source_mm: the address space of @uptr
+ * @source_mm: the mm charged for pins (pinned_vm, and locked_vm in
+ *	IOPT_PAGES_ACCOUNT_MM mode); for user memory, the address space of
+ *	@uptr
  * @source_user: the user charged in IOPT_PAGES_ACCOUNT_USER mode, or NULL
- * @uptr: the page-aligned start of the range
- * @writable: the memory may be mapped for device writes
+ * @uptr: IOPT_PAGES_USER: the page-aligned start of the range
+ * @file: IOPT_PAGES_FILE: the file, whose reference the pages hold
+ * @file_start: IOPT_PAGES_FILE: the page-aligned file offset of page 0
+ * @source: an iopt_pages_source
+ * @writable: the memory may be mapped for device writes; a file's mapping
+ *	then counts as writably mapped (see mapping_map_writable())
  * @account_mode: an iopt_pages_account_mode
  * @pinned_pfns: PFNs of the pages accesses have pinned, by page index
  * @access_itree: the iopt_pages_access ranges
  * @domains_itree: the filled areas, by page index
+ * @move_item: on the list of IOMMU_IOAS_CHANGE_PROCESS while it moves the
+ *	pages to another process; empty otherwise
  */
 struct iopt_pages {
 	struct kref kref;
@@ -86,12 +100,20 @@ struct iopt_pages {
 	struct task_struct *source_task;
 	struct mm_struct *source_mm;
 	struct user_struct *source_user;
-	void __user *uptr;
+	union {
+		void __user *uptr;
+		struct {
+			struct file *file;
+			loff_t file_start;
+		};
+	};
+	u8 source;
 	bool writable;
 	u8 account_mode;
 	struct xarray pinned_pfns;
 	struct rb_root_cached access_itree;
 	struct rb_root_cached domains_itree;
+	struct list_head move_item;
 };
 
 static inline unsigned long iopt_area_index(struct iopt_area *area)
@@ -283,9 +305,27 @@ void iopt_pages_span(struct iopt_pages *pages, unsigned long index,
 		     unsigned long last, struct iopt_area *skip,
 		     struct iopt_pages_span *span);
 
-struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
-				    bool writable);
+struct iopt_pages *iopt_alloc_user_pages(void __user *uptr,
+					 unsigned long length, bool writable);
+struct iopt_pages *iopt_alloc_file_pages(struct file *file, u64 start,
+					 unsigned long length, bool writable,
+					 bool readable);
+
+/*
+ * Where page 0 of @pages starts, as an address or a file offset: the
+ * alignment an IOVA for the memory is best given.
+ */
+static inline unsigned long iopt_pages_start(struct iopt_pages *pages)
+{
+	if (pages->source == IOPT_PAGES_FILE)
+		return pages->file_start;
+	return (unsigned long)pages->uptr;
+}
+
 void iopt_release_pages(struct kref *kref);
+int iopt_charge_current(unsigned long user_pages, unsigned long mm_pages);
+bool iopt_pages_charged_to_current(struct iopt_pages *pages);
+void iopt_pages_move_to_current(struct iopt_pages *pages);
 static inline void iopt_put_pages(struct iopt_pages *pages)
 {
 	kref_put(&pages->kref, iopt_release_pages);

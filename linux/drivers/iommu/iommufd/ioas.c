@@ -3,6 +3,7 @@
  * The IOAS object: an IO address space, the user-visible face of an
  * io_pagetable.
  */
+#include <linux/file.h>
 #include <linux/interval_tree.h>
 #include <linux/iommu.h>
 #include <linux/slab.h>
@@ -212,6 +213,39 @@ static int iommufd_ioas_map_prot(u32 flags)
 	return prot;
 }
 
+/* What IOMMU_IOAS_MAP and IOMMU_IOAS_MAP_FILE check alike, in this order. */
+static int iommufd_ioas_map_check(u32 flags, u64 iova, u64 length)
+{
+	if (flags & ~IOMMUFD_IOAS_MAP_FLAGS)
+		return -EOPNOTSUPP;
+	if (iova >= ULONG_MAX || length >= ULONG_MAX)
+		return -EOVERFLOW;
+	if (!(flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * After a map: tell userspace the IOVA the kernel chose, or take the
+ * mapping back if it cannot learn it. A fixed IOVA is what userspace gave:
+ * nothing to tell.
+ */
+static int iommufd_ioas_map_respond(struct iommufd_ucmd *ucmd,
+				    struct iommufd_ioas *ioas, u32 flags,
+				    u64 *cmd_iova, unsigned long iova,
+				    unsigned long length, size_t cmd_len)
+{
+	int rc;
+
+	if (flags & IOMMU_IOAS_MAP_FIXED_IOVA)
+		return 0;
+	*cmd_iova = iova;
+	rc = iommufd_ucmd_respond(ucmd, cmd_len);
+	if (rc)
+		WARN_ON(iopt_unmap_iova(&ioas->iopt, iova, length, NULL));
+	return rc;
+}
+
 int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_map *cmd = ucmd->cmd;
@@ -219,13 +253,11 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 	struct iommufd_ioas *ioas;
 	int rc;
 
-	if ((cmd->flags & ~IOMMUFD_IOAS_MAP_FLAGS) || cmd->__reserved)
+	if (cmd->__reserved)
 		return -EOPNOTSUPP;
-	if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX)
-		return -EOVERFLOW;
-	if (!(cmd->flags &
-	      (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE)))
-		return -EINVAL;
+	rc = iommufd_ioas_map_check(cmd->flags, cmd->iova, cmd->length);
+	if (rc)
+		return rc;
 
 	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
 	if (IS_ERR(ioas))
@@ -235,18 +267,44 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 				 u64_to_user_ptr(cmd->user_va), cmd->length,
 				 iommufd_ioas_map_prot(cmd->flags),
 				 !(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA));
-	if (rc)
-		goto out_put;
+	if (!rc)
+		rc = iommufd_ioas_map_respond(ucmd, ioas, cmd->flags,
+					      &cmd->iova, iova, cmd->length,
+					      sizeof(*cmd));
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}
 
-	/* A fixed IOVA is what userspace gave: nothing to tell it. */
-	if (!(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA)) {
-		cmd->iova = iova;
-		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-		if (rc)
-			/* Userspace cannot learn the IOVA: take it back. */
-			WARN_ON(iopt_unmap_iova(&ioas->iopt, iova, cmd->length,
-						NULL));
+int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_map_file *cmd = ucmd->cmd;
+	unsigned long iova = cmd->iova;
+	struct iommufd_ioas *ioas;
+	struct file *file;
+	int rc;
+
+	rc = iommufd_ioas_map_check(cmd->flags, cmd->iova, cmd->length);
+	if (rc)
+		return rc;
+
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	file = fget(cmd->fd);
+	if (!file) {
+		rc = -EBADF;
+		goto out_put;
 	}
+	rc = iopt_map_file_pages(ucmd->ictx, &ioas->iopt, &iova, file,
+				 cmd->start, cmd->length,
+				 iommufd_ioas_map_prot(cmd->flags),
+				 !(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA));
+	fput(file);
+	if (!rc)
+		rc = iommufd_ioas_map_respond(ucmd, ioas, cmd->flags,
+					      &cmd->iova, iova, cmd->length,
+					      sizeof(*cmd));
 out_put:
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;
@@ -361,32 +419,87 @@ int iommufd_ioas_option(struct iommufd_ucmd *ucmd)
  * which this kernel does not make, so the answer depends only on whether
  * any IOAS of the context maps anything.
  */
+/*
+ * Take a reference on every IOAS of the context into @ioases, a krealloc()ed
+ * array; returns how many, or -ENOMEM with none taken.
+ */
+static int iommufd_get_all_ioas(struct iommufd_ctx *ictx,
+				struct iommufd_ioas ***ioases)
+{
+	struct iommufd_ioas **array = NULL, **bigger;
+	struct iommufd_object *obj;
+	unsigned long index;
+	int n = 0, size = 0;
+
+	/* Only the index is used: @obj may be freed under us meanwhile. */
+	xa_for_each(&ictx->objects, index, obj) {
+		struct iommufd_ioas *ioas = iommufd_get_ioas(ictx, index);
+
+		if (IS_ERR(ioas))
+			continue;
+		if (n == size) {
+			size = size ? 2 * size : 8;
+			bigger = krealloc_array(array, size, sizeof(*array),
+						GFP_KERNEL);
+			if (!bigger) {
+				iommufd_put_object(ictx, &ioas->obj);
+				while (n--)
+					iommufd_put_object(ictx,
+							   &array[n]->obj);
+				kfree(array);
+				return -ENOMEM;
+			}
+			array = bigger;
+		}
+		array[n++] = ioas;
+	}
+	*ioases = array;
+	return n;
+}
+
+/*
+ * IOMMU_IOAS_CHANGE_PROCESS: with every IOAS locked, so that nothing maps,
+ * unmaps, pins or unpins, list the memory of every mapping (all of it must
+ * come from files), charge it to the caller all or nothing, then move each
+ * iopt_pages's charges and owner over.
+ */
 int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_change_process *cmd = ucmd->cmd;
-	struct iommufd_object *obj;
-	unsigned long index;
-	int rc = 0;
+	struct iommufd_ctx *ictx = ucmd->ictx;
+	unsigned long user_pages = 0, mm_pages = 0;
+	struct iopt_pages *pages, *next;
+	struct iommufd_ioas **ioases;
+	LIST_HEAD(list);
+	int n, i, rc = 0;
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
 
-	/* Only the index is used: @obj may be freed under us meanwhile. */
-	xa_for_each(&ucmd->ictx->objects, index, obj) {
-		struct iommufd_ioas *ioas;
-		bool mapped;
+	n = iommufd_get_all_ioas(ictx, &ioases);
+	if (n < 0)
+		return n;
 
-		ioas = iommufd_get_ioas(ucmd->ictx, index);
-		if (IS_ERR(ioas))
-			continue;
-		down_read(&ioas->iopt.iova_rwsem);
-		mapped = !RB_EMPTY_ROOT(&ioas->iopt.area_itree.rb_root);
-		up_read(&ioas->iopt.iova_rwsem);
-		iommufd_put_object(ucmd->ictx, &ioas->obj);
-		if (mapped) {
-			rc = -EINVAL;
-			break;
-		}
+	mutex_lock(&ictx->all_ioas_lock);
+	for (i = 0; i != n; i++)
+		down_write_nest_lock(&ioases[i]->iopt.iova_rwsem,
+				     &ictx->all_ioas_lock);
+	for (i = 0; i != n && !rc; i++)
+		rc = iopt_list_file_pages(&ioases[i]->iopt, &list, &user_pages,
+					  &mm_pages);
+	if (!rc)
+		rc = iopt_charge_current(user_pages, mm_pages);
+	list_for_each_entry_safe(pages, next, &list, move_item) {
+		if (!rc)
+			iopt_pages_move_to_current(pages);
+		list_del_init(&pages->move_item);
 	}
+	for (i = 0; i != n; i++)
+		up_write(&ioases[i]->iopt.iova_rwsem);
+	mutex_unlock(&ictx->all_ioas_lock);
+
+	for (i = 0; i != n; i++)
+		iommufd_put_object(ictx, &ioases[i]->obj);
+	kfree(ioases);
 	return rc;
 }

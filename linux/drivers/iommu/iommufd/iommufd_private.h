@@ -40,6 +40,7 @@
  *   iommufd_device.attach_lock -> iommufd_ioas.mutex -> iommufd_group.lock
  *     -> io_pagetable.iova_rwsem (creating a page table on attach)
  *   iommufd_ctx.groups_lock: taken alone
+ *   iommufd_ctx.all_ioas_lock -> every io_pagetable.iova_rwsem, nested
  *   iommufd_access.ioas_lock -> io_pagetable.iova_rwsem (and on down)
  *   iommufd_hw_pagetable.devices_lock: leaf
  *   xarray locks (ctx->objects, iopt->access_list): leaves, held only to
@@ -78,6 +79,8 @@ struct mock_dev;
  * @groups: the iommufd_groups of the bound devices, by IOMMU group ID
  * @vfio_ioas: the IOAS VFIO's group interface uses (IOMMU_VFIO_IOAS), if
  *	any; protected by the lock of @objects, see vfio_compat.c
+ * @all_ioas_lock: held by whoever holds the iova_rwsem of every IOAS at
+ *	once (IOMMU_IOAS_CHANGE_PROCESS), which lockdep sees nested in it
  */
 struct iommufd_ctx {
 	struct file *file;
@@ -88,6 +91,8 @@ struct iommufd_ctx {
 	struct mutex groups_lock;
 	struct xarray groups;
 	struct iommufd_ioas *vfio_ioas;
+	/* Nests the iova_rwsem of every IOAS, see above. */
+	struct mutex all_ioas_lock;
 };
 
 struct iommufd_ctx *iommufd_ctx_create(void);
@@ -145,12 +150,17 @@ int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 			unsigned long *iova, void __user *uptr,
 			unsigned long length, int iommu_prot, bool alloc_iova);
+int iopt_map_file_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
+			unsigned long *iova, struct file *file, u64 start,
+			unsigned long length, int iommu_prot, bool alloc_iova);
 int iopt_copy_iova(struct io_pagetable *dst, struct io_pagetable *src,
 		   unsigned long src_iova, unsigned long length,
 		   unsigned long *dst_iova, int iommu_prot, bool alloc_iova);
 int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
 		    unsigned long length, unsigned long *unmapped);
 int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped);
+int iopt_list_file_pages(struct io_pagetable *iopt, struct list_head *list,
+			 unsigned long *user_pages, unsigned long *mm_pages);
 int iopt_set_allow_iova(struct io_pagetable *iopt,
 			struct rb_root_cached *allowed);
 int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
@@ -263,6 +273,7 @@ void iommufd_ioas_destroy(struct iommufd_object *obj);
 int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_map(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_option(struct iommufd_ucmd *ucmd);

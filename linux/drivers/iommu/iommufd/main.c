@@ -281,6 +281,7 @@ struct iommufd_ctx *iommufd_ctx_create(void)
 	init_waitqueue_head(&ictx->destroy_wait);
 	mutex_init(&ictx->groups_lock);
 	xa_init(&ictx->groups);
+	mutex_init(&ictx->all_ioas_lock);
 	return ictx;
 }
 
@@ -314,6 +315,7 @@ void iommufd_ctx_destroy(struct iommufd_ctx *ictx)
 	xa_destroy(&ictx->objects);
 	WARN_ON(!xa_empty(&ictx->groups));
 	mutex_destroy(&ictx->groups_lock);
+	mutex_destroy(&ictx->all_ioas_lock);
 	kfree(ictx);
 }
 
@@ -364,6 +366,7 @@ union ucmd_buffer {
 	struct iommu_ioas_copy copy;
 	struct iommu_ioas_iova_ranges iova_ranges;
 	struct iommu_ioas_map map;
+	struct iommu_ioas_map_file map_file;
 	struct iommu_ioas_unmap unmap;
 	struct iommu_option option;
 #ifdef CONFIG_IOMMUFD_TEST
@@ -411,6 +414,8 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 	IOCTL_OP(IOMMU_IOAS_IOVA_RANGES, iommufd_ioas_iova_ranges,
 		 struct iommu_ioas_iova_ranges, out_iova_alignment),
 	IOCTL_OP(IOMMU_IOAS_MAP, iommufd_ioas_map, struct iommu_ioas_map, iova),
+	IOCTL_OP(IOMMU_IOAS_MAP_FILE, iommufd_ioas_map_file,
+		 struct iommu_ioas_map_file, iova),
 	IOCTL_OP(IOMMU_IOAS_UNMAP, iommufd_ioas_unmap, struct iommu_ioas_unmap,
 		 length),
 	IOCTL_OP(IOMMU_OPTION, iommufd_option, struct iommu_option, val64),

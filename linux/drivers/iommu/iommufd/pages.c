@@ -1,41 +1,41 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * iopt_pages: a range of user memory that IOAS areas map.
+ * iopt_pages: a range of memory that IOAS areas map, from a process's
+ * address space or from a shmem or hugetlbfs file.
  *
- * The object records whose memory it is (the mm, the task whose
- * RLIMIT_MEMLOCK applies and the user to charge) so that pages can be
- * pinned and accounted later, from any context, when a domain or an access
- * first needs them. See io_pagetable.h for when pages are pinned.
+ * The object records where the memory comes from and whom to charge for
+ * it (the mm, the task whose RLIMIT_MEMLOCK applies and the user) so that
+ * pages can be pinned and accounted later, from any context, when a domain
+ * or an access first needs them. See io_pagetable.h for when pages are
+ * pinned.
  */
 #include <linux/capability.h>
 #include <linux/cred.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
 #include <linux/highmem.h>
+#include <linux/hugetlb.h>
 #include <linux/iommufd.h>
 #include <linux/kthread.h>
 #include <linux/overflow.h>
+#include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 
 #include "io_pagetable.h"
 
-/**
- * iopt_alloc_pages - describe a range of the current process's memory
- * @uptr: the start of the range
- * @length: its length in bytes
- * @writable: whether devices may write to it
- *
- * Nothing is pinned yet.
- *
- * Return: the new iopt_pages with one reference, or an ERR_PTR: -EINVAL for
- * a length of 0, -EOVERFLOW if the range wraps, -ENOMEM.
+/*
+ * The part of an iopt_pages that does not depend on where the memory comes
+ * from: bytes [start, start + length) of an address space or a file.
  */
-struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
-				    bool writable)
+static struct iopt_pages *iopt_alloc_pages(unsigned long start,
+					   unsigned long length, bool writable)
 {
-	unsigned long start = (unsigned long)uptr, end;
 	struct iopt_pages *pages;
+	unsigned long end;
 
 	if (!length)
 		return ERR_PTR(-EINVAL);
@@ -52,10 +52,11 @@ struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
 	xa_init_flags(&pages->pinned_pfns, XA_FLAGS_ACCOUNT);
 	pages->access_itree = RB_ROOT_CACHED;
 	pages->domains_itree = RB_ROOT_CACHED;
-	pages->uptr = (void __user *)(start & PAGE_MASK);
+	INIT_LIST_HEAD(&pages->move_item);
 	pages->npages = DIV_ROUND_UP(end, PAGE_SIZE) - start / PAGE_SIZE;
 	pages->writable = writable;
 
+	/* Pins are charged to the caller: its mm, and its user or task. */
 	pages->source_mm = current->mm;
 	mmgrab(pages->source_mm);
 	if (capable(CAP_IPC_LOCK)) {
@@ -67,6 +68,84 @@ struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
 	pages->source_task = current->group_leader;
 	get_task_struct(pages->source_task);
 	pages->source_user = get_uid(current_user());
+	return pages;
+}
+
+/**
+ * iopt_alloc_user_pages - describe a range of the current process's memory
+ * @uptr: the start of the range
+ * @length: its length in bytes
+ * @writable: whether devices may write to it
+ *
+ * Nothing is pinned yet.
+ *
+ * Return: the new iopt_pages with one reference, or an ERR_PTR: -EINVAL for
+ * a length of 0, -EOVERFLOW if the range wraps, -ENOMEM.
+ */
+struct iopt_pages *iopt_alloc_user_pages(void __user *uptr,
+					 unsigned long length, bool writable)
+{
+	struct iopt_pages *pages;
+
+	pages = iopt_alloc_pages((unsigned long)uptr, length, writable);
+	if (IS_ERR(pages))
+		return pages;
+	pages->source = IOPT_PAGES_USER;
+	pages->uptr = (void __user *)((unsigned long)uptr & PAGE_MASK);
+	return pages;
+}
+
+/**
+ * iopt_alloc_file_pages - describe a range of a shmem or hugetlbfs file
+ * @file: the file; the new iopt_pages takes a reference on it
+ * @start: the file offset of the range
+ * @length: its length in bytes
+ * @writable: whether devices may write to it
+ * @readable: whether devices may read it
+ *
+ * The pages come from the file's page cache when a domain or an access
+ * first needs them, not through any user mapping. A writable range counts
+ * as a writable mapping of the file until the iopt_pages is freed, so the
+ * file cannot be sealed against writes meanwhile. Nothing is pinned yet.
+ *
+ * Return: the new iopt_pages with one reference, or an ERR_PTR: -EINVAL for
+ * a file that is neither shmem nor hugetlbfs, a length of 0 or a range that
+ * ends past the end of the file; -EPERM to write through a file not opened
+ * for writing, or sealed against writes, or to read through a file not
+ * opened for reading; -EOVERFLOW if the range wraps; -ENOMEM.
+ */
+struct iopt_pages *iopt_alloc_file_pages(struct file *file, u64 start,
+					 unsigned long length, bool writable,
+					 bool readable)
+{
+	struct iopt_pages *pages;
+	u64 end;
+	int rc;
+
+	if (!shmem_file(file) && !is_file_hugepages(file))
+		return ERR_PTR(-EINVAL);
+	if (check_add_overflow(start, (u64)length, &end) || end > LLONG_MAX)
+		return ERR_PTR(-EOVERFLOW);
+	if (end > i_size_read(file_inode(file)))
+		return ERR_PTR(-EINVAL);
+	if ((writable && !(file->f_mode & FMODE_WRITE)) ||
+	    (readable && !(file->f_mode & FMODE_READ)))
+		return ERR_PTR(-EPERM);
+	if (writable) {
+		rc = mapping_map_writable(file->f_mapping);
+		if (rc)
+			return ERR_PTR(rc);
+	}
+
+	pages = iopt_alloc_pages(start, length, writable);
+	if (IS_ERR(pages)) {
+		if (writable)
+			mapping_unmap_writable(file->f_mapping);
+		return pages;
+	}
+	pages->source = IOPT_PAGES_FILE;
+	pages->file = get_file(file);
+	pages->file_start = start & PAGE_MASK;
 	return pages;
 }
 
@@ -83,6 +162,11 @@ void iopt_release_pages(struct kref *kref)
 	WARN_ON(!RB_EMPTY_ROOT(&pages->access_itree.rb_root));
 	WARN_ON(!RB_EMPTY_ROOT(&pages->domains_itree.rb_root));
 	WARN_ON(!xa_empty(&pages->pinned_pfns));
+	if (pages->source == IOPT_PAGES_FILE) {
+		if (pages->writable)
+			mapping_unmap_writable(pages->file->f_mapping);
+		fput(pages->file);
+	}
 	mmdrop(pages->source_mm);
 	mutex_destroy(&pages->mutex);
 	if (pages->source_task)
@@ -160,35 +244,76 @@ static unsigned long iopt_area_npages(struct iopt_area *area)
 	return iopt_area_last_index(area) - iopt_area_index(area) + 1;
 }
 
-static int iopt_pages_charge(struct iopt_pages *pages, unsigned long npages)
+/*
+ * The RLIMIT_MEMLOCK charges, by owner: @npages more locked pages for a
+ * user (IOPT_PAGES_ACCOUNT_USER) or an mm (IOPT_PAGES_ACCOUNT_MM), within
+ * the limit of @task.
+ */
+static int iopt_charge(u8 account_mode, struct user_struct *user,
+		       struct mm_struct *mm, struct task_struct *task,
+		       unsigned long npages)
 {
 	unsigned long limit, cur, new;
 	int rc;
 
-	switch (pages->account_mode) {
+	if (!npages)
+		return 0;
+	switch (account_mode) {
 	case IOPT_PAGES_ACCOUNT_USER:
-		limit = task_rlimit(pages->source_task, RLIMIT_MEMLOCK) >>
-			PAGE_SHIFT;
-		cur = atomic_long_read(&pages->source_user->locked_vm);
+		limit = task_rlimit(task, RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+		cur = atomic_long_read(&user->locked_vm);
 		do {
 			new = cur + npages;
 			if (new > limit || new < cur)
 				return -ENOMEM;
-		} while (!atomic_long_try_cmpxchg(&pages->source_user->locked_vm,
-						  &cur, new));
+		} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, new));
 		break;
 	case IOPT_PAGES_ACCOUNT_MM:
-		if (!mmget_not_zero(pages->source_mm))
+		if (!mmget_not_zero(mm))
 			return -EFAULT;
-		mmap_write_lock(pages->source_mm);
-		rc = __account_locked_vm(pages->source_mm, npages, true,
-					 pages->source_task, false);
-		mmap_write_unlock(pages->source_mm);
-		mmput(pages->source_mm);
+		mmap_write_lock(mm);
+		rc = __account_locked_vm(mm, npages, true, task, false);
+		mmap_write_unlock(mm);
+		mmput(mm);
 		if (rc)
 			return rc;
 		break;
 	}
+	return 0;
+}
+
+static void iopt_uncharge(u8 account_mode, struct user_struct *user,
+			  struct mm_struct *mm, struct task_struct *task,
+			  unsigned long npages)
+{
+	if (!npages)
+		return;
+	switch (account_mode) {
+	case IOPT_PAGES_ACCOUNT_USER:
+		atomic_long_sub(npages, &user->locked_vm);
+		break;
+	case IOPT_PAGES_ACCOUNT_MM:
+		/* The mm may be gone already; mmgrab() keeps the counters. */
+		if (mmget_not_zero(mm)) {
+			mmap_write_lock(mm);
+			__account_locked_vm(mm, npages, false, task, false);
+			mmap_write_unlock(mm);
+			mmput(mm);
+		} else {
+			mm->locked_vm -= npages;
+		}
+		break;
+	}
+}
+
+static int iopt_pages_charge(struct iopt_pages *pages, unsigned long npages)
+{
+	int rc;
+
+	rc = iopt_charge(pages->account_mode, pages->source_user,
+			 pages->source_mm, pages->source_task, npages);
+	if (rc)
+		return rc;
 	atomic64_add(npages, &pages->source_mm->pinned_vm);
 	pages->npinned += npages;
 	return 0;
@@ -198,38 +323,98 @@ static void iopt_pages_uncharge(struct iopt_pages *pages, unsigned long npages)
 {
 	if (!npages || WARN_ON(pages->npinned < npages))
 		return;
-
-	switch (pages->account_mode) {
-	case IOPT_PAGES_ACCOUNT_USER:
-		atomic_long_sub(npages, &pages->source_user->locked_vm);
-		break;
-	case IOPT_PAGES_ACCOUNT_MM:
-		/* The mm may be gone already; mmgrab() keeps the counters. */
-		if (mmget_not_zero(pages->source_mm)) {
-			mmap_write_lock(pages->source_mm);
-			__account_locked_vm(pages->source_mm, npages, false,
-					    pages->source_task, false);
-			mmap_write_unlock(pages->source_mm);
-			mmput(pages->source_mm);
-		} else {
-			pages->source_mm->locked_vm -= npages;
-		}
-		break;
-	}
+	iopt_uncharge(pages->account_mode, pages->source_user,
+		      pages->source_mm, pages->source_task, npages);
 	atomic64_sub(npages, &pages->source_mm->pinned_vm);
 	pages->npinned -= npages;
 }
 
-/* Pin up to @n pages from @index on; returns how many, or an errno. */
-static long iopt_pages_pin(struct iopt_pages *pages, unsigned long index,
-			   unsigned long n, struct page **out)
+/**
+ * iopt_charge_current - charge pins to the calling process
+ * @user_pages: pages of IOPT_PAGES_ACCOUNT_USER iopt_pages
+ * @mm_pages: pages of IOPT_PAGES_ACCOUNT_MM iopt_pages
+ *
+ * The first half of moving iopt_pages to the calling process: charge, all
+ * or nothing, what they have pinned against its RLIMIT_MEMLOCK, before
+ * iopt_pages_move_to_current() moves each of them.
+ *
+ * Return: 0, or -ENOMEM (or -EFAULT) with nothing charged.
+ */
+int iopt_charge_current(unsigned long user_pages, unsigned long mm_pages)
+{
+	struct task_struct *task = current->group_leader;
+	int rc;
+
+	rc = iopt_charge(IOPT_PAGES_ACCOUNT_USER, current_user(), current->mm,
+			 task, user_pages);
+	if (rc)
+		return rc;
+	rc = iopt_charge(IOPT_PAGES_ACCOUNT_MM, current_user(), current->mm,
+			 task, mm_pages);
+	if (rc)
+		iopt_uncharge(IOPT_PAGES_ACCOUNT_USER, current_user(),
+			      current->mm, task, user_pages);
+	return rc;
+}
+
+/**
+ * iopt_pages_charged_to_current - whether the caller's counters hold @pages
+ * @pages: the pages
+ *
+ * Return: true if moving @pages to the caller would move no charge: its
+ * RLIMIT_MEMLOCK charge, if any, is on the caller's user or mm already.
+ */
+bool iopt_pages_charged_to_current(struct iopt_pages *pages)
+{
+	switch (pages->account_mode) {
+	case IOPT_PAGES_ACCOUNT_USER:
+		return pages->source_user == current_user();
+	case IOPT_PAGES_ACCOUNT_MM:
+		return pages->source_mm == current->mm;
+	}
+	return true;
+}
+
+/**
+ * iopt_pages_move_to_current - make the calling process the owner of pages
+ * @pages: the pages, whose pins iopt_charge_current() charged already
+ *	unless iopt_pages_charged_to_current(); nothing may pin or unpin
+ *	them meanwhile
+ *
+ * The pins leave the old owner's counters (locked_vm, pinned_vm) for the
+ * caller's, and later pins and unpins are charged to the caller.
+ */
+void iopt_pages_move_to_current(struct iopt_pages *pages)
+{
+	mutex_lock(&pages->mutex);
+	if (!iopt_pages_charged_to_current(pages))
+		iopt_uncharge(pages->account_mode, pages->source_user,
+			      pages->source_mm, pages->source_task,
+			      pages->npinned);
+	if (pages->source_mm != current->mm) {
+		atomic64_sub(pages->npinned, &pages->source_mm->pinned_vm);
+		atomic64_add(pages->npinned, &current->mm->pinned_vm);
+	}
+	mmdrop(pages->source_mm);
+	pages->source_mm = current->mm;
+	mmgrab(pages->source_mm);
+	if (pages->account_mode != IOPT_PAGES_ACCOUNT_NONE) {
+		put_task_struct(pages->source_task);
+		pages->source_task = current->group_leader;
+		get_task_struct(pages->source_task);
+		free_uid(pages->source_user);
+		pages->source_user = get_uid(current_user());
+	}
+	mutex_unlock(&pages->mutex);
+}
+
+/* User memory: pin_user_pages, from the memory's own mm or another one. */
+static long iopt_pages_pin_user(struct iopt_pages *pages, unsigned long index,
+				unsigned long n, struct page **out)
 {
 	unsigned long uaddr = (unsigned long)pages->uptr + index * PAGE_SIZE;
 	unsigned int flags = FOLL_LONGTERM | (pages->writable ? FOLL_WRITE : 0);
 	long rc;
-
-	if (iommufd_should_fail())
-		return -ENOMEM;
 
 	n = min_t(unsigned long, n, INT_MAX);
 	if (current->mm == pages->source_mm)
@@ -243,6 +428,118 @@ static long iopt_pages_pin(struct iopt_pages *pages, unsigned long index,
 	mmap_read_unlock(pages->source_mm);
 	mmput(pages->source_mm);
 	return rc;
+}
+
+/*
+ * Pin pages of @folio, from its page @first on, at most @n, into @out, as
+ * pin_user_pages() pins them; returns how many, or -EFAULT if not even one.
+ * A page the kernel may need to move (ZONE_MOVABLE, CMA) is not pinned for
+ * the long term: there is no user mapping to migrate it through.
+ */
+static long iopt_pin_folio_pages(struct folio *folio, unsigned long first,
+				 unsigned long n, struct page **out)
+{
+	unsigned long i;
+
+	if (!folio_is_longterm_pinnable(folio))
+		return -EFAULT;
+	n = min(n, folio_nr_pages(folio) - first);
+	for (i = 0; i != n; i++) {
+		struct page *page = folio_page(folio, first + i);
+
+		if (!try_grab_page(page, FOLL_PIN))
+			break;
+		out[i] = page;
+	}
+	return i ? i : -EFAULT;
+}
+
+/*
+ * A shmem file: the page cache, with holes filled as a read fault of a
+ * shared mapping would fill them; nothing past the end of the file.
+ */
+static long iopt_pages_pin_shmem(struct iopt_pages *pages, pgoff_t pgoff,
+				 unsigned long n, struct page **out)
+{
+	struct inode *inode = file_inode(pages->file);
+	unsigned long done = 0;
+
+	while (done != n) {
+		struct folio *folio;
+		long rc;
+
+		rc = shmem_get_folio(inode, pgoff + done, &folio, SGP_CACHE);
+		if (!rc) {
+			folio_unlock(folio);
+			rc = iopt_pin_folio_pages(folio,
+						  pgoff + done - folio->index,
+						  n - done, out + done);
+			folio_put(folio);
+		}
+		if (rc < 0)
+			return done ? done : rc;
+		done += rc;
+	}
+	return done;
+}
+
+/*
+ * A hugetlbfs file: the page cache, indexed in huge pages. A hole is filled
+ * through the file's fallocate(), which keeps hugetlbfs's reservations and
+ * accounting right, so only a file opened for writing can have its holes
+ * filled.
+ */
+static long iopt_pages_pin_hugetlb(struct iopt_pages *pages, loff_t pos,
+				   unsigned long n, struct page **out)
+{
+	struct hstate *h = hstate_file(pages->file);
+	struct address_space *mapping = pages->file->f_mapping;
+	unsigned long done = 0;
+
+	while (done != n) {
+		loff_t cur = pos + done * PAGE_SIZE;
+		struct folio *folio;
+		long rc;
+
+		if (cur >= i_size_read(file_inode(pages->file)))
+			return done ? done : -EINVAL;
+		folio = filemap_get_folio(mapping, cur >> huge_page_shift(h));
+		if (!folio) {
+			if (!(pages->file->f_mode & FMODE_WRITE))
+				return done ? done : -EFAULT;
+			rc = vfs_fallocate(pages->file, FALLOC_FL_KEEP_SIZE,
+					   cur & huge_page_mask(h),
+					   huge_page_size(h));
+			if (rc)
+				return done ? done : rc;
+			continue;
+		}
+		rc = iopt_pin_folio_pages(folio,
+					  (cur & ~huge_page_mask(h)) >> PAGE_SHIFT,
+					  n - done, out + done);
+		folio_put(folio);
+		if (rc < 0)
+			return done ? done : rc;
+		done += rc;
+	}
+	return done;
+}
+
+/* Pin up to @n pages from @index on; returns how many, or an errno. */
+static long iopt_pages_pin(struct iopt_pages *pages, unsigned long index,
+			   unsigned long n, struct page **out)
+{
+	loff_t pos;
+
+	if (iommufd_should_fail())
+		return -ENOMEM;
+	if (pages->source == IOPT_PAGES_USER)
+		return iopt_pages_pin_user(pages, index, n, out);
+
+	pos = pages->file_start + (loff_t)index * PAGE_SIZE;
+	if (is_file_hugepages(pages->file))
+		return iopt_pages_pin_hugetlb(pages, pos, n, out);
+	return iopt_pages_pin_shmem(pages, pos >> PAGE_SHIFT, n, out);
 }
 
 /* The PFN a filled area's storage domain maps for page @index. */
@@ -957,6 +1254,11 @@ int iopt_pages_rw(struct iopt_pages *pages, unsigned long start_byte,
 	if ((flags & IOMMUFD_ACCESS_RW_WRITE) && !pages->writable)
 		return -EPERM;
 	if (slow)
+		return iopt_pages_rw_pinned(pages, start_byte, data, length,
+					    flags);
+
+	/* A file's pages are reached through no user mapping. */
+	if (pages->source == IOPT_PAGES_FILE)
 		return iopt_pages_rw_pinned(pages, start_byte, data, length,
 					    flags);
 

@@ -50,7 +50,9 @@ enum {
 	IOMMUFD_CMD_VFIO_IOAS = 0x88,
 	IOMMUFD_CMD_HWPT_ALLOC = 0x89,
 	IOMMUFD_CMD_GET_HW_INFO = 0x8a,
-	/* 0x8b to 0x91 are taken upstream by commands this kernel lacks. */
+	/* 0x8b to 0x8e are taken upstream by commands this kernel lacks. */
+	IOMMUFD_CMD_IOAS_MAP_FILE = 0x8f,
+	/* So are 0x90 and 0x91. */
 	IOMMUFD_CMD_IOAS_CHANGE_PROCESS = 0x92,
 };
 
@@ -206,6 +208,48 @@ struct iommu_ioas_map {
 };
 
 #define IOMMU_IOAS_MAP _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_MAP)
+
+/**
+ * struct iommu_ioas_map_file - ioctl(IOMMU_IOAS_MAP_FILE)
+ * @size: sizeof(struct iommu_ioas_map_file)
+ * @flags: as for IOMMU_IOAS_MAP
+ * @ioas_id: the IOAS to map into
+ * @fd: a file descriptor of a memfd, or of any other shmem (tmpfs) or
+ *	hugetlbfs file
+ * @start: the offset in the file of the first byte to map
+ * @length: how many bytes to map
+ * @iova: as for IOMMU_IOAS_MAP
+ *
+ * Maps part of a file at an IOVA, as IOMMU_IOAS_MAP maps user memory, with
+ * the same rules for the IOVA and the same accounting. The pages come from
+ * the file's page cache when they are pinned, not through a mapping in the
+ * caller's address space; holes of the file are filled as a shared mapping
+ * of it would fill them. A mapping of a file outlives the caller's own
+ * mappings of it and the caller itself, and only such mappings can move to
+ * another process with IOMMU_IOAS_CHANGE_PROCESS.
+ *
+ * While a writable mapping exists the file cannot be sealed against writes.
+ * Truncating the file or punching a hole in it does not unpin the pages a
+ * device maps: the device keeps the pages it had, which the file no longer
+ * holds (reads through the file see the new, zeroed pages).
+ *
+ * Errors: as for IOMMU_IOAS_MAP, and EBADF for a bad @fd, EINVAL for a
+ * file that is not shmem or hugetlbfs or a range that ends past the end of
+ * the file, EPERM for a writable mapping of a file not opened for writing
+ * or sealed against writes, or a readable one of a file not opened for
+ * reading.
+ */
+struct iommu_ioas_map_file {
+	__u32 size;
+	__u32 flags;
+	__u32 ioas_id;
+	__s32 fd;
+	__aligned_u64 start;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+
+#define IOMMU_IOAS_MAP_FILE _IO(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_MAP_FILE)
 
 /**
  * struct iommu_ioas_copy - ioctl(IOMMU_IOAS_COPY)
@@ -505,10 +549,17 @@ struct iommu_hw_info {
  *
  * Charges the pinned memory of every mapping in every IOAS of the context
  * to the calling process from now on, for handing a running device over to
- * another process (live update). Only mappings made from a file can move,
- * and this kernel makes none: with any mapping present the call fails with
- * EINVAL and nothing changes; without, it succeeds and changes nothing.
- * Userspace calls it to learn whether the hand-over is possible.
+ * another process (live update): the pins leave the old process's counters
+ * (RLIMIT_MEMLOCK charge, VmPin) for the caller's, all at once, and later
+ * pins and unpins are the caller's. Each mapping keeps the accounting mode
+ * it was made with; a mapping made by a CAP_IPC_LOCK process stays
+ * uncharged.
+ *
+ * Only mappings of files (IOMMU_IOAS_MAP_FILE) can move: the memory of a
+ * user-memory mapping stays in the old address space. With any such
+ * mapping the call fails with EINVAL and nothing changes. If the charges
+ * would exceed the caller's RLIMIT_MEMLOCK it fails with ENOMEM and nothing
+ * changes. Without any mapping it succeeds and changes nothing.
  */
 struct iommu_ioas_change_process {
 	__u32 size;
