@@ -844,19 +844,9 @@ TEST_F(ioas, option_huge_pages)
 	EXPECT_EQ(0, val);
 }
 
-static int change_process(int fd, uint32_t reserved)
-{
-	struct iommu_ioas_change_process cmd = {
-		.size = sizeof(cmd),
-		.__reserved = reserved,
-	};
-
-	return ioctl(fd, IOMMU_IOAS_CHANGE_PROCESS, &cmd);
-}
-
 /*
- * Only mappings of files could change process, and there are none: any
- * mapping makes the call fail, and it changes nothing either way.
+ * A mapping of user memory cannot change process: any such mapping makes
+ * the call fail, and it changes nothing either way.
  */
 TEST_F(ioas, change_process)
 {
@@ -2156,6 +2146,599 @@ TEST(access_outlives_close)
 	ASSERT_EQ(0, access_rw(fd, access, APERTURE + 3, &byte, 1, 0));
 	EXPECT_EQ(0xa5, byte);
 	close(access);
+	close(fd);
+}
+
+/*
+ * Memory given by file (IOMMU_IOAS_MAP_FILE)
+ * ==========================================
+ *
+ * Each test runs on a memfd, on a tmpfs file and on a hugetlbfs file (a
+ * memfd made with MFD_HUGETLB, from a few huge pages the test reserves),
+ * mapped into an IOAS that a mock domain mirrors. A shared mapping of the
+ * file in the test's own address space shows the same pages, so that the
+ * mock domain's entries and the pins can be checked against it.
+ */
+#define HUGEPAGES "/proc/sys/vm/nr_hugepages"
+
+FIXTURE(file)
+{
+	int fd;
+	uint32_t ioas, stdev, hwpt;
+	int mfd;
+	size_t len;
+	uint8_t *va;		/* the whole file, shared */
+	long hugepages;		/* the pool before the test, or -1 */
+};
+
+FIXTURE_VARIANT(file)
+{
+	const char *kind;
+};
+
+FIXTURE_VARIANT_ADD(file, memfd)
+{
+	.kind = "memfd",
+};
+
+FIXTURE_VARIANT_ADD(file, tmpfs)
+{
+	.kind = "tmpfs",
+};
+
+FIXTURE_VARIANT_ADD(file, hugetlbfs)
+{
+	.kind = "hugetlbfs",
+};
+
+static long read_long(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY);
+	ssize_t len;
+
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return len > 0 ? atol(buf) : -1;
+}
+
+/* A new file of the variant's kind, @len bytes, not yet populated. */
+static int file_create(const char *kind, size_t len)
+{
+	char path[64];
+	int fd;
+
+	if (!strcmp(kind, "memfd")) {
+		fd = memfd_create("iommufd", MFD_ALLOW_SEALING);
+	} else if (!strcmp(kind, "hugetlbfs")) {
+		fd = memfd_create("iommufd", MFD_HUGETLB);
+	} else {
+		snprintf(path, sizeof(path), "/dev/shm/iommufd-%d", getpid());
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+		unlink(path);
+	}
+	if (fd >= 0 && ftruncate(fd, len)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Byte @i of the pattern the tests fill files with. */
+static uint8_t pattern(size_t i, uint8_t seed)
+{
+	return seed + i * 7 + (i >> 12);
+}
+
+static void fill_pattern(uint8_t *va, size_t len, uint8_t seed)
+{
+	size_t i;
+
+	for (i = 0; i != len; i++)
+		va[i] = pattern(i, seed);
+}
+
+FIXTURE_SETUP(file)
+{
+	bool huge = !strcmp(variant->kind, "hugetlbfs");
+
+	self->fd = -1;
+	self->mfd = -1;
+	self->va = MAP_FAILED;
+	self->hugepages = -1;
+	self->len = huge ? 4 * MiB : 16 * page_size;
+	if (huge) {
+		char want[16];
+
+		self->hugepages = read_long(HUGEPAGES);
+		if (self->hugepages < 0)
+			SKIP(return, "no hugetlbfs in this kernel");
+		snprintf(want, sizeof(want), "%ld", self->hugepages + 2);
+		if (write_file(HUGEPAGES, want) ||
+		    read_long(HUGEPAGES) < self->hugepages + 2) {
+			write_file(HUGEPAGES, "0");
+			self->hugepages = -1;
+			SKIP(return, "could not reserve 2 huge pages");
+		}
+	}
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &self->stdev,
+				 &self->hwpt));
+	self->mfd = file_create(variant->kind, self->len);
+	ASSERT_LE(0, self->mfd);
+	self->va = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			self->mfd, 0);
+	ASSERT_NE(MAP_FAILED, self->va);
+}
+
+FIXTURE_TEARDOWN(file)
+{
+	char val[16];
+	int fd;
+
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->va != MAP_FAILED) {
+		/* Closing the context unpinned everything. */
+		fd = open("/dev/iommu", O_RDWR);
+		EXPECT_EQ(0, md_check_refs(fd, self->va, self->len, 0));
+		close(fd);
+		munmap(self->va, self->len);
+	}
+	if (self->mfd >= 0)
+		close(self->mfd);
+	if (self->hugepages >= 0) {
+		snprintf(val, sizeof(val), "%ld", self->hugepages);
+		write_file(HUGEPAGES, val);
+	}
+}
+
+#define FILE_IOVA (APERTURE + 4 * MiB)
+
+/*
+ * Part of a file maps at an offset: the page table holds the file's pages,
+ * pinned once while mapped, charged in VmPin, and unpinned by the unmap.
+ */
+TEST_F(file, map_part)
+{
+	size_t off = self->len / 4, len = self->len / 2, align;
+	long vmpin = status_kb("VmPin:");
+	uint64_t iova = FILE_IOVA, unmapped;
+
+	fill_pattern(self->va, self->len, 1);
+	ASSERT_EQ(0, map_file(self->fd, self->ioas, FIXED, self->mfd, off, len,
+			      &iova));
+	EXPECT_EQ(FILE_IOVA, iova);
+	EXPECT_EQ(0, md_check_map(self->fd, self->hwpt, iova, self->va + off,
+				  len));
+	/* Other pages of the file are not what the page table holds. */
+	EXPECT_ERRNO(EINVAL, md_check_map(self->fd, self->hwpt, iova,
+					  self->va, page_size));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->va + off, len, 1));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->va, off, 0));
+	EXPECT_EQ(vmpin + (long)(len / 1024), status_kb("VmPin:"));
+
+	/* A kernel-chosen IOVA is aligned as the file offset is. */
+	iova = 0;
+	ASSERT_EQ(0, map_file(self->fd, self->ioas, RW, self->mfd, off, len,
+			      &iova));
+	align = off & -off;
+	if (align > len)
+		align = len;
+	EXPECT_EQ(0, iova % align);
+	EXPECT_EQ(0, md_check_map(self->fd, self->hwpt, iova, self->va + off,
+				  len));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, iova, len, NULL));
+
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, FILE_IOVA, len,
+				&unmapped));
+	EXPECT_EQ(len, unmapped);
+	EXPECT_EQ(0, md_check_refs(self->fd, self->va, self->len, 0));
+	EXPECT_EQ(vmpin, status_kb("VmPin:"));
+}
+
+/*
+ * Holes of the file are filled when the pages are pinned, as a shared
+ * mapping would fill them: zeroed pages that the file keeps afterwards.
+ */
+TEST_F(file, fills_holes)
+{
+	uint64_t iova = FILE_IOVA;
+	size_t i;
+
+	ASSERT_EQ(0, map_file(self->fd, self->ioas, FIXED, self->mfd, 0,
+			      self->len, &iova));
+	EXPECT_EQ(0, md_check_map(self->fd, self->hwpt, iova, self->va,
+				  self->len));
+	for (i = 0; i < self->len; i += page_size)
+		ASSERT_EQ(0, self->va[i]);
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, iova, self->len, NULL));
+}
+
+/*
+ * Device reads and writes (an access object standing in for the device)
+ * see the file's data and reach it, also once the caller has unmapped the
+ * file from its own address space and closed it.
+ */
+TEST_F(file, outlives_caller)
+{
+	uint8_t *buf = malloc(self->len), *check = malloc(self->len);
+	uint64_t iova = FILE_IOVA;
+	int access, mfd;
+	size_t i;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, check);
+	fill_pattern(self->va, self->len, 3);
+	ASSERT_EQ(0, map_file(self->fd, self->ioas, FIXED, self->mfd, 0,
+			      self->len, &iova));
+	ASSERT_EQ(0, access_create(self->fd, self->ioas, 0, &access));
+
+	ASSERT_EQ(0, access_rw(self->fd, access, iova, buf, self->len, 0));
+	EXPECT_EQ(0, memcmp(buf, self->va, self->len));
+	fill_pattern(buf, self->len, 9);
+	ASSERT_EQ(0, access_rw(self->fd, access, iova + 1, buf, 4000,
+			       MOCK_ACCESS_RW_WRITE));
+	ASSERT_EQ(4000, pread(self->mfd, check, 4000, 1));
+	EXPECT_EQ(0, memcmp(buf, check, 4000));
+
+	/* Gone from the caller: the mapping keeps the file. */
+	mfd = dup(self->mfd);
+	ASSERT_LE(0, mfd);
+	munmap(self->va, self->len);
+	self->va = MAP_FAILED;
+	close(self->mfd);
+	self->mfd = -1;
+	fill_pattern(buf, self->len, 11);
+	ASSERT_EQ(0, access_rw(self->fd, access, iova, buf, self->len,
+			       MOCK_ACCESS_RW_WRITE));
+	memset(buf, 0, self->len);
+	ASSERT_EQ(0, access_rw(self->fd, access, iova, buf, self->len, 0));
+	for (i = 0; i != self->len; i++)
+		if (buf[i] != pattern(i, 11))
+			break;
+	EXPECT_EQ(self->len, i);
+	close(access);
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, iova, self->len, NULL));
+
+	/* The file has what the device wrote. */
+	self->mfd = mfd;
+	self->va = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			self->mfd, 0);
+	ASSERT_NE(MAP_FAILED, self->va);
+	EXPECT_EQ(0, memcmp(self->va, buf, self->len));
+	free(buf);
+	free(check);
+}
+
+/*
+ * Truncating the file does not take the pages from the device: it keeps
+ * reading what it had, while the file no longer has it.
+ */
+TEST_F(file, truncate)
+{
+	uint8_t *buf = malloc(self->len);
+	long vmpin = status_kb("VmPin:");
+	uint64_t iova = FILE_IOVA;
+	int access;
+	size_t i;
+
+	ASSERT_NE(NULL, buf);
+	fill_pattern(self->va, self->len, 5);
+	ASSERT_EQ(0, map_file(self->fd, self->ioas, FIXED, self->mfd, 0,
+			      self->len, &iova));
+	ASSERT_EQ(0, access_create(self->fd, self->ioas, 0, &access));
+	munmap(self->va, self->len);
+	self->va = MAP_FAILED;
+	ASSERT_EQ(0, ftruncate(self->mfd, 0));
+	ASSERT_EQ(0, ftruncate(self->mfd, self->len));
+	ASSERT_EQ(1, pread(self->mfd, buf, 1, 0));
+	EXPECT_EQ(0, buf[0]);
+
+	ASSERT_EQ(0, access_rw(self->fd, access, iova, buf, self->len, 0));
+	for (i = 0; i != self->len; i++)
+		if (buf[i] != pattern(i, 5))
+			break;
+	EXPECT_EQ(self->len, i);
+	EXPECT_EQ(vmpin + (long)(self->len / 1024), status_kb("VmPin:"));
+	close(access);
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, iova, self->len, NULL));
+	EXPECT_EQ(vmpin, status_kb("VmPin:"));
+	self->va = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			self->mfd, 0);
+	ASSERT_NE(MAP_FAILED, self->va);
+	free(buf);
+}
+
+/* A copy of a file's mapping shares its pins, in another IOAS too. */
+TEST_F(file, copy)
+{
+	long vmpin = status_kb("VmPin:");
+	uint64_t iova = FILE_IOVA, dst = FILE_IOVA;
+	uint32_t other, stdev, hwpt;
+
+	fill_pattern(self->va, self->len, 7);
+	ASSERT_EQ(0, map_file(self->fd, self->ioas, FIXED, self->mfd, 0,
+			      self->len, &iova));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
+	ASSERT_EQ(0, mock_domain(self->fd, other, &stdev, &hwpt));
+	ASSERT_EQ(0, ioas_copy(self->fd, FIXED, other, &dst, self->ioas,
+			       iova, self->len));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt, dst, self->va, self->len));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->va, self->len, 1));
+	EXPECT_EQ(vmpin + (long)(self->len / 1024), status_kb("VmPin:"));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, iova, self->len, NULL));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->va, self->len, 1));
+	EXPECT_EQ(0, ioas_unmap(self->fd, other, dst, self->len, NULL));
+	EXPECT_EQ(vmpin, status_kb("VmPin:"));
+}
+
+/*
+ * Map @mfd into IOAS @ioas and expect @err, with nothing mapped, pinned or
+ * charged after; @va and @len: the whole file, mapped in the test.
+ */
+static void map_file_fails(struct __test_metadata *_metadata, int fd,
+			   uint32_t ioas, uint8_t *va, size_t len, int err,
+			   uint32_t flags, int mfd, uint64_t start,
+			   uint64_t length)
+{
+	long vmpin = status_kb("VmPin:");
+	uint64_t iova = FILE_IOVA + page_size;
+
+	EXPECT_ERRNO(err, map_file(fd, ioas, flags, mfd, start, length,
+				   &iova));
+	EXPECT_EQ(0, total_mapped(_metadata, fd, ioas));
+	EXPECT_EQ(vmpin, status_kb("VmPin:"));
+	EXPECT_EQ(0, md_check_refs(fd, va, len, 0));
+}
+
+#define MAP_FILE_FAILS(err, flags, mfd, start, length)                         \
+	map_file_fails(_metadata, self->fd, self->ioas, self->va, self->len,   \
+		       err, flags, mfd, start, length)
+
+/* Bad input: each error leaves nothing mapped, pinned or charged. */
+TEST_F(file, bad_input)
+{
+	int closed, pipes[2], proc, ro, wo;
+	char path[64];
+	uint64_t iova;
+
+	fill_pattern(self->va, self->len, 2);
+	closed = dup(self->mfd);
+	ASSERT_LE(0, closed);
+	close(closed);
+	MAP_FILE_FAILS(EBADF, FIXED, -1, 0, page_size);
+	MAP_FILE_FAILS(EBADF, FIXED, closed, 0, page_size);
+
+	/* Only shmem and hugetlbfs files. */
+	ASSERT_EQ(0, pipe(pipes));
+	MAP_FILE_FAILS(EINVAL, FIXED, pipes[0], 0, page_size);
+	close(pipes[0]);
+	close(pipes[1]);
+	proc = open("/proc/self/status", O_RDONLY);
+	ASSERT_LE(0, proc);
+	MAP_FILE_FAILS(EINVAL, FIXED, proc, 0, 64);
+	close(proc);
+
+	/* The range: inside the file, not wrapping, not empty. */
+	MAP_FILE_FAILS(EINVAL, FIXED, self->mfd, 0, self->len + page_size);
+	MAP_FILE_FAILS(EINVAL, FIXED, self->mfd, self->len, page_size);
+	MAP_FILE_FAILS(EOVERFLOW, FIXED, self->mfd, UINT64_MAX - page_size,
+		       2 * page_size);
+	MAP_FILE_FAILS(EINVAL, FIXED, self->mfd, 0, 0);
+	/* An offset that cannot be mapped at an IOVA the domain can map. */
+	MAP_FILE_FAILS(EINVAL, FIXED, self->mfd, 1, page_size);
+	/* The flags and the IOAS, as for IOMMU_IOAS_MAP. */
+	MAP_FILE_FAILS(EOPNOTSUPP, FIXED | (1 << 3), self->mfd, 0, page_size);
+	MAP_FILE_FAILS(EINVAL, IOMMU_IOAS_MAP_FIXED_IOVA, self->mfd, 0,
+		       page_size);
+	iova = FILE_IOVA;
+	EXPECT_ERRNO(ENOENT, map_file(self->fd, self->ioas + 100, FIXED,
+				      self->mfd, 0, page_size, &iova));
+
+	/* Permissions: writes need a writable file, reads a readable one. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", self->mfd);
+	ro = open(path, O_RDONLY);
+	ASSERT_LE(0, ro);
+	MAP_FILE_FAILS(EPERM, FIXED, ro, 0, page_size);
+	iova = FILE_IOVA;
+	ASSERT_EQ(0, map_file(self->fd, self->ioas,
+			      IOMMU_IOAS_MAP_FIXED_IOVA |
+			      IOMMU_IOAS_MAP_READABLE,
+			      ro, 0, page_size, &iova));
+	EXPECT_EQ(0, md_check_map(self->fd, self->hwpt, iova, self->va,
+				  page_size));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, iova, page_size, NULL));
+	close(ro);
+	wo = open(path, O_WRONLY);
+	ASSERT_LE(0, wo);
+	MAP_FILE_FAILS(EPERM, IOMMU_IOAS_MAP_FIXED_IOVA |
+		       IOMMU_IOAS_MAP_READABLE, wo, 0, page_size);
+	close(wo);
+}
+
+/*
+ * A writable mapping keeps a memfd from being sealed against writes, and a
+ * memfd sealed against writes cannot be mapped writable, only readable.
+ */
+TEST_F(file, seals)
+{
+	uint64_t iova = FILE_IOVA;
+
+	if (strcmp(variant->kind, "memfd"))
+		SKIP(return, "only a memfd made with MFD_ALLOW_SEALING seals");
+	munmap(self->va, self->len);
+	self->va = MAP_FAILED;
+	ASSERT_EQ(0, map_file(self->fd, self->ioas, FIXED, self->mfd, 0,
+			      page_size, &iova));
+	EXPECT_ERRNO(EBUSY, fcntl(self->mfd, F_ADD_SEALS, F_SEAL_WRITE));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, iova, page_size, NULL));
+	ASSERT_EQ(0, fcntl(self->mfd, F_ADD_SEALS, F_SEAL_WRITE));
+	EXPECT_ERRNO(EPERM, map_file(self->fd, self->ioas, FIXED, self->mfd,
+				     0, page_size, &iova));
+	EXPECT_EQ(0, total_mapped(_metadata, self->fd, self->ioas));
+	ASSERT_EQ(0, map_file(self->fd, self->ioas,
+			      IOMMU_IOAS_MAP_FIXED_IOVA |
+			      IOMMU_IOAS_MAP_READABLE,
+			      self->mfd, 0, page_size, &iova));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, iova, page_size, NULL));
+	self->va = mmap(NULL, self->len, PROT_READ, MAP_SHARED, self->mfd, 0);
+	ASSERT_NE(MAP_FAILED, self->va);
+}
+
+/*
+ * IOMMU_IOAS_CHANGE_PROCESS
+ * =========================
+ *
+ * The old process maps a memfd, with its pins charged to its mm (rlimit
+ * mode 1, seen in VmLck) and no CAP_IPC_LOCK, then hands everything to the
+ * new process by fork and exits (see live_update()); the new process takes
+ * the mappings over.
+ */
+#define HANDOVER_PAGES 8
+
+struct handover {
+	struct __test_metadata *_metadata;
+	int fd, mfd;
+	uint32_t ioas, hwpt;
+	uint64_t iova;
+};
+
+static bool handover_old(void *arg)
+{
+	struct rlimit lim = { 64 * page_size, 64 * page_size };
+	const long kb = HANDOVER_PAGES * page_size / 1024;
+	struct handover *h = arg;
+	struct __test_metadata *_metadata = h->_metadata;
+	uint32_t stdev;
+	uint64_t mode = 1;
+	long vmpin, vmlck;
+	uint8_t *va;
+
+	h->fd = open("/dev/iommu", O_RDWR);
+	EXPECT_LE(0, h->fd);
+	EXPECT_EQ(0, option(h->fd, 0, IOMMU_OPTION_RLIMIT_MODE,
+			    IOMMU_OPTION_OP_SET, &mode));
+	EXPECT_EQ(0, ioas_alloc(h->fd, &h->ioas));
+	EXPECT_EQ(0, mock_domain(h->fd, h->ioas, &stdev, &h->hwpt));
+	h->mfd = memfd_create("handover", 0);
+	EXPECT_LE(0, h->mfd);
+	EXPECT_EQ(0, ftruncate(h->mfd, HANDOVER_PAGES * page_size));
+	va = mmap(NULL, HANDOVER_PAGES * page_size, PROT_READ | PROT_WRITE,
+		  MAP_SHARED, h->mfd, 0);
+	if (va == MAP_FAILED)
+		return false;
+	fill_pattern(va, HANDOVER_PAGES * page_size, 13);
+
+	EXPECT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &lim));
+	EXPECT_EQ(0, setuid(65534));	/* drops CAP_IPC_LOCK */
+	vmpin = status_kb("VmPin:");
+	vmlck = status_kb("VmLck:");
+	h->iova = FILE_IOVA;
+	EXPECT_EQ(0, map_file(h->fd, h->ioas, FIXED, h->mfd, 0,
+			      HANDOVER_PAGES * page_size, &h->iova));
+	/* Charged to the old process. */
+	EXPECT_EQ(vmpin + kb, status_kb("VmPin:"));
+	EXPECT_EQ(vmlck + kb, status_kb("VmLck:"));
+	return _metadata->passed;
+}
+
+/* Set the soft RLIMIT_MEMLOCK, which is what the charges are held to. */
+static bool memlock_limit(long pages)
+{
+	struct rlimit lim;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &lim))
+		return false;
+	lim.rlim_cur = pages * page_size;
+	return !setrlimit(RLIMIT_MEMLOCK, &lim);
+}
+
+/*
+ * The charges move all at once, or not at all when the new process's
+ * RLIMIT_MEMLOCK cannot hold them; the mappings stay as they were.
+ */
+static bool handover_new(void *arg)
+{
+	const long kb = HANDOVER_PAGES * page_size / 1024;
+	struct handover *h = arg;
+	struct __test_metadata *_metadata = h->_metadata;
+	long vmpin, vmlck;
+	uint8_t *va, byte;
+	int access;
+
+	va = mmap(NULL, HANDOVER_PAGES * page_size, PROT_READ, MAP_SHARED,
+		  h->mfd, 0);
+	if (va == MAP_FAILED)
+		return false;
+	vmpin = status_kb("VmPin:");
+	vmlck = status_kb("VmLck:");
+
+	EXPECT_TRUE(memlock_limit(HANDOVER_PAGES - 1));
+	EXPECT_ERRNO(ENOMEM, change_process(h->fd, 0));
+	EXPECT_EQ(vmpin, status_kb("VmPin:"));
+	EXPECT_EQ(vmlck, status_kb("VmLck:"));
+
+	EXPECT_TRUE(memlock_limit(HANDOVER_PAGES + vmlck * 1024 / page_size));
+	EXPECT_ERRNO(EOPNOTSUPP, change_process(h->fd, 1));
+	EXPECT_EQ(0, change_process(h->fd, 0));
+	EXPECT_EQ(vmpin + kb, status_kb("VmPin:"));
+	EXPECT_EQ(vmlck + kb, status_kb("VmLck:"));
+	/* Once more: the charges are the caller's already, nothing moves. */
+	EXPECT_EQ(0, change_process(h->fd, 0));
+	EXPECT_EQ(vmpin + kb, status_kb("VmPin:"));
+	EXPECT_EQ(vmlck + kb, status_kb("VmLck:"));
+
+	/* The mappings are as they were. */
+	EXPECT_EQ(0, md_check_map(h->fd, h->hwpt, h->iova, va,
+				  HANDOVER_PAGES * page_size));
+	EXPECT_EQ(0, access_create(h->fd, h->ioas, 0, &access));
+	EXPECT_EQ(0, access_rw(h->fd, access, h->iova + 5000, &byte, 1, 0));
+	EXPECT_EQ(pattern(5000, 13), byte);
+	close(access);
+
+	/* Unmapping uncharges the new process. */
+	EXPECT_EQ(0, ioas_unmap(h->fd, h->ioas, 0, UINT64_MAX, NULL));
+	EXPECT_EQ(vmpin, status_kb("VmPin:"));
+	EXPECT_EQ(vmlck, status_kb("VmLck:"));
+	return _metadata->passed;
+}
+
+TEST(change_process_file_maps)
+{
+	struct handover h = { ._metadata = _metadata };
+
+	EXPECT_TRUE(live_update(handover_old, handover_new, &h));
+}
+
+/* With a mapping of user memory anywhere, nothing moves. */
+TEST(change_process_user_memory)
+{
+	uint64_t iova = FILE_IOVA + MiB;
+	uint32_t ioas, other, stdev;
+	int fd, mfd;
+	long vmpin;
+
+	fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
+	ASSERT_EQ(0, ioas_alloc(fd, &other));
+	ASSERT_EQ(0, mock_domain(fd, ioas, &stdev, NULL));
+	mfd = memfd_create("iommufd", 0);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, page_size));
+	ASSERT_EQ(0, map_file(fd, ioas, FIXED, mfd, 0, page_size, &iova));
+	ASSERT_EQ(0, map_fixed(fd, other, buffer, page_size, FILE_IOVA));
+	vmpin = status_kb("VmPin:");
+	EXPECT_ERRNO(EINVAL, change_process(fd, 0));
+	EXPECT_EQ(vmpin, status_kb("VmPin:"));
+	EXPECT_EQ(0, ioas_unmap(fd, other, 0, UINT64_MAX, NULL));
+	EXPECT_EQ(0, change_process(fd, 0));
+	close(mfd);
 	close(fd);
 }
 

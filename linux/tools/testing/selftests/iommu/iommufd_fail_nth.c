@@ -5,13 +5,13 @@
  * Each scenario runs again and again with the Nth fault-injection point of
  * the task failing (/proc/self/task/<tid>/fail-nth: every slab and page
  * allocation, and fail_iommufd, which guards iommufd's own allocations and
- * page pinning), for N = 1, 2, ... until a run completes without reaching
- * the Nth point. Every run must either succeed, or fail with ENOMEM at the
- * call where the fault hit, leaving the state exactly as before that call:
- * the mappings, the pinned pages and the pinned-memory counter. After each
- * run everything is closed and no page may remain pinned. The kernel's
- * checkers (KASAN, lockdep, kmemleak at the end of the boot) watch the
- * error paths meanwhile.
+ * the pinning of user memory and of files), for N = 1, 2, ... until a run
+ * completes without reaching the Nth point. Every run must either succeed,
+ * or fail with ENOMEM at the call where the fault hit, leaving the state
+ * exactly as before that call: the mappings, the pinned pages and the
+ * pinned-memory counter. After each run everything is closed and no page
+ * may remain pinned. The kernel's checkers (KASAN, lockdep, kmemleak at the
+ * end of the boot) watch the error paths meanwhile.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -360,6 +360,52 @@ static int scenario_access_rw(struct __test_metadata *_metadata,
 	return 0;
 }
 
+/*
+ * File-backed runs: @buffer is then a shared mapping of this memfd, so the
+ * pin counts checked are those of the file's pages.
+ */
+static int memfd = -1;
+
+/* Maps of a file with a page table present, overlapping, then a copy. */
+static int scenario_map_file(struct __test_metadata *_metadata,
+			     struct run *run)
+{
+	uint64_t iova = APERTURE, unmapped;
+	uint32_t flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE |
+			 IOMMU_IOAS_MAP_FIXED_IOVA;
+
+	if (map_file(run->fd, run->ioas[0], flags, memfd, 0, 4 * page_size,
+		     &iova))
+		return step_failed(_metadata, run);
+	run->mapped[0] = 4 * page_size;
+	set_refs(run, 0, 4, 1);
+	/* Another map of the same file pins its pages again. */
+	iova = APERTURE + 64 * page_size;
+	if (map_file(run->fd, run->ioas[0], flags, memfd, 2 * page_size,
+		     4 * page_size, &iova))
+		return step_failed(_metadata, run);
+	run->mapped[0] += 4 * page_size;
+	set_refs(run, 2, 2, 2);
+	set_refs(run, 4, 2, 1);
+	if (copy(run->fd, run->ioas[1], APERTURE, run->ioas[0], APERTURE,
+		 4 * page_size))
+		return step_failed(_metadata, run);
+	run->mapped[1] = 4 * page_size;
+	if (unmap_all(run->fd, run->ioas[0], &unmapped))
+		return step_failed(_metadata, run);
+	run->mapped[0] = 0;
+	set_refs(run, 4, 2, 0);
+	set_refs(run, 0, 4, 1);
+	return 0;
+}
+
+static void setup_two_domains(struct __test_metadata *_metadata,
+			      struct run *run)
+{
+	ASSERT_EQ(0, mock_domain(run->fd, run->ioas[0], &run->stdev[0]));
+	ASSERT_EQ(0, mock_domain(run->fd, run->ioas[1], &run->stdev[1]));
+}
+
 /* Undo a run: everything goes with the file descriptors. */
 static void run_close(struct __test_metadata *_metadata, struct run *run)
 {
@@ -476,6 +522,22 @@ TEST_F_TIMEOUT(fail_nth, access_pin, 600)
 TEST_F_TIMEOUT(fail_nth, access_rw, 600)
 {
 	sweep(_metadata, "access_rw", setup_mapped, scenario_access_rw);
+}
+
+TEST_F_TIMEOUT(fail_nth, map_file, 600)
+{
+	uint8_t *anon = buffer;
+
+	memfd = memfd_create("fail_nth", 0);
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, NPAGES * page_size));
+	buffer = mmap(NULL, NPAGES * page_size, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_POPULATE, memfd, 0);
+	ASSERT_NE(MAP_FAILED, buffer);
+	sweep(_metadata, "map_file", setup_two_domains, scenario_map_file);
+	munmap(buffer, NPAGES * page_size);
+	buffer = anon;
+	close(memfd);
 }
 
 TEST_HARNESS_MAIN

@@ -3,8 +3,8 @@
  * Small helpers the iommu selftests share: procfs and debugfs files,
  * failing the Nth fault-injection point of the calling thread on purpose
  * through /proc/self/task/<tid>/fail-nth (every slab and page allocation
- * counts, and so does fail_iommufd), and the IOMMU_TEST_CMD checks of page
- * tables and pin counts.
+ * counts, and so does fail_iommufd), the IOMMU_TEST_CMD checks of page
+ * tables and pin counts, mapping files, and live updates by fork.
  */
 #ifndef __IOMMUFD_TEST_UTIL_H
 #define __IOMMUFD_TEST_UTIL_H
@@ -18,7 +18,9 @@
 #include <string.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/iommufd.h>
@@ -173,6 +175,87 @@ static inline int md_check_map(int fd, uint32_t hwpt, uint64_t iova, void *va,
 	};
 
 	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+/*
+ * IOMMU_IOAS_MAP_FILE of [start, start + length) of file @mfd, at *@iova
+ * with IOMMU_IOAS_MAP_FIXED_IOVA in @flags, else at the IOVA the kernel
+ * chooses, returned in *@iova. 0 or -1 with errno.
+ */
+static inline int map_file(int fd, uint32_t ioas, uint32_t flags, int mfd,
+			   uint64_t start, uint64_t length, uint64_t *iova)
+{
+	struct iommu_ioas_map_file cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.ioas_id = ioas,
+		.fd = mfd,
+		.start = start,
+		.length = length,
+		.iova = *iova,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_IOAS_MAP_FILE, &cmd);
+	if (!rc)
+		*iova = cmd.iova;
+	return rc;
+}
+
+/* IOMMU_IOAS_CHANGE_PROCESS: 0 or -1 with errno. */
+static inline int change_process(int fd, uint32_t reserved)
+{
+	struct iommu_ioas_change_process cmd = {
+		.size = sizeof(cmd),
+		.__reserved = reserved,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_CHANGE_PROCESS, &cmd);
+}
+
+/*
+ * A live update by fork. The old process runs @old_process, then forks the
+ * new process, which inherits its file descriptors and memory, and exits,
+ * as a VMM hands its devices to the VMM that replaces it (QEMU's cpr-exec
+ * keeps them across exec the same way). The new process waits until the
+ * old one is gone and runs @new_process. The caller becomes the subreaper
+ * that inherits the new process and waits for both. Each function returns
+ * whether all went well. They may use the kselftest EXPECTs, which only
+ * record a failure, but not the ASSERTs, which would jump back into the
+ * harness from the wrong process.
+ *
+ * Returns true if both processes did well.
+ */
+static inline bool live_update(bool (*old_process)(void *arg),
+			       bool (*new_process)(void *arg), void *arg)
+{
+	int status;
+	pid_t old;
+
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
+		return false;
+	old = fork();
+	if (old < 0)
+		return false;
+	if (!old) {
+		pid_t self = getpid(), new;
+
+		if (!old_process(arg))
+			_exit(1);
+		new = fork();
+		if (new)
+			_exit(new < 0);
+		while (getppid() == self)
+			usleep(1000);
+		_exit(!new_process(arg));
+	}
+	if (waitpid(old, &status, 0) != old || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		return false;
+	/* The old process's exit made the new one a child of this one. */
+	if (wait(&status) < 0)
+		return false;
+	return WIFEXITED(status) && !WEXITSTATUS(status);
 }
 
 #endif

@@ -503,6 +503,103 @@ TEST_F_TIMEOUT(edu, map_readback, 120)
 	munmap(small, len);
 }
 
+/*
+ * What QEMU 10 does with guest RAM in a memfd, then a live update. The old
+ * process maps the memfd with IOMMU_IOAS_MAP_FILE, attaches the edu and
+ * has it copy within that RAM, then hands /dev/iommu, the device and the
+ * memfd to the new process and exits (see live_update()).
+ */
+struct file_ram {
+	struct __test_metadata *_metadata;
+	const char *bdf;
+	int iommufd, devfd, mfd;
+};
+
+static bool file_ram_old(void *arg)
+{
+	uint32_t flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE;
+	struct file_ram *f = arg;
+	struct __test_metadata *_metadata = f->_metadata;
+	uint64_t iova = IOVA_A;
+	uint32_t devid, ioas, pt;
+	struct edu edu = {};
+	uint8_t *ram;
+	bool ok;
+
+	f->iommufd = open("/dev/iommu", O_RDWR);
+	EXPECT_LE(0, f->iommufd);
+	f->devfd = vfio_cdev_open(f->bdf);
+	EXPECT_LE(0, f->devfd);
+	EXPECT_EQ(0, vfio_bind(f->devfd, f->iommufd, &devid));
+	EXPECT_EQ(0, ioas_alloc(f->iommufd, &ioas));
+	f->mfd = memfd_create("guest-ram", 0);
+	EXPECT_LE(0, f->mfd);
+	EXPECT_EQ(0, ftruncate(f->mfd, 2 * page_size));
+	EXPECT_EQ(0, map_file(f->iommufd, ioas, flags, f->mfd, 0,
+			      2 * page_size, &iova));
+	pt = ioas;
+	EXPECT_EQ(0, vfio_attach(f->devfd, &pt));
+
+	ram = mmap(NULL, 2 * page_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   f->mfd, 0);
+	if (ram == MAP_FAILED)
+		return false;
+	fill(ram, page_size, 0x21);
+	EXPECT_EQ(0, edu_open(&edu, f->devfd));
+	ok = !edu_dma_from_ram(&edu, IOVA_A, LEN) &&
+	     !edu_dma_to_ram(&edu, IOVA_A + page_size, LEN) &&
+	     !memcmp(ram, ram + page_size, LEN);
+	edu_close(&edu);
+	EXPECT_TRUE(ok);
+	return _metadata->passed;
+}
+
+/*
+ * The new process takes the mappings over with IOMMU_IOAS_CHANGE_PROCESS
+ * (VmPin moves to it) and the edu copies within the same RAM again.
+ */
+static bool file_ram_new(void *arg)
+{
+	struct file_ram *f = arg;
+	struct __test_metadata *_metadata = f->_metadata;
+	struct edu edu = {};
+	uint8_t *ram;
+	long vmpin;
+	bool ok;
+
+	vmpin = status_kb("VmPin:");
+	EXPECT_EQ(0, change_process(f->iommufd, 0));
+	EXPECT_EQ(vmpin + 2 * page_size / 1024, status_kb("VmPin:"));
+
+	ram = mmap(NULL, 2 * page_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   f->mfd, 0);
+	if (ram == MAP_FAILED)
+		return false;
+	/* What the old process's DMA wrote is there. */
+	EXPECT_EQ(0, memcmp(ram, ram + page_size, LEN));
+	fill(ram, page_size, 0x43);
+	memset(ram + page_size, 0, page_size);
+	EXPECT_EQ(0, edu_open(&edu, f->devfd));
+	ok = !edu_dma_from_ram(&edu, IOVA_A, LEN) &&
+	     !edu_dma_to_ram(&edu, IOVA_A + page_size, LEN);
+	edu_close(&edu);
+	EXPECT_TRUE(ok);
+	EXPECT_EQ(0, memcmp(ram, ram + page_size, LEN));
+	EXPECT_TRUE(all_bytes(ram + page_size + LEN, 0, page_size - LEN));
+	return _metadata->passed;
+}
+
+TEST_F_TIMEOUT(edu, file_ram_handover, 120)
+{
+	struct file_ram f = { ._metadata = _metadata, .bdf = self->bdf };
+
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	/* Both processes are gone, with the device closed, on return. */
+	EXPECT_TRUE(live_update(file_ram_old, file_ram_new, &f));
+}
+
 TEST_F_TIMEOUT(edu, dma_isolation, 120)
 {
 	uint8_t *src = self->mem, *victim = self->mem + page_size;
