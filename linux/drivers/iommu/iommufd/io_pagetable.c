@@ -474,25 +474,27 @@ out_unlock:
 static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
 				 unsigned long last, unsigned long *unmapped)
 {
-	struct iopt_area *area, *next;
+	struct iopt_area *first, *area, *next;
 	unsigned int tries = 0;
 	unsigned long total = 0;
 	int rc = 0;
 
 again:
 	down_write(&iopt->iova_rwsem);
-	for (area = iopt_area_iter_first(iopt, start, last); area;
-	     area = iopt_area_iter_next(area, start, last)) {
-		if (iopt_area_iova(area) < start ||
-		    iopt_area_last_iova(area) > last) {
-			/* After a retry, what is gone stays gone. */
-			rc = total ? 0 : -ENOENT;
-			goto out_unlock;
-		}
+	first = iopt_area_iter_first(iopt, start, last);
+	/* Only the areas at the ends can stick out of the range. */
+	if (first && iopt_area_last_iova(first) < last)
+		area = iopt_area_iter_first(iopt, last, last);
+	else
+		area = first;
+	if ((first && iopt_area_iova(first) < start) ||
+	    (area && iopt_area_last_iova(area) > last)) {
+		/* After a retry, what is gone stays gone. */
+		rc = total ? 0 : -ENOENT;
+		goto out_unlock;
 	}
 
-	for (area = iopt_area_iter_first(iopt, start, last); area;
-	     area = next) {
+	for (area = first; area; area = next) {
 		next = iopt_area_iter_next(area, start, last);
 		if (area->num_accesses) {
 			unsigned long iova = iopt_area_iova(area);

@@ -37,6 +37,8 @@ struct iopt_pages;
  * @pages: the user memory; NULL while the area is being torn down
  * @storage_domain: a domain holding the area's PFNs while filled; changed
  *	under pages->mutex
+ * @first_pfn: while filled, the PFN of the area's first page, which cannot
+ *	be read back at byte 0 of its IOVA when the area starts inside it
  * @page_offset: offset of the first IOVA within its page
  * @iommu_prot: IOMMU_READ / IOMMU_WRITE
  * @prevent_access: an unmap is waiting for accesses to let go of the area
@@ -48,6 +50,7 @@ struct iopt_area {
 	struct io_pagetable *iopt;
 	struct iopt_pages *pages;
 	struct iommu_domain *storage_domain;
+	unsigned long first_pfn;
 	unsigned int page_offset;
 	int iommu_prot;
 	bool prevent_access;

@@ -542,19 +542,11 @@ static long iopt_pages_pin(struct iopt_pages *pages, unsigned long index,
 	return iopt_pages_pin_shmem(pages, pos >> PAGE_SHIFT, n, out);
 }
 
-/* The PFN a filled area's storage domain maps for page @index. */
-static unsigned long iopt_area_index_pfn(struct iopt_area *area,
-					 unsigned long index)
-{
-	return PHYS_PFN(iommu_iova_to_phys(area->storage_domain,
-					   iopt_area_index_to_iova(area, index)));
-}
-
 /*
  * Read back the PFNs of pages [index, index + n) that a filled area's
  * storage domain maps, in one pass over the domain's page table. The IOVA
  * of byte 0 of a page is mapped, but for the area's first page, which may
- * start further in.
+ * start further in: the area remembers that one.
  */
 static void iopt_area_read_pfns(struct iopt_area *area, unsigned long index,
 				unsigned long *pfns, unsigned long n)
@@ -562,7 +554,8 @@ static void iopt_area_read_pfns(struct iopt_area *area, unsigned long index,
 	unsigned long read;
 
 	if (n && index == iopt_area_index(area)) {
-		*pfns++ = iopt_area_index_pfn(area, index++);
+		*pfns++ = area->first_pfn;
+		index++;
 		n--;
 	}
 	if (!n)
@@ -883,6 +876,8 @@ int iopt_area_fill_domains(struct iopt_area *area,
 		rc = iopt_pages_get_pfns(pages, index, n, buf.pfns, area);
 		if (rc)
 			goto err_unfill;
+		if (index == iopt_area_index(area))
+			area->first_pfn = buf.pfns[0];
 		for (d = 0; d != ndomains; d++) {
 			rc = iopt_area_map_pfns(area, domains[d], index,
 						buf.pfns, n);
