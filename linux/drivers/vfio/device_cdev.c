@@ -5,9 +5,10 @@
  * A file opened through a device's cdev can do nothing until userspace
  * binds it to an iommufd (VFIO_DEVICE_BIND_IOMMUFD). Binding claims the
  * device's DMA for that iommufd context, which blocks it, and only then
- * opens the device in its driver. Userspace then attaches the device to an
- * IOAS or page table of the context, replaces and detaches it; closing the
- * file closes the device, detaches and unbinds it.
+ * opens the device in its driver; an emulated device is bound as an access
+ * instead (see drivers/vfio/iommufd.c). Userspace then attaches the device
+ * to an IOAS or page table of the context, replaces and detaches it;
+ * closing the file closes the device, detaches and unbinds it.
  *
  * A group is used either through its group file or through the cdevs of its
  * devices, never both: group->cdev_device_open_cnt counts the open cdev
@@ -16,11 +17,12 @@
  *
  * A device is open at most once through its cdev: only one file binds it,
  * and the group path cannot open it meanwhile. That file's state lives in
- * struct vfio_device_file; the device's iommufd_device, iommufd_attached
- * and cdev_bound are protected by the device set's lock, like open_count.
+ * struct vfio_device_file; the device's binding is protected by the device
+ * set's lock, like open_count.
  *
  * Locking: the device set's lock, then the group's group_lock. The iommufd
- * calls are made under the device set's lock; iommufd never calls back.
+ * calls are made under the device set's lock; the only call back, an
+ * emulated device's dma_unmap(), takes no VFIO lock.
  */
 #include <linux/cdev.h>
 #include <linux/file.h>
@@ -109,7 +111,8 @@ static bool vfio_device_file_bound(struct vfio_device_file *df)
  */
 struct iommufd_ctx *vfio_device_iommufd_ctx(struct vfio_device *device)
 {
-	if (!device->cdev_bound)
+	/* Emulated devices take part in no hot reset: they have no ctx here. */
+	if (!device->cdev_bound || !device->iommufd_device)
 		return NULL;
 	return iommufd_device_to_ictx(device->iommufd_device);
 }
@@ -190,24 +193,16 @@ static int vfio_device_cdev_open_device(struct vfio_device_file *df,
 					struct iommufd_ctx *ictx, u32 *devid)
 {
 	struct vfio_device *device = df->device;
-	struct iommufd_device *idev;
 	int ret;
 
 	lockdep_assert_held(&device->dev_set->lock);
 
-	/* Emulated and no-IOMMU devices have no IOMMU to bind to. */
-	if (device->group->type != VFIO_IOMMU)
-		return -EOPNOTSUPP;
-
 	if (!try_module_get(device->dev->driver->owner))
 		return -ENODEV;
 
-	idev = iommufd_device_bind(ictx, device->dev, devid);
-	if (IS_ERR(idev)) {
-		ret = PTR_ERR(idev);
+	ret = vfio_device_iommufd_bind(device, ictx, devid);
+	if (ret)
 		goto err_module_put;
-	}
-	device->iommufd_device = idev;
 	device->cdev_bound = true;
 
 	spin_lock(&df->kvm_lock);
@@ -223,9 +218,7 @@ static int vfio_device_cdev_open_device(struct vfio_device_file *df,
 
 err_unbind:
 	device->kvm = NULL;
-	device->cdev_bound = false;
-	device->iommufd_device = NULL;
-	iommufd_device_unbind(idev);
+	vfio_device_iommufd_unbind(device);
 err_module_put:
 	module_put(device->dev->driver->owner);
 	return ret;
@@ -324,22 +317,14 @@ vfio_device_cdev_attach(struct vfio_device_file *df,
 
 	mutex_lock(&device->dev_set->lock);
 	replace = device->iommufd_attached;
-	if (replace)
-		ret = iommufd_device_replace(device->iommufd_device,
-					     &attach.pt_id);
-	else
-		ret = iommufd_device_attach(device->iommufd_device,
-					    &attach.pt_id);
+	ret = vfio_device_iommufd_attach(device, &attach.pt_id);
 	if (ret)
 		goto out_unlock;
-	device->iommufd_attached = true;
 	if (put_user(attach.pt_id, &arg->pt_id)) {
 		/* Userspace unmapped the structure meanwhile. */
 		ret = -EFAULT;
-		if (!replace) {
-			iommufd_device_detach(device->iommufd_device);
-			device->iommufd_attached = false;
-		}
+		if (!replace)
+			vfio_device_iommufd_detach(device);
 	}
 out_unlock:
 	mutex_unlock(&device->dev_set->lock);
@@ -362,10 +347,7 @@ vfio_device_cdev_detach(struct vfio_device_file *df,
 
 	mutex_lock(&device->dev_set->lock);
 	/* Detaching a detached device does nothing, as upstream. */
-	if (device->iommufd_attached) {
-		iommufd_device_detach(device->iommufd_device);
-		device->iommufd_attached = false;
-	}
+	vfio_device_iommufd_detach(device);
 	mutex_unlock(&device->dev_set->lock);
 	return 0;
 }

@@ -21,6 +21,7 @@
 
 struct device;
 struct file;
+struct inode;
 struct iommu_group;
 struct iommufd_access;
 struct iommufd_ctx;
@@ -65,6 +66,7 @@ void iommufd_device_detach(struct iommufd_device *idev);
 struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev);
 u32 iommufd_device_to_id(struct iommufd_device *idev);
 int iommufd_vfio_compat_ioas_get_id(struct iommufd_ctx *ictx, u32 *ioas_id);
+int iommufd_vfio_container_open(struct inode *inode, struct file *file);
 #else
 static inline struct iommufd_ctx *iommufd_ctx_from_file(struct file *file)
 {
@@ -79,6 +81,12 @@ static inline bool iommufd_ctx_has_group(struct iommufd_ctx *ictx,
 					 struct iommu_group *group)
 {
 	return false;
+}
+
+static inline int iommufd_vfio_container_open(struct inode *inode,
+					      struct file *file)
+{
+	return -ENODEV;
 }
 #endif
 

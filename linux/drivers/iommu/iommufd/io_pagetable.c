@@ -525,6 +525,103 @@ out:
 	return rc;
 }
 
+/*
+ * Cut @area in two between @iova and @iova + 1; the new right half shares
+ * the pages. A filled area can only be cut where no IO page spans the cut,
+ * which is everywhere when IO pages are no larger than CPU pages (large
+ * pages disabled); an area accesses pin cannot be cut at all, their pins
+ * being per area.
+ */
+static int iopt_area_split(struct iopt_area *area, unsigned long iova)
+{
+	struct io_pagetable *iopt = area->iopt;
+	struct iopt_pages *pages = area->pages;
+	bool filled = area->storage_domain;
+	struct iopt_area *rhs;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	if (iova < iopt_area_iova(area) || iova >= iopt_area_last_iova(area))
+		return 0;
+	if (area->prevent_access || area->num_accesses)
+		return -EBUSY;
+	if ((iova + 1) & (iopt->iova_alignment - 1) ||
+	    iopt_area_start_byte(area, iova + 1) % PAGE_SIZE)
+		return -EINVAL;
+	if (filled && !iopt->disable_large_pages)
+		return -EINVAL;
+
+	rhs = kzalloc(sizeof(*rhs), GFP_KERNEL_ACCOUNT);
+	if (!rhs)
+		return -ENOMEM;
+
+	mutex_lock(&pages->mutex);
+	interval_tree_remove(&area->node, &iopt->area_itree);
+	if (filled)
+		interval_tree_remove(&area->pages_node, &pages->domains_itree);
+
+	rhs->iopt = iopt;
+	rhs->pages = pages;
+	kref_get(&pages->kref);
+	rhs->iommu_prot = area->iommu_prot;
+	rhs->storage_domain = area->storage_domain;
+	rhs->node.start = iova + 1;
+	rhs->node.last = iopt_area_last_iova(area);
+	rhs->pages_node.start = iopt_area_iova_to_index(area, iova + 1);
+	rhs->pages_node.last = iopt_area_last_index(area);
+	if (filled)
+		rhs->first_pfn = PHYS_PFN(iommu_iova_to_phys(rhs->storage_domain,
+							     iova + 1));
+	area->node.last = iova;
+	area->pages_node.last = rhs->pages_node.start - 1;
+
+	interval_tree_insert(&area->node, &iopt->area_itree);
+	interval_tree_insert(&rhs->node, &iopt->area_itree);
+	if (filled) {
+		interval_tree_insert(&area->pages_node, &pages->domains_itree);
+		interval_tree_insert(&rhs->pages_node, &pages->domains_itree);
+	}
+	mutex_unlock(&pages->mutex);
+	return 0;
+}
+
+/**
+ * iopt_cut_iova - cut mappings at the ends of a range, for type1 v1
+ * @iopt: the io_pagetable
+ * @first: the first IOVA of the range
+ * @last: the last IOVA of the range
+ *
+ * While large pages are disabled, the mappings that cross @first or @last
+ * are cut there, so that iopt_unmap_iova() of the range can unmap what is
+ * inside, as VFIO_TYPE1_IOMMU allows. Otherwise nothing is cut.
+ *
+ * Return: 0, -EBUSY if an access pins a mapping to cut, -EINVAL if a cut
+ * would not be at a CPU page boundary, or -ENOMEM.
+ */
+int iopt_cut_iova(struct io_pagetable *iopt, unsigned long first,
+		  unsigned long last)
+{
+	struct iopt_area *area;
+	int rc = 0;
+
+	down_write(&iopt->iova_rwsem);
+	if (!iopt->disable_large_pages)
+		goto out_unlock;
+	if (first) {
+		area = iopt_area_iter_first(iopt, first - 1, first - 1);
+		if (area)
+			rc = iopt_area_split(area, first - 1);
+	}
+	if (!rc) {
+		area = iopt_area_iter_first(iopt, last, last);
+		if (area)
+			rc = iopt_area_split(area, last);
+	}
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	return rc;
+}
+
 /**
  * iopt_unmap_iova - unmap every mapping inside a range
  * @iopt: the io_pagetable

@@ -159,6 +159,8 @@ int iopt_copy_iova(struct io_pagetable *dst, struct io_pagetable *src,
 int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
 		    unsigned long length, unsigned long *unmapped);
 int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped);
+int iopt_cut_iova(struct io_pagetable *iopt, unsigned long first,
+		  unsigned long last);
 int iopt_list_file_pages(struct io_pagetable *iopt, struct list_head *list,
 			 unsigned long *user_pages, unsigned long *mm_pages);
 int iopt_set_allow_iova(struct io_pagetable *iopt,
@@ -347,6 +349,8 @@ iommufd_get_device(struct iommufd_ctx *ictx, u32 id)
 void iommufd_device_destroy(struct iommufd_object *obj);
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
+long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
+			unsigned long arg);
 
 /**
  * struct iommufd_access - a driver's window into an IOAS without a domain

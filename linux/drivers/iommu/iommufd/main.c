@@ -331,6 +331,40 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 	return 0;
 }
 
+static const struct file_operations iommufd_fops;
+
+/**
+ * iommufd_vfio_container_open - make an open of /dev/vfio/vfio a context
+ * @inode: the inode of VFIO's misc device
+ * @file: the file being opened
+ *
+ * VFIO calls this from its container's open when iommufd serves
+ * /dev/vfio/vfio: the file becomes an iommufd context, which answers
+ * type1's ioctls and charges pinned memory to the mm, as type1 does, and
+ * VFIO's groups take it as a container.
+ *
+ * Return: 0 or a negative errno.
+ */
+int iommufd_vfio_container_open(struct inode *inode, struct file *file)
+{
+	int rc;
+
+	/* The reference fops_get() would take; __fput() drops it. */
+	if (!try_module_get(THIS_MODULE))
+		return -ENODEV;
+	rc = iommufd_fops_open(inode, file);
+	if (rc) {
+		module_put(THIS_MODULE);
+		return rc;
+	}
+	((struct iommufd_ctx *)file->private_data)->account_mode =
+		IOPT_PAGES_ACCOUNT_MM;
+	/* As misc_open() does: from now on the file is an iommufd's. */
+	replace_fops(file, &iommufd_fops);
+	return 0;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_vfio_container_open, IOMMUFD);
+
 static int iommufd_fops_release(struct inode *inode, struct file *filp)
 {
 	iommufd_ctx_destroy(filp->private_data);
@@ -438,8 +472,11 @@ static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 	/* Every command is _IO(IOMMUFD_TYPE, nr): no direction or size bits. */
 	nr = _IOC_NR(cmd);
 	if (cmd != _IO(IOMMUFD_TYPE, nr) || nr < IOMMUFD_CMD_BASE ||
-	    nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_ioctl_ops))
-		return -ENOTTY;
+	    nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_ioctl_ops)) {
+		/* VFIO's type1 container ioctls, below iommufd's numbers. */
+		rc = iommufd_vfio_ioctl(filp->private_data, cmd, arg);
+		return rc == -ENOIOCTLCMD ? -ENOTTY : rc;
+	}
 	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
 	if (!op->execute)
 		return -ENOTTY;

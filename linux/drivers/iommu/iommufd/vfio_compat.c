@@ -1,17 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The compatibility IOAS: the one IOAS of a context that VFIO's group
- * interface uses, since that interface has no way to name an IOAS.
+ * VFIO compatibility.
  *
+ * The compatibility IOAS is the one IOAS of a context that VFIO's group
+ * interface uses, since that interface has no way to name an IOAS.
  * ictx->vfio_ioas points at it without holding a reference, under the
  * objects xarray's lock: removing the IOAS from the table clears the
  * pointer in the same critical section (iommufd_object_remove()), so a
  * reader under the lock either sees a live object or nothing.
+ *
+ * A context also answers VFIO's type1 container ioctls (VFIO_SET_IOMMU,
+ * VFIO_IOMMU_MAP_DMA, ...) on that IOAS, so that /dev/vfio/vfio can be an
+ * iommufd and programs written for type1 run unchanged: VFIO hands an open
+ * of /dev/vfio/vfio to iommufd_vfio_container_open() when its
+ * iommufd_container parameter says so. VFIO_TYPE1_IOMMU, which may unmap
+ * part of a mapping, is type1v2 with IO pages no larger than CPU pages, so
+ * that any mapping can be cut at any page.
  */
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/interval_tree.h>
+#include <linux/iommu.h>
 #include <linux/iommufd.h>
 #include <linux/module.h>
+#include <linux/vfio.h>
 #include <uapi/linux/iommufd.h>
 
+#include "io_pagetable.h"
 #include "iommufd_private.h"
 
 /* The compatibility IOAS with a reference taken, or ERR_PTR(-ENODEV). */
@@ -105,5 +120,310 @@ int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
 		return 0;
 	default:
 		return -EOPNOTSUPP;
+	}
+}
+
+static int iommufd_vfio_map_dma(struct iommufd_ctx *ictx, void __user *arg)
+{
+	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_map, size);
+	struct vfio_iommu_type1_dma_map map;
+	int prot = IOMMU_CACHE;
+	struct iommufd_ioas *ioas;
+	unsigned long iova;
+	int rc;
+
+	if (copy_from_user(&map, arg, minsz))
+		return -EFAULT;
+	if (map.argsz < minsz ||
+	    map.flags & ~(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE))
+		return -EINVAL;
+	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
+		prot |= IOMMU_READ;
+	if (map.flags & VFIO_DMA_MAP_FLAG_WRITE)
+		prot |= IOMMU_WRITE;
+	if (map.iova >= ULONG_MAX || map.size >= ULONG_MAX)
+		return -EOVERFLOW;
+
+	ioas = iommufd_vfio_ioas_get(ictx);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	iova = map.iova;
+	rc = iopt_map_user_pages(ictx, &ioas->iopt, &iova,
+				 u64_to_user_ptr(map.vaddr), map.size, prot,
+				 false);
+	iommufd_put_object(ictx, &ioas->obj);
+	return rc;
+}
+
+static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
+{
+	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_unmap, size);
+	struct vfio_iommu_type1_dma_unmap unmap;
+	unsigned long unmapped = 0;
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	if (copy_from_user(&unmap, arg, minsz))
+		return -EFAULT;
+	/* The dirty bitmap of type1 is left to IOMMU_HWPT_GET_DIRTY_BITMAP. */
+	if (unmap.argsz < minsz || unmap.flags & ~VFIO_DMA_UNMAP_FLAG_ALL)
+		return -EINVAL;
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL &&
+	    (unmap.iova || unmap.size))
+		return -EINVAL;
+	if (unmap.iova >= ULONG_MAX || unmap.size >= ULONG_MAX)
+		return -EOVERFLOW;
+
+	ioas = iommufd_vfio_ioas_get(ictx);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL) {
+		rc = iopt_unmap_all(&ioas->iopt, &unmapped);
+	} else if (!unmap.size) {
+		rc = 0;
+	} else {
+		/* VFIO_TYPE1_IOMMU: cut mappings at the ends of the range. */
+		rc = iopt_cut_iova(&ioas->iopt, unmap.iova,
+				   unmap.iova + unmap.size - 1);
+		if (!rc)
+			rc = iopt_unmap_iova(&ioas->iopt, unmap.iova,
+					     unmap.size, &unmapped);
+	}
+	iommufd_put_object(ictx, &ioas->obj);
+	if (rc)
+		return rc;
+	unmap.size = unmapped;
+	return copy_to_user(arg, &unmap, minsz) ? -EFAULT : 0;
+}
+
+static int iommufd_vfio_set_iommu(struct iommufd_ctx *ictx, unsigned long type)
+{
+	struct iommufd_ioas *ioas;
+	int rc = 0;
+
+	if (type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU)
+		return -EINVAL;
+	/* As type1, there must be a group: that is, a compatibility IOAS. */
+	ioas = iommufd_vfio_ioas_get(ictx);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	if (type == VFIO_TYPE1_IOMMU)
+		rc = iopt_set_large_pages(&ioas->iopt, false);
+	iommufd_put_object(ictx, &ioas->obj);
+	return rc;
+}
+
+/*
+ * Whether the IOMMU makes all DMA of the container's devices snoop the CPU
+ * caches. The page tables of this kernel never ask the IOMMU driver to
+ * enforce it, so only a container without page tables (emulated devices
+ * only, or none yet) answers 1, as upstream's answers then.
+ */
+static int iommufd_vfio_dma_cc(struct iommufd_ctx *ictx)
+{
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	ioas = iommufd_vfio_ioas_get(ictx);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	mutex_lock(&ioas->mutex);
+	rc = list_empty(&ioas->hwpt_list);
+	mutex_unlock(&ioas->mutex);
+	iommufd_put_object(ictx, &ioas->obj);
+	return rc;
+}
+
+static int iommufd_vfio_check_extension(struct iommufd_ctx *ictx,
+					unsigned long type)
+{
+	switch (type) {
+	case VFIO_TYPE1_IOMMU:
+	case VFIO_TYPE1v2_IOMMU:
+	case VFIO_UNMAP_ALL:
+		return 1;
+	case VFIO_DMA_CC_IOMMU:
+		return iommufd_vfio_dma_cc(ictx);
+	default:
+		/* Not VFIO_UPDATE_VADDR, nesting or no-IOMMU mode. */
+		return 0;
+	}
+}
+
+/*
+ * The IO page sizes type1 reports: what every domain can map, rounded to
+ * CPU pages, and no smaller than the IOAS's alignment.
+ */
+static unsigned long iommufd_vfio_pgsizes(struct io_pagetable *iopt)
+{
+	unsigned long pgsizes = ULONG_MAX;
+	unsigned int i;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	for (i = 0; i != iopt->ndomains; i++)
+		pgsizes &= iopt->domains[i]->pgsize_bitmap;
+	if (pgsizes & ~PAGE_MASK)
+		pgsizes = (pgsizes & PAGE_MASK) | PAGE_SIZE;
+	if (iopt->disable_large_pages)
+		pgsizes &= PAGE_SIZE | (PAGE_SIZE - 1);
+	return max(pgsizes, iopt->iova_alignment);
+}
+
+/*
+ * A capability of VFIO_IOMMU_GET_INFO: writes it at @ucap if @avail bytes
+ * are there, returns its size either way, or -EFAULT.
+ */
+typedef int (*iommufd_vfio_cap_fn)(struct io_pagetable *iopt,
+				   void __user *ucap, size_t avail);
+
+static int iommufd_vfio_cap_dma_avail(struct io_pagetable *iopt,
+				      void __user *ucap, size_t avail)
+{
+	struct vfio_iommu_type1_info_dma_avail cap = {
+		.header.id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL,
+		.header.version = 1,
+		/*
+		 * Mappings are limited by memory, not counted: say as much as
+		 * the field holds, more than type1's default of 65535.
+		 */
+		.avail = U32_MAX,
+	};
+
+	if (avail >= sizeof(cap) && copy_to_user(ucap, &cap, sizeof(cap)))
+		return -EFAULT;
+	return sizeof(cap);
+}
+
+/*
+ * The IOVA ranges nothing reserves, in increasing order: the gaps between
+ * reserved ranges, which come by increasing start and may overlap.
+ */
+static int iommufd_vfio_cap_iova_range(struct io_pagetable *iopt,
+				       void __user *ucap, size_t avail)
+{
+	struct vfio_iommu_type1_info_cap_iova_range cap = {
+		.header.id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE,
+		.header.version = 1,
+	};
+	struct vfio_iommu_type1_info_cap_iova_range __user *ucap_ranges = ucap;
+	struct interval_tree_node *reserved;
+	unsigned long start = 0;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	for (reserved = interval_tree_iter_first(&iopt->reserved_itree, 0,
+						 ULONG_MAX);
+	     ; reserved = interval_tree_iter_next(reserved, 0, ULONG_MAX)) {
+		if (!reserved || reserved->start > start) {
+			struct vfio_iova_range range = {
+				.start = start,
+				.end = reserved ? reserved->start - 1 : ULONG_MAX,
+			};
+
+			if (avail >= struct_size(&cap, iova_ranges,
+						 cap.nr_iovas + 1) &&
+			    copy_to_user(&ucap_ranges->iova_ranges[cap.nr_iovas],
+					 &range, sizeof(range)))
+				return -EFAULT;
+			cap.nr_iovas++;
+		}
+		if (!reserved || reserved->last == ULONG_MAX)
+			break;
+		start = max(start, reserved->last + 1);
+	}
+	if (avail >= struct_size(&cap, iova_ranges, cap.nr_iovas) &&
+	    copy_to_user(ucap, &cap, sizeof(cap)))
+		return -EFAULT;
+	return struct_size(&cap, iova_ranges, cap.nr_iovas);
+}
+
+/*
+ * VFIO_IOMMU_GET_INFO: the IO page sizes, then a chain of capabilities
+ * after the structure, each 8-byte aligned. A short buffer gets the part
+ * of the chain that fits, cap_offset 0 and, in argsz, the size it needs.
+ */
+static int iommufd_vfio_get_info(struct iommufd_ctx *ictx, void __user *arg)
+{
+	static const iommufd_vfio_cap_fn caps[] = {
+		iommufd_vfio_cap_dma_avail,
+		iommufd_vfio_cap_iova_range,
+	};
+	size_t minsz = offsetofend(struct vfio_iommu_type1_info, iova_pgsizes);
+	struct vfio_iommu_type1_info info = {};
+	struct vfio_info_cap_header __user *last = NULL;
+	struct iommufd_ioas *ioas;
+	size_t total = sizeof(info);
+	unsigned int i;
+	int rc = 0;
+
+	if (copy_from_user(&info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+
+	ioas = iommufd_vfio_ioas_get(ictx);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	down_read(&ioas->iopt.iova_rwsem);
+	info.flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
+	info.iova_pgsizes = iommufd_vfio_pgsizes(&ioas->iopt);
+	for (i = 0; i != ARRAY_SIZE(caps); i++) {
+		size_t avail = info.argsz > total ? info.argsz - total : 0;
+		int size;
+
+		size = caps[i](&ioas->iopt, avail ? arg + total : NULL, avail);
+		if (size < 0) {
+			rc = size;
+			goto out_unlock;
+		}
+		/* Link the previous capability to this one, if it was written. */
+		if (last && info.argsz >= total && put_user(total, &last->next)) {
+			rc = -EFAULT;
+			goto out_unlock;
+		}
+		last = arg + total;
+		total += ALIGN(size, sizeof(u64));
+	}
+	info.cap_offset = info.argsz >= total ? sizeof(info) : 0;
+	minsz = min_t(size_t, info.argsz, sizeof(info));
+	info.argsz = total;
+	if (copy_to_user(arg, &info, minsz))
+		rc = -EFAULT;
+out_unlock:
+	up_read(&ioas->iopt.iova_rwsem);
+	iommufd_put_object(ictx, &ioas->obj);
+	return rc;
+}
+
+/**
+ * iommufd_vfio_ioctl - VFIO's type1 container ioctls on a context
+ * @ictx: the context
+ * @cmd: the ioctl number, outside iommufd's own range
+ * @arg: its argument
+ *
+ * Return: what type1 would return, -ENOIOCTLCMD for anything else.
+ */
+long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
+			unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case VFIO_GET_API_VERSION:
+		return VFIO_API_VERSION;
+	case VFIO_CHECK_EXTENSION:
+		return iommufd_vfio_check_extension(ictx, arg);
+	case VFIO_SET_IOMMU:
+		return iommufd_vfio_set_iommu(ictx, arg);
+	case VFIO_IOMMU_GET_INFO:
+		return iommufd_vfio_get_info(ictx, uarg);
+	case VFIO_IOMMU_MAP_DMA:
+		return iommufd_vfio_map_dma(ictx, uarg);
+	case VFIO_IOMMU_UNMAP_DMA:
+		return iommufd_vfio_unmap_dma(ictx, uarg);
+	default:
+		return -ENOIOCTLCMD;
 	}
 }
