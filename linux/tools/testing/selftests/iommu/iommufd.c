@@ -24,18 +24,12 @@
 #include <unistd.h>
 
 #include <linux/iommufd.h>
+#include <linux/vfio.h>
 
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
 
 #include "../kselftest_harness.h"
 #include "iommufd_test_util.h"
-
-/* The call must fail with exactly this errno. */
-#define EXPECT_ERRNO(expected, cmd)                                            \
-	do {                                                                   \
-		ASSERT_EQ(-1, cmd);                                            \
-		EXPECT_EQ(expected, errno);                                    \
-	} while (0)
 
 static int ioas_alloc(int fd, uint32_t *id)
 {
@@ -2150,6 +2144,348 @@ TEST(access_outlives_close)
 }
 
 /*
+ * VFIO's type1 ioctls on a context
+ * ================================
+ *
+ * A context answers VFIO's type1 container ioctls on its compatibility
+ * IOAS, here mirrored by a mock domain, as upstream iommufd does:
+ * VFIO_TYPE1v2_IOMMU never cuts a mapping, VFIO_TYPE1_IOMMU (with IO pages
+ * no larger than CPU pages) cuts mappings at the ends of an unmap.
+ */
+FIXTURE(vfio_compat)
+{
+	int fd;
+	uint32_t ioas, stdev, hwpt;
+	uint8_t *mem;		/* 16 pages, populated */
+};
+
+FIXTURE_VARIANT(vfio_compat)
+{
+	unsigned long type;
+};
+
+FIXTURE_VARIANT_ADD(vfio_compat, type1v2)
+{
+	.type = VFIO_TYPE1v2_IOMMU,
+};
+
+FIXTURE_VARIANT_ADD(vfio_compat, type1)
+{
+	.type = VFIO_TYPE1_IOMMU,
+};
+
+FIXTURE_SETUP(vfio_compat)
+{
+	self->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &self->stdev,
+				 &self->hwpt));
+	ASSERT_EQ(0, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &self->ioas, 0));
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_SET_IOMMU, variant->type));
+	self->mem = mmap(NULL, 16 * page_size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->mem);
+}
+
+FIXTURE_TEARDOWN(vfio_compat)
+{
+	close(self->fd);
+	munmap(self->mem, 16 * page_size);
+}
+
+static int type1_map(int fd, uint32_t flags, void *va, uint64_t iova,
+		     uint64_t size)
+{
+	struct vfio_iommu_type1_dma_map cmd = {
+		.argsz = sizeof(cmd),
+		.flags = flags,
+		.vaddr = (uintptr_t)va,
+		.iova = iova,
+		.size = size,
+	};
+
+	return ioctl(fd, VFIO_IOMMU_MAP_DMA, &cmd);
+}
+
+#define TYPE1_RW (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
+
+/* VFIO_IOMMU_UNMAP_DMA; *@size becomes what was unmapped. */
+static int type1_unmap(int fd, uint32_t flags, uint64_t iova, uint64_t *size)
+{
+	struct vfio_iommu_type1_dma_unmap cmd = {
+		.argsz = sizeof(cmd),
+		.flags = flags,
+		.iova = iova,
+		.size = *size,
+	};
+	int rc;
+
+	rc = ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &cmd);
+	*size = cmd.size;
+	return rc;
+}
+
+/*
+ * Maps land in the compatibility IOAS and its page table; an unmap in the
+ * middle of a mapping cuts it with type1 and fails with ENOENT with type1v2,
+ * changing nothing; UNMAP_ALL takes the rest.
+ */
+TEST_F(vfio_compat, map_unmap)
+{
+	bool cuts = variant->type == VFIO_TYPE1_IOMMU;
+	uint64_t size, total;
+
+	ASSERT_EQ(0, type1_map(self->fd, TYPE1_RW, self->mem, APERTURE,
+			       8 * page_size));
+	EXPECT_EQ(0, md_check_map(self->fd, self->hwpt, APERTURE, self->mem,
+				  8 * page_size));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 8 * page_size, 1));
+	EXPECT_ERRNO(EEXIST, type1_map(self->fd, TYPE1_RW, self->mem,
+				       APERTURE + page_size, page_size));
+
+	size = 2 * page_size;
+	if (cuts) {
+		ASSERT_EQ(0, type1_unmap(self->fd, 0, APERTURE + 3 * page_size,
+					 &size));
+		EXPECT_EQ(2 * page_size, size);
+		EXPECT_EQ(0, md_check_refs(self->fd, self->mem + 3 * page_size,
+					   2 * page_size, 0));
+		EXPECT_EQ(0, md_check_map(self->fd, self->hwpt,
+					  APERTURE + 5 * page_size,
+					  self->mem + 5 * page_size,
+					  3 * page_size));
+		total = 6 * page_size;
+	} else {
+		EXPECT_ERRNO(ENOENT, type1_unmap(self->fd, 0,
+						 APERTURE + 3 * page_size,
+						 &size));
+		EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 8 * page_size,
+					   1));
+		total = 8 * page_size;
+	}
+	EXPECT_EQ(0, md_check_map(self->fd, self->hwpt, APERTURE, self->mem,
+				  3 * page_size));
+
+	/* Nothing there: success, nothing unmapped. */
+	size = page_size;
+	EXPECT_EQ(0, type1_unmap(self->fd, 0, APERTURE + 64 * page_size,
+				 &size));
+	EXPECT_EQ(0, size);
+	size = page_size;
+	EXPECT_ERRNO(EINVAL, type1_unmap(self->fd, VFIO_DMA_UNMAP_FLAG_ALL,
+					 APERTURE, &size));
+	size = 0;
+	EXPECT_EQ(0, type1_unmap(self->fd, VFIO_DMA_UNMAP_FLAG_ALL, 0, &size));
+	EXPECT_EQ(total, size);
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 8 * page_size, 0));
+}
+
+/* An access's pins keep its mapping whole: it cannot be cut. */
+TEST_F(vfio_compat, cut_pinned)
+{
+	uint64_t size = page_size;
+	int access;
+	uint32_t id;
+
+	if (variant->type != VFIO_TYPE1_IOMMU)
+		SKIP(return, "only VFIO_TYPE1_IOMMU cuts mappings");
+	ASSERT_EQ(0, type1_map(self->fd, TYPE1_RW, self->mem, APERTURE,
+			       4 * page_size));
+	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN, &access));
+	ASSERT_EQ(0, access_pin(self->fd, access, APERTURE, page_size,
+				self->mem, 0, &id));
+	EXPECT_ERRNO(EBUSY, type1_unmap(self->fd, 0, APERTURE + page_size,
+					&size));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 4 * page_size, 1));
+	EXPECT_EQ(0, access_unpin(self->fd, access, id));
+	close(access);
+	EXPECT_EQ(0, type1_unmap(self->fd, 0, APERTURE + page_size, &size));
+	EXPECT_EQ(page_size, size);
+}
+
+/* Bad input gets type1's errno and changes nothing. */
+TEST_F(vfio_compat, bad_input)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map) - 1,
+		.flags = TYPE1_RW,
+		.vaddr = (uintptr_t)self->mem,
+		.iova = APERTURE,
+		.size = page_size,
+	};
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap) - 1,
+		.iova = APERTURE,
+		.size = page_size,
+	};
+
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, VFIO_IOMMU_MAP_DMA, &map));
+	map.argsz = sizeof(map);
+	map.flags = 1 << 5;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, VFIO_IOMMU_MAP_DMA, &map));
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	unmap.argsz = sizeof(unmap);
+	unmap.flags = 1 << 0;	/* the dirty bitmap */
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	/* Outside the domain's aperture, or not page aligned. */
+	EXPECT_ERRNO(EINVAL, type1_map(self->fd, TYPE1_RW, self->mem, 0,
+				       page_size));
+	EXPECT_ERRNO(EINVAL, type1_map(self->fd, TYPE1_RW, self->mem + 8,
+				       APERTURE, page_size));
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, VFIO_SET_IOMMU, 5));
+	EXPECT_EQ(0, ioctl(self->fd, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR));
+	EXPECT_EQ(1, ioctl(self->fd, VFIO_CHECK_EXTENSION, VFIO_UNMAP_ALL));
+	/* The mock domain, like any of ours, does not enforce coherency. */
+	EXPECT_EQ(0, ioctl(self->fd, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU));
+	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &unmap));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 16 * page_size, 0));
+	EXPECT_EQ(0, total_mapped(_metadata, self->fd, self->ioas));
+}
+
+/*
+ * VFIO_IOMMU_GET_INFO: CPU pages (only them with type1, which cuts), and
+ * the usable IOVA ranges around what is reserved.
+ */
+TEST_F(vfio_compat, get_info)
+{
+	struct {
+		struct vfio_iommu_type1_info info;
+		struct vfio_iommu_type1_info_dma_avail avail;
+		struct vfio_iommu_type1_info_cap_iova_range ranges;
+		struct vfio_iova_range more[2];
+	} buf = { .info.argsz = sizeof(buf) };
+	struct vfio_iommu_type1_info_cap_iova_range *ranges;
+
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas, APERTURE + MiB, MiB));
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_IOMMU_GET_INFO, &buf));
+	EXPECT_EQ(VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS,
+		  buf.info.flags);
+	EXPECT_TRUE(buf.info.iova_pgsizes & page_size);
+	EXPECT_EQ(0, buf.info.iova_pgsizes & (page_size - 1));
+	if (variant->type == VFIO_TYPE1_IOMMU)
+		EXPECT_EQ(page_size, buf.info.iova_pgsizes);
+	ASSERT_EQ(sizeof(buf.info), buf.info.cap_offset);
+	EXPECT_EQ(VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, buf.avail.header.id);
+	/* Each capability starts 8-byte aligned. */
+	ASSERT_EQ((char *)&buf.ranges - (char *)&buf, buf.avail.header.next);
+	ranges = &buf.ranges;
+	EXPECT_EQ(VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, ranges->header.id);
+	EXPECT_EQ(0, ranges->header.next);
+	ASSERT_EQ(2, ranges->nr_iovas);
+	EXPECT_EQ(APERTURE, ranges->iova_ranges[0].start);
+	EXPECT_EQ(APERTURE + MiB - 1, ranges->iova_ranges[0].end);
+	EXPECT_EQ(APERTURE + 2 * MiB, ranges->iova_ranges[1].start);
+	EXPECT_EQ(MOCK_APERTURE_LAST, ranges->iova_ranges[1].end);
+	EXPECT_EQ(sizeof(buf), buf.info.argsz);
+}
+
+#define IOMMUFD_CONTAINER "/sys/module/vfio/parameters/iommufd_container"
+
+/* Open /dev/vfio/vfio with iommufd serving it or not. */
+static int container_open(bool iommufd)
+{
+	int fd;
+
+	if (write_file(IOMMUFD_CONTAINER, iommufd ? "1" : "0"))
+		return -1;
+	fd = open("/dev/vfio/vfio", O_RDWR);
+	write_file(IOMMUFD_CONTAINER, "0");
+	return fd;
+}
+
+/*
+ * vfio.iommufd_container picks who serves the opens of /dev/vfio/vfio that
+ * follow: an iommufd context charging the mm as type1 does, or VFIO's own
+ * container, which knows no iommufd ioctl.
+ */
+TEST(vfio_container_provider)
+{
+	uint64_t mode = 0;
+	uint32_t ioas;
+	int fd;
+
+	if (access(IOMMUFD_CONTAINER, W_OK))
+		SKIP(return, "no vfio.iommufd_container (CONFIG_VFIO)");
+	fd = container_open(true);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(VFIO_API_VERSION, ioctl(fd, VFIO_GET_API_VERSION));
+	EXPECT_EQ(0, option(fd, 0, IOMMU_OPTION_RLIMIT_MODE,
+			    IOMMU_OPTION_OP_GET, &mode));
+	EXPECT_EQ(1, mode);
+	EXPECT_EQ(0, ioas_alloc(fd, &ioas));
+	/* No group, no compatibility IOAS: type1's ENODEV. */
+	EXPECT_ERRNO(ENODEV, ioctl(fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	EXPECT_ERRNO(ENODEV, ioctl(fd, VFIO_CHECK_EXTENSION,
+				   VFIO_DMA_CC_IOMMU));
+	/* Without a page table no DMA bypasses the caches. */
+	EXPECT_EQ(0, vfio_ioas(fd, IOMMU_VFIO_IOAS_SET, &ioas, 0));
+	EXPECT_EQ(1, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU));
+	close(fd);
+
+	fd = container_open(false);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(VFIO_API_VERSION, ioctl(fd, VFIO_GET_API_VERSION));
+	/* VFIO's container: EINVAL for what it does not know. */
+	EXPECT_ERRNO(EINVAL, ioas_alloc(fd, &ioas));
+	close(fd);
+}
+
+/*
+ * Maps through an iommufd-served container are charged to the mm, as
+ * type1 charges them (VmLck), and held to RLIMIT_MEMLOCK.
+ */
+static void container_charges_child(struct __test_metadata *_metadata,
+				     int fd, uint8_t *mem)
+{
+	struct rlimit lim = { 4 * page_size, 4 * page_size };
+	long locked = status_kb("VmLck:");
+	uint64_t size = 0;
+
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &lim));
+	ASSERT_EQ(0, setuid(65534));	/* drops CAP_IPC_LOCK */
+	ASSERT_EQ(0, type1_map(fd, TYPE1_RW, mem, APERTURE, 3 * page_size));
+	EXPECT_EQ(locked + 3 * page_size / 1024, status_kb("VmLck:"));
+	EXPECT_ERRNO(ENOMEM, type1_map(fd, TYPE1_RW, mem + 3 * page_size,
+				       APERTURE + MiB, 2 * page_size));
+	EXPECT_EQ(locked + 3 * page_size / 1024, status_kb("VmLck:"));
+	EXPECT_EQ(0, type1_unmap(fd, VFIO_DMA_UNMAP_FLAG_ALL, 0, &size));
+	EXPECT_EQ(locked, status_kb("VmLck:"));
+}
+
+TEST(vfio_container_charges_mm)
+{
+	uint32_t ioas, stdev;
+	int fd, status;
+	uint8_t *mem;
+	pid_t pid;
+
+	if (access(IOMMUFD_CONTAINER, W_OK))
+		SKIP(return, "no vfio.iommufd_container (CONFIG_VFIO)");
+	mem = mmap(NULL, 8 * page_size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	fd = container_open(true);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
+	ASSERT_EQ(0, mock_domain(fd, ioas, &stdev, NULL));
+	ASSERT_EQ(0, vfio_ioas(fd, IOMMU_VFIO_IOAS_SET, &ioas, 0));
+	ASSERT_EQ(0, ioctl(fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		container_charges_child(_metadata, fd, mem);
+		_exit(_metadata->passed ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(fd);
+	munmap(mem, 8 * page_size);
+}
+
+/*
  * Memory given by file (IOMMU_IOAS_MAP_FILE)
  * ==========================================
  *
@@ -2250,7 +2586,7 @@ FIXTURE_SETUP(file)
 	self->hugepages = -1;
 	self->len = huge ? 4 * MiB : 16 * page_size;
 	if (huge) {
-		char want[16];
+		char want[24];
 
 		self->hugepages = read_long(HUGEPAGES);
 		if (self->hugepages < 0)
@@ -2277,7 +2613,7 @@ FIXTURE_SETUP(file)
 
 FIXTURE_TEARDOWN(file)
 {
-	char val[16];
+	char val[24];
 	int fd;
 
 	if (self->fd >= 0)

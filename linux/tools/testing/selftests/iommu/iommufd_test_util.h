@@ -27,6 +27,16 @@
 
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
 
+/* For tests on the kselftest harness: the call fails with exactly errno. */
+#define EXPECT_ERRNO(expected, cmd)                                            \
+	do {                                                                   \
+		ASSERT_EQ(-1, cmd);                                            \
+		EXPECT_EQ(expected, errno);                                    \
+	} while (0)
+
+/* The same for a helper that returns the negative errno. */
+#define EXPECT_ERRNO_NEG(expected, cmd) EXPECT_EQ(-(expected), cmd)
+
 /*
  * Write @val to a small file such as a sysfs or debugfs attribute, with one
  * write() so that the store's errno reaches the caller: 0 or -errno.

@@ -31,16 +31,6 @@
 #include "../kselftest_harness.h"
 #include "vfio_edu_util.h"
 
-/* The helper must fail with exactly this negative errno. */
-#define EXPECT_ERRNO_NEG(expected, cmd) EXPECT_EQ(-(expected), cmd)
-
-/* The call must fail with exactly this errno. */
-#define EXPECT_ERRNO(expected, cmd)                                            \
-	do {                                                                   \
-		ASSERT_EQ(-1, cmd);                                            \
-		EXPECT_EQ(expected, errno);                                    \
-	} while (0)
-
 /* IOVAs the edu can reach (below EDU_IOVA_LIMIT), pages apart. */
 #define IOVA_A		0x100000ULL
 #define IOVA_B		0x200000ULL
@@ -706,29 +696,6 @@ TEST_F(edu, hw_info_vtd)
 	EXPECT_EQ(cap, vtd.cap_reg);
 }
 
-static int group_status(int groupfd, uint32_t *flags)
-{
-	struct vfio_group_status status = { .argsz = sizeof(status) };
-	int rc;
-
-	rc = ioctl(groupfd, VFIO_GROUP_GET_STATUS, &status);
-	*flags = status.flags;
-	return rc;
-}
-
-static int compat_ioas(int iommufd, uint32_t *ioas)
-{
-	struct iommu_vfio_ioas cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_VFIO_IOAS_GET,
-	};
-	int rc;
-
-	rc = ioctl(iommufd, IOMMU_VFIO_IOAS, &cmd);
-	*ioas = cmd.ioas_id;
-	return rc;
-}
-
 /* The edu copies LEN bytes from @src_iova to @dst_iova through its buffer. */
 static int edu_copy(struct edu *edu, uint64_t src_iova, uint64_t dst_iova)
 {
@@ -802,7 +769,25 @@ TEST_F_TIMEOUT(edu, group_with_iommufd, 60)
 }
 
 /* The group interface with a type1 container works as it always did. */
-TEST_F_TIMEOUT(edu, group_with_type1, 60)
+#define IOMMUFD_CONTAINER "/sys/module/vfio/parameters/iommufd_container"
+
+/*
+ * What QEMU before 9 and libvirt do: a container from /dev/vfio/vfio, the
+ * group set to it, VFIO_TYPE1v2_IOMMU, type1 maps, the device file from the
+ * group, DMA. @iommufd picks who serves /dev/vfio/vfio: VFIO's type1, or
+ * iommufd (vfio.iommufd_container), whose container is also an iommufd
+ * whose compatibility IOAS holds the type1 maps.
+ */
+struct type1_flow {
+	const char *bdf;
+	uint8_t *mem;
+	int iommufd;	/* a /dev/iommu of the test's */
+	int *devfd;	/* the fixture's, which its teardown closes */
+	struct edu *edu;
+};
+
+static void type1_flow(struct __test_metadata *_metadata,
+		       const struct type1_flow *self, bool iommufd)
 {
 	uint8_t *src = self->mem, *dst = self->mem + page_size;
 	struct vfio_iommu_type1_dma_map map = {
@@ -816,13 +801,22 @@ TEST_F_TIMEOUT(edu, group_with_type1, 60)
 		.size = page_size,
 	};
 	int groupfd, container;
-	uint32_t flags;
+	uint32_t flags, ioas;
 
-	if (!self->found)
-		SKIP(return, NO_EDU);
+	ASSERT_EQ(0, write_file(IOMMUFD_CONTAINER, iommufd ? "1" : "0"));
 	container = open("/dev/vfio/vfio", O_RDWR);
+	ASSERT_EQ(0, write_file(IOMMUFD_CONTAINER, "0"));
 	ASSERT_LE(0, container);
 	EXPECT_EQ(VFIO_API_VERSION, ioctl(container, VFIO_GET_API_VERSION));
+	EXPECT_EQ(1, ioctl(container, VFIO_CHECK_EXTENSION,
+			   VFIO_TYPE1v2_IOMMU));
+	/* Only an iommufd has a compatibility IOAS to tell. */
+	if (iommufd) {
+		EXPECT_ERRNO(ENODEV, compat_ioas(container, &ioas));
+	} else {
+		/* VFIO's container: EINVAL for what it does not know. */
+		EXPECT_ERRNO(EINVAL, compat_ioas(container, &ioas));
+	}
 	groupfd = vfio_group_open(self->bdf);
 	ASSERT_LE(0, groupfd);
 	ASSERT_EQ(0, ioctl(groupfd, VFIO_GROUP_SET_CONTAINER, &container));
@@ -840,23 +834,55 @@ TEST_F_TIMEOUT(edu, group_with_type1, 60)
 	ASSERT_EQ(0, ioctl(container, VFIO_IOMMU_MAP_DMA, &map));
 	map.vaddr = (uintptr_t)dst;
 	map.iova = IOVA_B;
-	ASSERT_EQ(0, ioctl(container, VFIO_IOMMU_MAP_DMA, &map));
+	if (iommufd) {
+		/* The same mapping made the iommufd way, in the same IOAS. */
+		ASSERT_EQ(0, compat_ioas(container, &ioas));
+		ASSERT_EQ(0, ioas_map(container, ioas, dst, page_size,
+				      IOVA_B));
+	} else {
+		ASSERT_EQ(0, ioctl(container, VFIO_IOMMU_MAP_DMA, &map));
+	}
 
-	self->devfd = ioctl(groupfd, VFIO_GROUP_GET_DEVICE_FD, self->bdf);
-	ASSERT_LE(0, self->devfd);
+	*self->devfd = ioctl(groupfd, VFIO_GROUP_GET_DEVICE_FD, self->bdf);
+	ASSERT_LE(0, *self->devfd);
 	/* Binding to an iommufd is for cdev files only. */
-	EXPECT_ERRNO(EINVAL, vfio_bind(self->devfd, self->iommufd, &flags));
-	ASSERT_EQ(0, edu_open(&self->edu, self->devfd));
-	ASSERT_EQ(0, edu_copy(&self->edu, IOVA_A, IOVA_B));
+	EXPECT_ERRNO(EINVAL, vfio_bind(*self->devfd, self->iommufd, &flags));
+	ASSERT_EQ(0, edu_open(self->edu, *self->devfd));
+	ASSERT_EQ(0, edu_copy(self->edu, IOVA_A, IOVA_B));
 	EXPECT_EQ(0, memcmp(src, dst, LEN));
 
-	edu_close(&self->edu);
-	close(self->devfd);
-	self->devfd = -1;
+	edu_close(self->edu);
+	close(*self->devfd);
+	*self->devfd = -1;
+	EXPECT_EQ(0, ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	EXPECT_EQ(page_size, unmap.size);
+	unmap.flags = VFIO_DMA_UNMAP_FLAG_ALL;
+	unmap.iova = 0;
+	unmap.size = 0;
 	EXPECT_EQ(0, ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap));
 	EXPECT_EQ(page_size, unmap.size);
 	close(groupfd);
 	close(container);
+}
+
+#define TYPE1_FLOW(served_by_iommufd)                                          \
+	type1_flow(_metadata,                                                  \
+		   &(struct type1_flow){ self->bdf, self->mem, self->iommufd, \
+					 &self->devfd, &self->edu },           \
+		   served_by_iommufd)
+
+TEST_F_TIMEOUT(edu, group_with_type1, 60)
+{
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	TYPE1_FLOW(false);
+}
+
+TEST_F_TIMEOUT(edu, group_with_iommufd_container, 60)
+{
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	TYPE1_FLOW(true);
 }
 
 #define MAX_RUNS	5000

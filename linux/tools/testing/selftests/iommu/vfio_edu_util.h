@@ -303,13 +303,17 @@ static inline int vfio_pci_release(const char *bdf, bool claimed)
 	return rc;
 }
 
-/* The name ("vfioN") of the VFIO device cdev of @bdf. */
-static inline int vfio_cdev_name(const char *bdf, char *name, size_t size)
+/*
+ * The name ("vfioN") of the VFIO device cdev of the device whose sysfs
+ * directory is @devdir.
+ */
+static inline int vfio_cdev_name_of(const char *devdir, char *name,
+				    size_t size)
 {
 	char dir[PATH_MAX], names[2][NAME_LEN];
 	int n;
 
-	n = pci_path(dir, sizeof(dir), bdf, "vfio-dev");
+	n = fmt_buf(dir, sizeof(dir), "%s/vfio-dev", devdir);
 	if (!n)
 		n = dir_names(dir, names, 2);
 	if (n < 0)
@@ -319,19 +323,39 @@ static inline int vfio_cdev_name(const char *bdf, char *name, size_t size)
 	return fmt_buf(name, size, "%s", names[0]);
 }
 
-/* Open /dev/vfio/devices/vfioN of @bdf: a file descriptor or -errno. */
-static inline int vfio_cdev_open(const char *bdf)
+/* Open the VFIO device cdev of the device at @devdir: an fd or -errno. */
+static inline int vfio_cdev_open_of(const char *devdir)
 {
 	char name[NAME_LEN], path[PATH_MAX];
 	int rc, fd;
 
-	rc = vfio_cdev_name(bdf, name, sizeof(name));
+	rc = vfio_cdev_name_of(devdir, name, sizeof(name));
 	if (!rc)
 		rc = fmt_buf(path, sizeof(path), "/dev/vfio/devices/%s", name);
 	if (rc)
 		return rc;
 	fd = open(path, O_RDWR);
 	return fd < 0 ? -errno : fd;
+}
+
+/* The name ("vfioN") of the VFIO device cdev of PCI device @bdf. */
+static inline int vfio_cdev_name(const char *bdf, char *name, size_t size)
+{
+	char dir[PATH_MAX];
+	int rc;
+
+	rc = fmt_buf(dir, sizeof(dir), PCI_DEVICES "/%s", bdf);
+	return rc ? rc : vfio_cdev_name_of(dir, name, size);
+}
+
+/* Open /dev/vfio/devices/vfioN of @bdf: a file descriptor or -errno. */
+static inline int vfio_cdev_open(const char *bdf)
+{
+	char dir[PATH_MAX];
+	int rc;
+
+	rc = fmt_buf(dir, sizeof(dir), PCI_DEVICES "/%s", bdf);
+	return rc ? rc : vfio_cdev_open_of(dir);
 }
 
 /* Open the VFIO group file /dev/vfio/<group> of @bdf, as vfio_cdev_open(). */
@@ -463,6 +487,30 @@ static inline int iommufd_destroy(int fd, uint32_t id)
 	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
 
 	return ioctl(fd, IOMMU_DESTROY, &cmd);
+}
+
+static inline int group_status(int groupfd, uint32_t *flags)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	int rc;
+
+	rc = ioctl(groupfd, VFIO_GROUP_GET_STATUS, &status);
+	*flags = status.flags;
+	return rc;
+}
+
+/* The compatibility IOAS of an iommufd (IOMMU_VFIO_IOAS_GET). */
+static inline int compat_ioas(int iommufd, uint32_t *ioas)
+{
+	struct iommu_vfio_ioas cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_VFIO_IOAS_GET,
+	};
+	int rc;
+
+	rc = ioctl(iommufd, IOMMU_VFIO_IOAS, &cmd);
+	*ioas = cmd.ioas_id;
+	return rc;
 }
 
 /* An edu opened through VFIO: its device file and BAR0. */
