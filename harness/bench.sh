@@ -59,18 +59,13 @@ run() {
 	fi
 }
 
-# perf and the libraries it needs, for the guest: the guest runs it
-# through the dynamic loader, which finds them in /tests/lib.
+# perf and the libraries it needs, for the guest (see copy_with_libs).
 profile_tools() {
-	local perf lib
+	local perf
 
 	perf=$(command -v perf) || die "PROFILE needs perf (apt-get install linux-perf)"
 	step "bench: adding $perf and its libraries for a profile of '$PROFILE'"
-	mkdir -p "$guest/lib"
-	cp "$perf" "$guest/perf"
-	ldd "$perf" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' |
-		while read -r lib; do cp -L "$lib" "$guest/lib/"; done
-	cp -L "$(ldd "$perf" | awk '/ld-linux/ { print $1 }')" "$guest/lib/ld.so"
+	copy_with_libs "$guest" "$perf"
 }
 
 # The profiles the guest printed, without the table.

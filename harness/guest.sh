@@ -20,3 +20,20 @@ ccache gcc -static -O2 -Wall -Werror -D_GNU_SOURCE $headers \
 	"$TOP/harness/demo/demo.c"
 
 bash "$TOP/harness/conformance.sh" build
+
+# QEMU for the nested tests (selftests/vfio_qemu), from the host's Debian
+# packages: the binary, its TCG module, its libraries and the BIOS, run
+# through a wrapper that finds them (see copy_with_libs). The test machine
+# gets them in /tests/qemu, on its $PATH.
+qemu=$OUT/guest-qemu
+step "guest: QEMU $(qemu-system-x86_64 --version | awk 'NR == 1 { print $4 }') for the nested tests"
+copy_with_libs "$qemu/bin" "$(command -v qemu-system-x86_64)"
+mkdir -p "$qemu/modules" "$qemu/share"
+cp -uL /usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so "$qemu/modules/"
+cp -uL /usr/share/seabios/bios-256k.bin "$qemu/share/"
+cat >"$qemu/qemu-system-x86_64" <<'EOF'
+#!/bin/sh
+q=/tests/qemu
+QEMU_MODULE_DIR=$q/modules exec $q/bin/lib/ld.so --library-path $q/bin/lib \
+	$q/bin/qemu-system-x86_64 -L $q/share "$@"
+EOF

@@ -122,3 +122,21 @@ print_totals() {
 	echo "$pass passed, $fail failed, $skip skipped"
 	[ "$fail" = 0 ] && [ "$pass" -gt 0 ]
 }
+
+# copy_with_libs DIR FILE...: copy each host executable or shared object
+# into DIR, and the shared libraries they need into DIR/lib, with the
+# dynamic loader as DIR/lib/ld.so; the guest then runs a program as
+# "DIR/lib/ld.so --library-path DIR/lib DIR/PROGRAM", whatever its own
+# root holds. Files that did not change are not copied again.
+copy_with_libs() {
+	local dir=$1 file lib
+	shift
+	mkdir -p "$dir/lib"
+	for file in "$@"; do
+		cp -uL "$file" "$dir/"
+		ldd "$file" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' |
+			while read -r lib; do cp -uL "$lib" "$dir/lib/"; done
+		lib=$(ldd "$file" | awk '/ld-linux/ { print $1 }')
+		[ -z "$lib" ] || cp -uL "$lib" "$dir/lib/ld.so"
+	done
+}

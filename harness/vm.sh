@@ -20,6 +20,18 @@ if [ "$mode" = bench ]; then
 fi
 list=${cpio%.cpio}.list
 
+# The gen_init_cpio entries of every file under host directory $1, at the
+# same place under $2 in the guest, which must exist.
+tree_entries() {
+	[ -d "$1" ] || return 0
+	(cd "$1" && find . -mindepth 1 -type d | sort) | while read -r d; do
+		echo "dir $2/${d#./} 0755 0 0"
+	done
+	(cd "$1" && find . -type f | sort) | while read -r f; do
+		echo "file $2/${f#./} $1/${f#./} 0755 0 0"
+	done
+}
+
 # The initramfs: busybox, init, and every program under $guest/.
 {
 	echo "dir /dev 0755 0 0"
@@ -28,13 +40,11 @@ list=${cpio%.cpio}.list
 	echo "file /bin/busybox /bin/busybox 0755 0 0"
 	echo "slink /bin/sh busybox 0777 0 0"
 	echo "file /init $TOP/harness/initramfs/init 0755 0 0"
-	if [ -d "$guest" ]; then
-		(cd "$guest" && find . -mindepth 1 -type d | sort) | while read -r d; do
-			echo "dir /tests/${d#./} 0755 0 0"
-		done
-		(cd "$guest" && find . -type f | sort) | while read -r f; do
-			echo "file /tests/${f#./} $guest/${f#./} 0755 0 0"
-		done
+	tree_entries "$guest" /tests
+	# QEMU for the nested tests, in the machine that runs them only.
+	if [ "$mode" = test ] && [ -d "$OUT/guest-qemu" ]; then
+		echo "dir /tests/qemu 0755 0 0"
+		tree_entries "$OUT/guest-qemu" /tests/qemu
 	fi
 } >"$list"
 "$OBJ/usr/gen_init_cpio" "$list" >"$cpio"
