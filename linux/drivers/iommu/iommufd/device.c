@@ -211,6 +211,10 @@ static int iommufd_device_set_domain(struct iommufd_device *idev,
 
 	lockdep_assert_held(&igroup->lock);
 
+	/* What a page table records must cover every device's writes. */
+	if (hwpt->domain->dirty_ops &&
+	    !device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING))
+		return -EINVAL;
 	if (igroup->hwpt == hwpt)
 		return 0;
 	if (iommufd_device_group_others(idev))
@@ -255,7 +259,7 @@ iommufd_device_set_ioas(struct iommufd_device *idev, struct iommufd_ioas *ioas,
 		refcount_dec(&hwpt->obj.users);
 	}
 
-	hwpt = iommufd_hw_pagetable_alloc(idev->ictx, ioas, idev->dev);
+	hwpt = iommufd_hw_pagetable_alloc(idev->ictx, ioas, idev->dev, 0);
 	if (IS_ERR(hwpt))
 		return hwpt;
 	rc = iommufd_device_set_domain(idev, hwpt);
@@ -573,6 +577,8 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 	cmd->out_data_type = type;
 	cmd->out_max_pasid_log2 = iommufd_device_pasid_log2(idev->dev);
 	cmd->out_capabilities = 0;
+	if (device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING))
+		cmd->out_capabilities |= IOMMU_HW_CAP_DIRTY_TRACKING;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 out_free:
 	kfree(data);

@@ -1094,3 +1094,161 @@ int iopt_reserve_dev_regions(struct io_pagetable *iopt, struct device *dev,
 	iommu_put_resv_regions(dev, &regions);
 	return rc;
 }
+
+/*
+ * Dirty tracking
+ * ==============
+ *
+ * Both run under iova_rwsem held for reading: the areas cannot change, and
+ * every area is mapped in the domain throughout, so the driver walks page
+ * tables that stay put. Dirty bits cleared are flushed from the IOTLB
+ * before returning, so a write that follows the report marks its page
+ * dirty again.
+ */
+
+/* Read and clear (or only clear: @bitmap NULL) the dirty bits of a range. */
+static int iopt_read_and_clear_range(struct io_pagetable *iopt,
+				     struct iommu_domain *domain,
+				     unsigned long first, unsigned long last,
+				     unsigned long flags,
+				     struct iova_bitmap *bitmap)
+{
+	const struct iommu_dirty_ops *ops = domain->dirty_ops;
+	struct iommu_iotlb_gather gather;
+	struct iommu_dirty_bitmap dirty = { .bitmap = bitmap };
+	struct iopt_area_walk walk;
+	struct iopt_area *area;
+	int rc = 0;
+
+	iommu_iotlb_gather_init(&gather);
+	if (!(flags & IOMMU_DIRTY_NO_CLEAR))
+		dirty.gather = &gather;
+
+	for (area = iopt_area_walk_first(&walk, iopt, first, last); area;
+	     area = iopt_area_walk_next(&walk)) {
+		unsigned long piece_last = iopt_area_walk_piece_last(&walk);
+
+		rc = ops->read_and_clear_dirty(domain, walk.cur_iova,
+					       piece_last - walk.cur_iova + 1,
+					       flags, &dirty);
+		if (rc)
+			break;
+	}
+	if (dirty.gather)
+		iommu_iotlb_sync(domain, &gather);
+	return rc;
+}
+
+struct iopt_dirty_report {
+	struct io_pagetable *iopt;
+	struct iommu_domain *domain;
+	unsigned long flags;
+};
+
+static int iopt_dirty_report_fn(struct iova_bitmap *bitmap,
+				unsigned long iova, size_t length,
+				void *opaque)
+{
+	struct iopt_dirty_report *report = opaque;
+
+	return iopt_read_and_clear_range(report->iopt, report->domain, iova,
+					 iova + length - 1, report->flags,
+					 bitmap);
+}
+
+/**
+ * iopt_read_and_clear_dirty - report the dirty IOVAs of a range to userspace
+ * @iopt: the io_pagetable @domain mirrors
+ * @domain: a domain of @iopt with dirty_ops
+ * @flags: IOMMU_DIRTY_NO_CLEAR or 0
+ * @iova: the first IOVA of the range
+ * @length: its length
+ * @page_size: the IOVA one bit stands for, a power of 2
+ * @data: the user bitmap
+ *
+ * The range must be aligned to @page_size and to the IOAS's alignment, and
+ * mapped throughout; that is checked before any dirty bit is read, so that
+ * an error leaves the record as it was. The first window of the bitmap is
+ * pinned before reading too (which faults it in under iova_rwsem, as the
+ * locking order allows).
+ *
+ * Return: 0, -EINVAL if the range is misaligned or part of it is not
+ * mapped, -EFAULT if the bitmap cannot be written, or the driver's error.
+ */
+int iopt_read_and_clear_dirty(struct io_pagetable *iopt,
+			      struct iommu_domain *domain, unsigned long flags,
+			      unsigned long iova, unsigned long length,
+			      unsigned long page_size, u64 __user *data)
+{
+	struct iopt_dirty_report report = {
+		.iopt = iopt,
+		.domain = domain,
+		.flags = flags,
+	};
+	unsigned long alignment;
+	struct iova_bitmap *bitmap;
+	struct iopt_area_walk walk;
+	struct iopt_area *area;
+	int rc;
+
+	down_read(&iopt->iova_rwsem);
+	alignment = max(iopt->iova_alignment, page_size);
+	if (iova % alignment || length % alignment) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	for (area = iopt_area_walk_first(&walk, iopt, iova, iova + length - 1);
+	     area; area = iopt_area_walk_next(&walk))
+		;
+	if (!walk.done) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+
+	bitmap = iova_bitmap_alloc(iova, length, page_size, data);
+	if (IS_ERR(bitmap)) {
+		rc = PTR_ERR(bitmap);
+		goto out_unlock;
+	}
+	rc = iova_bitmap_for_each(bitmap, &report, iopt_dirty_report_fn);
+	iova_bitmap_free(bitmap);
+out_unlock:
+	up_read(&iopt->iova_rwsem);
+	return rc;
+}
+
+/**
+ * iopt_set_dirty_tracking - start or stop tracking dirty IOVAs in a domain
+ * @iopt: the io_pagetable @domain mirrors
+ * @domain: a domain of @iopt with dirty_ops
+ * @enable: start, or stop
+ *
+ * Starting forgets what was recorded before: every area's dirty bits are
+ * cleared first.
+ *
+ * Return: 0 or the driver's negative errno.
+ */
+int iopt_set_dirty_tracking(struct io_pagetable *iopt,
+			    struct iommu_domain *domain, bool enable)
+{
+	int rc = 0;
+
+	down_read(&iopt->iova_rwsem);
+	if (enable) {
+		struct iopt_area *area;
+
+		for (area = iopt_area_iter_first(iopt, 0, ULONG_MAX); area;
+		     area = iopt_area_iter_next(area, 0, ULONG_MAX)) {
+			rc = iopt_read_and_clear_range(iopt, domain,
+						       iopt_area_iova(area),
+						       iopt_area_last_iova(area),
+						       0, NULL);
+			if (rc)
+				goto out_unlock;
+		}
+	}
+	rc = domain->dirty_ops->set_dirty_tracking(domain, enable);
+out_unlock:
+	up_read(&iopt->iova_rwsem);
+	return rc;
+}

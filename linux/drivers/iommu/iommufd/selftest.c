@@ -82,16 +82,32 @@ size_t iommufd_test_memory_limit = IOMMUFD_TEST_DEFAULT_MEMORY_LIMIT;
  * physical address with MOCK_ENTRY_PRESENT set. Leaves stay until the
  * domain is freed. Maps and unmaps of one domain are serialized by their
  * caller (iommufd's iova_rwsem), lookups may run beside them.
+ *
+ * A device made with MOCK_FLAGS_DEVICE_HUGE_IOVA gets domains that also map
+ * MOCK_HUGE_PAGE_SIZE pages: each of its entries has MOCK_ENTRY_HUGE set,
+ * and the first entry of the huge page stands for all of them where the
+ * hardware has one entry, which is for dirty tracking.
+ *
+ * Dirty tracking: IOMMU_TEST_OP_DIRTY plays the device's writes, setting
+ * MOCK_ENTRY_DIRTY where a real IOMMU would set its dirty bit, and
+ * read_and_clear_dirty() reports and clears it. Both change an entry with
+ * cmpxchg64() only while it is present, so that neither can bring back an
+ * entry an unmap just cleared.
  */
 #define MOCK_IO_PAGE_SIZE (PAGE_SIZE / 2)
+#define MOCK_HUGE_PAGE_SIZE (512 * MOCK_IO_PAGE_SIZE)
 #define MOCK_LEAF_ENTRIES (PAGE_SIZE / sizeof(u64))
 #define MOCK_LEAF_SPAN (MOCK_LEAF_ENTRIES * MOCK_IO_PAGE_SIZE)
 #define MOCK_ENTRY_PRESENT BIT_ULL(0)
+#define MOCK_ENTRY_DIRTY BIT_ULL(1)
+#define MOCK_ENTRY_HUGE BIT_ULL(2)
+#define MOCK_ENTRY_ADDR(entry) ((entry) & ~(u64)(MOCK_IO_PAGE_SIZE - 1))
 
 struct mock_iommu_domain {
 	struct iommu_domain domain;
 	struct xarray leaves;	/* IOVA / MOCK_LEAF_SPAN -> u64 entries[] */
 	unsigned long map_calls;	/* for KUnit: how many map_pages() */
+	bool dirty_tracking;	/* set_dirty_tracking() turned it on */
 };
 
 static struct mock_iommu_domain *to_mock_domain(struct iommu_domain *domain)
@@ -223,8 +239,11 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 {
 	struct mock_iommu_domain *mock = to_mock_domain(domain);
 	size_t size = pgsize * pgcount, done = 0;
+	u64 flags = MOCK_ENTRY_PRESENT;
 	int rc;
 
+	if (pgsize == MOCK_HUGE_PAGE_SIZE)
+		flags |= MOCK_ENTRY_HUGE;
 	mock->map_calls++;
 	while (done != size) {
 		unsigned long cur = iova + done;
@@ -242,7 +261,7 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 				rc = -EBUSY;
 				goto err_unmap;
 			}
-			WRITE_ONCE(leaf[i], (paddr + done) | MOCK_ENTRY_PRESENT);
+			WRITE_ONCE(leaf[i], (paddr + done) | flags);
 		}
 	}
 	*mapped = done;
@@ -287,7 +306,7 @@ static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,
 
 	if (WARN_ON(!(val & MOCK_ENTRY_PRESENT)))
 		return 0;
-	return (val & ~MOCK_ENTRY_PRESENT) + iova % MOCK_IO_PAGE_SIZE;
+	return MOCK_ENTRY_ADDR(val) + iova % MOCK_IO_PAGE_SIZE;
 }
 
 static unsigned long mock_domain_iova_to_pfns(struct iommu_domain *domain,
@@ -312,7 +331,7 @@ static unsigned long mock_domain_iova_to_pfns(struct iommu_domain *domain,
 		val = READ_ONCE(leaf[(cur % MOCK_LEAF_SPAN) / MOCK_IO_PAGE_SIZE]);
 		if (!(val & MOCK_ENTRY_PRESENT))
 			break;
-		pfns[done] = PHYS_PFN((val & ~MOCK_ENTRY_PRESENT) +
+		pfns[done] = PHYS_PFN(MOCK_ENTRY_ADDR(val) +
 				      cur % MOCK_IO_PAGE_SIZE);
 	}
 	return done;
@@ -326,6 +345,77 @@ static const struct iommu_domain_ops mock_domain_ops = {
 	.iova_to_phys = mock_domain_iova_to_phys,
 	.iova_to_pfns = mock_domain_iova_to_pfns,
 	.free = mock_domain_free,
+};
+
+/*
+ * The entry that holds the dirty bit of the IO page at @iova: its own, or
+ * the first of its huge page. Sets *@size to the IO page's size.
+ */
+static u64 *mock_domain_dirty_entry(struct mock_iommu_domain *mock,
+				    unsigned long iova, unsigned long *size)
+{
+	u64 *entry = mock_domain_entry(mock, iova);
+
+	*size = MOCK_IO_PAGE_SIZE;
+	if (!entry || !(READ_ONCE(*entry) & MOCK_ENTRY_HUGE))
+		return entry;
+	*size = MOCK_HUGE_PAGE_SIZE;
+	return mock_domain_entry(mock, ALIGN_DOWN(iova, MOCK_HUGE_PAGE_SIZE));
+}
+
+/* Change the dirty bit of a present entry; false if it is not present. */
+static bool mock_entry_set_dirty(u64 *entry, bool dirty)
+{
+	u64 old = READ_ONCE(*entry), new;
+
+	do {
+		if (!(old & MOCK_ENTRY_PRESENT))
+			return false;
+		new = dirty ? old | MOCK_ENTRY_DIRTY : old & ~MOCK_ENTRY_DIRTY;
+		if (new == old)
+			return true;
+	} while (!try_cmpxchg64(entry, &old, new));
+	return true;
+}
+
+static int mock_domain_set_dirty_tracking(struct iommu_domain *domain,
+					  bool enabled)
+{
+	WRITE_ONCE(to_mock_domain(domain)->dirty_tracking, enabled);
+	return 0;
+}
+
+static int mock_domain_read_and_clear_dirty(struct iommu_domain *domain,
+					    unsigned long iova, size_t size,
+					    unsigned long flags,
+					    struct iommu_dirty_bitmap *dirty)
+{
+	struct mock_iommu_domain *mock = to_mock_domain(domain);
+	unsigned long last = iova + size - 1, cur = iova, page_size;
+
+	/* Reading while not tracking is a caller bug; clearing is not. */
+	if (dirty->bitmap && !READ_ONCE(mock->dirty_tracking))
+		return -EINVAL;
+
+	while (cur <= last) {
+		u64 *entry = mock_domain_dirty_entry(mock, cur, &page_size);
+		unsigned long start = ALIGN_DOWN(cur, page_size);
+
+		if (entry && (READ_ONCE(*entry) & MOCK_ENTRY_DIRTY)) {
+			iommu_dirty_bitmap_record(dirty, start, page_size);
+			if (!(flags & IOMMU_DIRTY_NO_CLEAR))
+				mock_entry_set_dirty(entry, false);
+		}
+		if (start + page_size - 1 >= last)
+			break;
+		cur = start + page_size;
+	}
+	return 0;
+}
+
+static const struct iommu_dirty_ops mock_dirty_ops = {
+	.set_dirty_tracking = mock_domain_set_dirty_tracking,
+	.read_and_clear_dirty = mock_domain_read_and_clear_dirty,
 };
 
 #if IS_ENABLED(CONFIG_IOMMUFD_KUNIT_TEST)
@@ -386,11 +476,45 @@ static struct iommu_device *mock_probe_device(struct device *dev)
 	return &mock_iommu;
 }
 
-/* The mock keeps DMA coherent and isolates MSIs, as remapping would. */
+static u32 mock_dev_flags(struct device *dev);
+
+/*
+ * The mock keeps DMA coherent and isolates MSIs, as remapping would, and
+ * tracks dirty IOVAs unless the device was made with
+ * MOCK_FLAGS_DEVICE_NO_DIRTY.
+ */
 static bool mock_capable(struct device *dev, enum iommu_cap cap)
 {
-	return cap == IOMMU_CAP_CACHE_COHERENCY ||
-	       cap == IOMMU_CAP_INTR_REMAP;
+	switch (cap) {
+	case IOMMU_CAP_CACHE_COHERENCY:
+	case IOMMU_CAP_INTR_REMAP:
+		return true;
+	case IOMMU_CAP_DIRTY_TRACKING:
+		return !(mock_dev_flags(dev) & MOCK_FLAGS_DEVICE_NO_DIRTY);
+	default:
+		return false;
+	}
+}
+
+/* Every domain iommufd asks for: huge IO pages for a HUGE_IOVA device. */
+static struct iommu_domain *mock_domain_alloc_flags(struct device *dev,
+						    u32 flags)
+{
+	u32 dev_flags = mock_dev_flags(dev);
+	struct iommu_domain *domain;
+
+	if ((flags & IOMMU_DOMAIN_ALLOC_DIRTY_TRACKING) &&
+	    (dev_flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
+		return ERR_PTR(-EOPNOTSUPP);
+	domain = mock_domain_alloc(IOMMU_DOMAIN_UNMANAGED);
+	if (!domain)
+		return ERR_PTR(-ENOMEM);
+	domain->pgsize_bitmap = MOCK_IO_PAGE_SIZE;
+	if (dev_flags & MOCK_FLAGS_DEVICE_HUGE_IOVA)
+		domain->pgsize_bitmap |= MOCK_HUGE_PAGE_SIZE;
+	if (flags & IOMMU_DOMAIN_ALLOC_DIRTY_TRACKING)
+		domain->dirty_ops = &mock_dirty_ops;
+	return domain;
 }
 
 static const struct iommu_ops mock_ops = {
@@ -399,6 +523,7 @@ static const struct iommu_ops mock_ops = {
 	.capable = mock_capable,
 	.hw_info = mock_hw_info,
 	.domain_alloc = mock_domain_alloc,
+	.domain_alloc_flags = mock_domain_alloc_flags,
 	.probe_device = mock_probe_device,
 	.device_group = mock_device_group,
 	.get_resv_regions = mock_get_resv_regions,
@@ -457,6 +582,12 @@ struct mock_dev {
 	bool msi_window;
 	struct list_head item;	/* in mock_devs */
 };
+
+/* The MOCK_FLAGS_DEVICE_* of a device of the mock bus. */
+static u32 mock_dev_flags(struct device *dev)
+{
+	return container_of(dev, struct mock_dev, dev)->flags;
+}
 
 static void mock_get_resv_regions(struct device *dev, struct list_head *head)
 {
@@ -526,6 +657,7 @@ static struct mock_dev *mock_dev_create(u32 flags)
 		kfree(mdev);
 		return ERR_PTR(rc);
 	}
+	mdev->flags = flags;
 	device_initialize(&mdev->dev);
 	mdev->dev.release = mock_dev_release;
 	mdev->dev.bus = &iommufd_mock_bus;
@@ -539,7 +671,6 @@ static struct mock_dev *mock_dev_create(u32 flags)
 	rc = iommu_probe_device(&mdev->dev);
 	if (rc)
 		goto err_del;
-	mdev->flags = flags;
 	mdev->msi_window = READ_ONCE(mock_msi_window);
 	mutex_lock(&mock_devs_lock);
 	list_add_tail(&mdev->item, &mock_devs);
@@ -580,8 +711,7 @@ void iommufd_selftest_destroy(struct iommufd_object *obj)
 
 /*
  * A mock device bound to the context and attached to the IOAS or the page
- * table @cmd->id names. Of the device flags, dirty tracking does not exist
- * here (so NO_DIRTY changes nothing) and huge IOVA pages are not offered.
+ * table @cmd->id names, with MOCK_FLAGS_DEVICE_* @dev_flags.
  */
 static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
 				    struct iommu_test_cmd *cmd, u32 dev_flags)
@@ -590,9 +720,8 @@ static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
 	u32 idev_id, pt_id = cmd->id;
 	int rc;
 
-	if (dev_flags & MOCK_FLAGS_DEVICE_HUGE_IOVA)
-		return -EOPNOTSUPP;
-	if (dev_flags & ~(MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_PASID))
+	if (dev_flags & ~(MOCK_FLAGS_DEVICE_NO_DIRTY |
+			  MOCK_FLAGS_DEVICE_HUGE_IOVA | MOCK_FLAGS_DEVICE_PASID))
 		return -EINVAL;
 
 	sobj = iommufd_object_alloc(ucmd->ictx, sobj, IOMMUFD_OBJ_SELFTEST);
@@ -691,7 +820,8 @@ static int iommufd_test_check_mock_map(struct mock_iommu_domain *mock,
 			return pfn;
 		want = PFN_PHYS(pfn) + uaddr % PAGE_SIZE;
 		entry = mock_domain_entry(mock, iova);
-		if (!entry || READ_ONCE(*entry) != (want | MOCK_ENTRY_PRESENT))
+		if (!entry || !(READ_ONCE(*entry) & MOCK_ENTRY_PRESENT) ||
+		    MOCK_ENTRY_ADDR(READ_ONCE(*entry)) != want)
 			return -EINVAL;
 		iova += MOCK_IO_PAGE_SIZE;
 		uaddr += MOCK_IO_PAGE_SIZE;
@@ -1140,6 +1270,78 @@ out_fput:
 	return rc;
 }
 
+/*
+ * IOMMU_TEST_OP_DIRTY: the device writes the IO pages of mock page table
+ * @hwpt_id whose bits are set in the user bitmap at @uptr (one bit per
+ * @page_size of IOVA from @iova), which marks them dirty. Answers how many
+ * bits hit a mapped IO page. The bitmap is read a page at a time.
+ */
+static int iommufd_test_dirty(struct iommufd_ucmd *ucmd, u32 hwpt_id,
+			      unsigned long iova, size_t length,
+			      unsigned long page_size, void __user *uptr,
+			      u32 flags)
+{
+	const unsigned long chunk_bits = PAGE_SIZE * BITS_PER_BYTE;
+	struct iommu_test_cmd *cmd = ucmd->cmd;
+	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_object *obj;
+	struct mock_iommu_domain *mock;
+	unsigned long nbits, i, last, count = 0;
+	unsigned long *chunk;
+	int rc;
+
+	if (flags || !page_size || !length || iova % page_size ||
+	    length % page_size || !uptr)
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last) ||
+	    last > MOCK_APERTURE_LAST)
+		return -EINVAL;
+
+	obj = iommufd_get_object(ucmd->ictx, hwpt_id, IOMMUFD_OBJ_HW_PAGETABLE);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
+	mock = to_mock_domain(hwpt->domain);
+	if (hwpt->domain->ops != &mock_domain_ops ||
+	    !READ_ONCE(mock->dirty_tracking)) {
+		rc = -EINVAL;
+		goto out_put;
+	}
+
+	chunk = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!chunk) {
+		rc = -ENOMEM;
+		goto out_put;
+	}
+	nbits = length / page_size;
+	for (i = 0; i < nbits; i += chunk_bits) {
+		unsigned long n = min(nbits - i, chunk_bits), bit;
+
+		if (copy_from_user(chunk, uptr + i / BITS_PER_BYTE,
+				   DIV_ROUND_UP(n, BITS_PER_BYTE))) {
+			rc = -EFAULT;
+			goto out_free;
+		}
+		for_each_set_bit(bit, chunk, n) {
+			unsigned long size;
+			u64 *entry = mock_domain_dirty_entry(mock,
+						iova + (i + bit) * page_size,
+						&size);
+
+			if (entry && mock_entry_set_dirty(entry, true))
+				count++;
+		}
+		cond_resched();
+	}
+	cmd->dirty.out_nr_dirty = count;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+out_free:
+	kfree(chunk);
+out_put:
+	iommufd_put_object(ucmd->ictx, obj);
+	return rc;
+}
+
 /**
  * iommufd_test - the IOMMU_TEST_CMD ioctl
  * @ucmd: the ioctl call
@@ -1194,6 +1396,12 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 					      cmd->access_rw.length,
 					      u64_to_user_ptr(cmd->access_rw.uptr),
 					      cmd->access_rw.flags);
+	case IOMMU_TEST_OP_DIRTY:
+		return iommufd_test_dirty(ucmd, cmd->id, cmd->dirty.iova,
+					  cmd->dirty.length,
+					  cmd->dirty.page_size,
+					  u64_to_user_ptr(cmd->dirty.uptr),
+					  cmd->dirty.flags);
 	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
 		/* A batch must hold at least one entry. */
 		if (cmd->memory_limit.limit < sizeof(unsigned long) + sizeof(u32))

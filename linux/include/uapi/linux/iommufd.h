@@ -50,7 +50,9 @@ enum {
 	IOMMUFD_CMD_VFIO_IOAS = 0x88,
 	IOMMUFD_CMD_HWPT_ALLOC = 0x89,
 	IOMMUFD_CMD_GET_HW_INFO = 0x8a,
-	/* 0x8b to 0x8e are taken upstream by commands this kernel lacks. */
+	IOMMUFD_CMD_HWPT_SET_DIRTY_TRACKING = 0x8b,
+	IOMMUFD_CMD_HWPT_GET_DIRTY_BITMAP = 0x8c,
+	/* 0x8d and 0x8e are taken upstream by commands this kernel lacks. */
 	IOMMUFD_CMD_IOAS_MAP_FILE = 0x8f,
 	/* So are 0x90 and 0x91. */
 	IOMMUFD_CMD_IOAS_CHANGE_PROCESS = 0x92,
@@ -389,8 +391,9 @@ struct iommu_vfio_ioas {
  * enum iommufd_hwpt_alloc_flags - flags of IOMMU_HWPT_ALLOC
  * @IOMMU_HWPT_ALLOC_NEST_PARENT: the page table may become the parent of
  *	nested page tables (not supported by this kernel: EOPNOTSUPP)
- * @IOMMU_HWPT_ALLOC_DIRTY_TRACKING: the IOMMU tracks dirty IOVAs (not
- *	supported by this kernel: EOPNOTSUPP)
+ * @IOMMU_HWPT_ALLOC_DIRTY_TRACKING: the page table can track which IOVAs
+ *	devices wrote (see IOMMU_HWPT_SET_DIRTY_TRACKING); EOPNOTSUPP if the
+ *	device's IOMMU cannot (IOMMU_HW_CAP_DIRTY_TRACKING is clear)
  * @IOMMU_HWPT_FAULT_ID_VALID: @fault_id is valid (not supported by this
  *	kernel: EOPNOTSUPP)
  */
@@ -414,7 +417,7 @@ enum iommu_hwpt_data_type {
 /**
  * struct iommu_hwpt_alloc - ioctl(IOMMU_HWPT_ALLOC)
  * @size: sizeof(struct iommu_hwpt_alloc)
- * @flags: enum iommufd_hwpt_alloc_flags; must be 0 here
+ * @flags: enum iommufd_hwpt_alloc_flags
  * @dev_id: the device the page table is made for: it picks the IOMMU
  * @pt_id: the IOAS the page table mirrors
  * @out_hwpt_id: the ID of the new page table
@@ -430,7 +433,10 @@ enum iommu_hwpt_data_type {
  * it lives until IOMMU_DESTROY, which fails with EBUSY while a device is
  * attached. EINVAL if @data_len does not match @data_type or @pt_id is not
  * an IOAS, ENOENT if @dev_id or @pt_id names nothing, EOPNOTSUPP for flags
- * or data types this kernel does not support.
+ * or data types this kernel or the device's IOMMU does not support.
+ *
+ * A device whose IOMMU cannot track dirty IOVAs cannot attach to a page
+ * table made with IOMMU_HWPT_ALLOC_DIRTY_TRACKING: EINVAL.
  */
 struct iommu_hwpt_alloc {
 	__u32 size;
@@ -541,6 +547,93 @@ struct iommu_hw_info {
 };
 
 #define IOMMU_GET_HW_INFO _IO(IOMMUFD_TYPE, IOMMUFD_CMD_GET_HW_INFO)
+
+/**
+ * enum iommufd_hwpt_set_dirty_tracking_flags - flags of
+ *	IOMMU_HWPT_SET_DIRTY_TRACKING
+ * @IOMMU_HWPT_DIRTY_TRACKING_ENABLE: start tracking; without it, stop
+ */
+enum iommufd_hwpt_set_dirty_tracking_flags {
+	IOMMU_HWPT_DIRTY_TRACKING_ENABLE = 1,
+};
+
+/**
+ * struct iommu_hwpt_set_dirty_tracking - ioctl(IOMMU_HWPT_SET_DIRTY_TRACKING)
+ * @size: sizeof(struct iommu_hwpt_set_dirty_tracking)
+ * @flags: enum iommufd_hwpt_set_dirty_tracking_flags
+ * @hwpt_id: a page table made with IOMMU_HWPT_ALLOC_DIRTY_TRACKING
+ * @__reserved: must be 0
+ *
+ * Starts or stops recording, in the page table, which IOVAs devices write.
+ * Starting clears what was recorded before, so that the first
+ * IOMMU_HWPT_GET_DIRTY_BITMAP reports only writes made since. ENOENT if
+ * @hwpt_id is not a page table, EOPNOTSUPP for unknown flags, a reserved
+ * field that is not 0, or a page table that cannot track.
+ */
+struct iommu_hwpt_set_dirty_tracking {
+	__u32 size;
+	__u32 flags;
+	__u32 hwpt_id;
+	__u32 __reserved;
+};
+
+#define IOMMU_HWPT_SET_DIRTY_TRACKING _IO(IOMMUFD_TYPE, \
+					  IOMMUFD_CMD_HWPT_SET_DIRTY_TRACKING)
+
+/**
+ * enum iommufd_hwpt_get_dirty_bitmap_flags - flags of
+ *	IOMMU_HWPT_GET_DIRTY_BITMAP
+ * @IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR: report without clearing, for
+ *	example right before unmapping the range, which discards the record
+ */
+enum iommufd_hwpt_get_dirty_bitmap_flags {
+	IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR = 1,
+};
+
+/**
+ * struct iommu_hwpt_get_dirty_bitmap - ioctl(IOMMU_HWPT_GET_DIRTY_BITMAP)
+ * @size: sizeof(struct iommu_hwpt_get_dirty_bitmap)
+ * @hwpt_id: a page table made with IOMMU_HWPT_ALLOC_DIRTY_TRACKING
+ * @flags: enum iommufd_hwpt_get_dirty_bitmap_flags
+ * @__reserved: must be 0
+ * @iova: the first IOVA of the range
+ * @length: the length of the range
+ * @page_size: how much IOVA one bit of the bitmap stands for, a power of 2
+ * @data: the user bitmap, an array of __u64, one bit per @page_size of
+ *	IOVA from @iova
+ *
+ * Sets the bit of every @page_size block of [@iova, @iova + @length) that a
+ * device wrote since the last report (or since tracking started), and
+ * clears the record unless IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR is given.
+ * Bits of clean blocks are left as they are, so userspace zeroes the
+ * bitmap first. The bit of IOVA x is::
+ *
+ *	data[((x - iova) / page_size) / 64] & (1ULL << (((x - iova) / page_size) % 64))
+ *
+ * A written IO page larger than @page_size sets the bits of all its blocks
+ * inside the range. No more than 2 MiB of the bitmap is pinned at a time,
+ * however large the range.
+ *
+ * ENOENT if @hwpt_id is not a page table; EOPNOTSUPP for unknown flags, a
+ * reserved field that is not 0, or a page table that cannot track;
+ * EINVAL if @length or @page_size is 0, @page_size is not a power of 2,
+ * @iova or @length is not a multiple of @page_size and of the IOAS's IOVA
+ * alignment, or part of the range is not mapped; EOVERFLOW if the range
+ * wraps; EFAULT if the bitmap cannot be written.
+ */
+struct iommu_hwpt_get_dirty_bitmap {
+	__u32 size;
+	__u32 hwpt_id;
+	__u32 flags;
+	__u32 __reserved;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+	__aligned_u64 page_size;
+	__aligned_u64 data;
+};
+
+#define IOMMU_HWPT_GET_DIRTY_BITMAP _IO(IOMMUFD_TYPE, \
+					IOMMUFD_CMD_HWPT_GET_DIRTY_BITMAP)
 
 /**
  * struct iommu_ioas_change_process - ioctl(IOMMU_IOAS_CHANGE_PROCESS)
