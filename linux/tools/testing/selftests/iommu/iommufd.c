@@ -1381,7 +1381,7 @@ TEST_F(domain, get_hw_info)
 	EXPECT_EQ(IOMMU_HW_INFO_TYPE_SELFTEST, out.out_data_type);
 	EXPECT_EQ(sizeof(buf.info), out.data_len);
 	EXPECT_EQ(0, out.out_max_pasid_log2);
-	EXPECT_EQ(0, out.out_capabilities);
+	EXPECT_EQ(IOMMU_HW_CAP_DIRTY_TRACKING, out.out_capabilities);
 	EXPECT_EQ(0, buf.info.flags);
 	EXPECT_EQ(IOMMU_HW_INFO_SELFTEST_REGVAL, buf.info.test_reg);
 	/* The part of the buffer past the data is zeroed. */
@@ -1445,10 +1445,13 @@ TEST_F(domain, pasid_width)
 	EXPECT_EQ(0, out.out_max_pasid_log2);
 	EXPECT_EQ(0, destroy(self->fd, stdev));
 
-	EXPECT_ERRNO(EOPNOTSUPP,
-		     mock_device_flags(self->fd, self->ioas,
+	ASSERT_EQ(0, mock_device_flags(self->fd, self->ioas,
 				       MOCK_FLAGS_DEVICE_HUGE_IOVA, &stdev,
 				       &idev));
+	ASSERT_EQ(0, hw_info(self->fd, idev, 0, 0, NULL, 0, &out));
+	EXPECT_EQ(0, out.out_max_pasid_log2);
+	EXPECT_EQ(0, destroy(self->fd, stdev));
+
 	EXPECT_ERRNO(EINVAL, mock_device_flags(self->fd, self->ioas, 1 << 8,
 					       &stdev, &idev));
 }
@@ -2152,6 +2155,345 @@ TEST(access_outlives_close)
  * VFIO_TYPE1v2_IOMMU never cuts a mapping, VFIO_TYPE1_IOMMU (with IO pages
  * no larger than CPU pages) cuts mappings at the ends of an unmap.
  */
+/*
+ * Dirty tracking on the mock IOMMU: IOMMU_TEST_OP_DIRTY plays the device's
+ * writes, one bit per IO page (MOCK_IO_PAGE_SIZE) of the user bitmap.
+ */
+#define MOCK_IO_PAGE_SIZE (page_size / 2)
+
+static int set_dirty_tracking(int fd, uint32_t hwpt, uint32_t flags,
+			      uint32_t reserved)
+{
+	struct iommu_hwpt_set_dirty_tracking cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.hwpt_id = hwpt,
+		.__reserved = reserved,
+	};
+
+	return ioctl(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &cmd);
+}
+
+static int get_dirty(int fd, uint32_t hwpt, uint32_t flags, uint64_t iova,
+		     uint64_t length, uint64_t bit_size, void *bitmap)
+{
+	struct iommu_hwpt_get_dirty_bitmap cmd = {
+		.size = sizeof(cmd),
+		.hwpt_id = hwpt,
+		.flags = flags,
+		.iova = iova,
+		.length = length,
+		.page_size = bit_size,
+		.data = (uintptr_t)bitmap,
+	};
+
+	return ioctl(fd, IOMMU_HWPT_GET_DIRTY_BITMAP, &cmd);
+}
+
+/* The device writes the IO pages of [iova, iova + length) set in @bitmap. */
+static int mock_write(int fd, uint32_t hwpt, uint64_t iova, uint64_t length,
+		      const void *bitmap, uint64_t *nr_dirty)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_DIRTY,
+		.id = hwpt,
+		.dirty = {
+			.iova = iova,
+			.length = length,
+			.page_size = MOCK_IO_PAGE_SIZE,
+			.uptr = (uintptr_t)bitmap,
+		},
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	if (!rc && nr_dirty)
+		*nr_dirty = cmd.dirty.out_nr_dirty;
+	return rc;
+}
+
+static bool bit_is_set(const uint64_t *bitmap, uint64_t bit)
+{
+	return bitmap[bit / 64] & (1ull << (bit % 64));
+}
+
+static void bit_set(uint64_t *bitmap, uint64_t bit)
+{
+	bitmap[bit / 64] |= 1ull << (bit % 64);
+}
+
+/* Which devices can track, and which page tables they may attach to. */
+TEST_F(domain, dirty_capability)
+{
+	uint32_t stdev, auto_hwpt, idev, hwpt, nd_stdev, nd_idev, got;
+	struct iommu_hw_info out;
+
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem,
+			       4 * page_size, APERTURE));
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas, &stdev, &auto_hwpt,
+				 &idev));
+	ASSERT_EQ(0, mock_device_flags(self->fd, self->ioas,
+				       MOCK_FLAGS_DEVICE_NO_DIRTY, &nd_stdev,
+				       &nd_idev));
+	ASSERT_EQ(0, hw_info(self->fd, idev, 0, 0, NULL, 0, &out));
+	EXPECT_EQ(IOMMU_HW_CAP_DIRTY_TRACKING, out.out_capabilities);
+	ASSERT_EQ(0, hw_info(self->fd, nd_idev, 0, 0, NULL, 0, &out));
+	EXPECT_EQ(0, out.out_capabilities);
+
+	/* Refused for the device that cannot track, creating nothing. */
+	EXPECT_ERRNO(EOPNOTSUPP, hwpt_alloc(self->fd, nd_idev, self->ioas,
+					    IOMMU_HWPT_ALLOC_DIRTY_TRACKING, 0,
+					    0, &hwpt));
+	EXPECT_ERRNO(EOPNOTSUPP, hwpt_alloc(self->fd, idev, self->ioas,
+					    1 << 3, 0, 0, &hwpt));
+	EXPECT_NEXT_ID(self->fd, nd_idev + 1);
+
+	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas,
+				IOMMU_HWPT_ALLOC_DIRTY_TRACKING, 0, 0, &hwpt));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt, APERTURE, self->mem,
+				  4 * page_size));
+	/* The tracking table is no table for a device that cannot track. */
+	EXPECT_ERRNO(EINVAL, mock_replace(self->fd, nd_stdev, hwpt, NULL));
+	ASSERT_EQ(0, mock_replace(self->fd, nd_stdev, self->ioas, &got));
+	EXPECT_NE(hwpt, got);
+	EXPECT_ERRNO(EINVAL, mock_device_flags(self->fd, hwpt,
+					       MOCK_FLAGS_DEVICE_NO_DIRTY, &got,
+					       &got));
+	/* ...but it is for one that can. */
+	ASSERT_EQ(0, mock_replace(self->fd, stdev, hwpt, &got));
+	EXPECT_EQ(hwpt, got);
+
+	EXPECT_EQ(0, destroy(self->fd, stdev));
+	EXPECT_EQ(0, destroy(self->fd, nd_stdev));
+	EXPECT_EQ(0, destroy(self->fd, hwpt));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 4 * page_size, 0));
+}
+
+/*
+ * The bitmap reports the IO pages written since the last report, at the
+ * granularity asked; reading clears unless NO_CLEAR; bad input changes
+ * nothing, the record included.
+ */
+TEST_F(domain, dirty_bitmap)
+{
+	size_t length = 16 * page_size;
+	uint64_t nr_io = length / MOCK_IO_PAGE_SIZE, nr;
+	uint32_t stdev, auto_hwpt, idev, hwpt, other_ioas;
+	uint64_t want[2] = {}, got[2], *ro;
+	unsigned int i;
+
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem, length,
+			       APERTURE));
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas, &stdev, &auto_hwpt,
+				 &idev));
+	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas,
+				IOMMU_HWPT_ALLOC_DIRTY_TRACKING, 0, 0, &hwpt));
+
+	/* Neither the device's writes nor reading work before tracking. */
+	bit_set(want, 0);
+	EXPECT_ERRNO(EINVAL, mock_write(self->fd, hwpt, APERTURE, length,
+					want, NULL));
+	EXPECT_ERRNO(EINVAL, get_dirty(self->fd, hwpt, 0, APERTURE, length,
+				       MOCK_IO_PAGE_SIZE, got));
+
+	EXPECT_ERRNO(EOPNOTSUPP, set_dirty_tracking(self->fd, hwpt, 2, 0));
+	EXPECT_ERRNO(EOPNOTSUPP, set_dirty_tracking(self->fd, hwpt, 1, 1));
+	EXPECT_ERRNO(EOPNOTSUPP, set_dirty_tracking(self->fd, auto_hwpt, 1, 0));
+	EXPECT_ERRNO(ENOENT, set_dirty_tracking(self->fd, self->ioas, 1, 0));
+	EXPECT_ERRNO(ENOENT, set_dirty_tracking(self->fd, 9999, 1, 0));
+	ASSERT_EQ(0, set_dirty_tracking(self->fd, hwpt,
+					IOMMU_HWPT_DIRTY_TRACKING_ENABLE, 0));
+
+	/* IO pages 0, 1, 5 and 31, the last. */
+	memset(want, 0, sizeof(want));
+	bit_set(want, 0);
+	bit_set(want, 1);
+	bit_set(want, 5);
+	bit_set(want, nr_io - 1);
+	ASSERT_EQ(0, mock_write(self->fd, hwpt, APERTURE, length, want, &nr));
+	EXPECT_EQ(4, nr);
+
+	/* Bad input: nothing read, nothing cleared. */
+	EXPECT_ERRNO(EOPNOTSUPP, get_dirty(self->fd, hwpt, 2, APERTURE, length,
+					   MOCK_IO_PAGE_SIZE, got));
+	EXPECT_ERRNO(EOPNOTSUPP, get_dirty(self->fd, auto_hwpt, 0, APERTURE,
+					   length, MOCK_IO_PAGE_SIZE, got));
+	EXPECT_ERRNO(ENOENT, get_dirty(self->fd, self->ioas, 0, APERTURE,
+				       length, MOCK_IO_PAGE_SIZE, got));
+	EXPECT_ERRNO(EINVAL, get_dirty(self->fd, hwpt, 0, APERTURE, 0,
+				       MOCK_IO_PAGE_SIZE, got));
+	EXPECT_ERRNO(EINVAL, get_dirty(self->fd, hwpt, 0, APERTURE, length, 0,
+				       got));
+	EXPECT_ERRNO(EINVAL, get_dirty(self->fd, hwpt, 0, APERTURE, length,
+				       3 * MOCK_IO_PAGE_SIZE, got));
+	/* Below the IOAS's alignment, and not a multiple of the bit size. */
+	EXPECT_ERRNO(EINVAL, get_dirty(self->fd, hwpt, 0, APERTURE + 512,
+				       length - MOCK_IO_PAGE_SIZE, 512, got));
+	EXPECT_ERRNO(EINVAL, get_dirty(self->fd, hwpt, 0, APERTURE,
+				       length - MOCK_IO_PAGE_SIZE, page_size,
+				       got));
+	/* Part of the range is not mapped. */
+	EXPECT_ERRNO(EINVAL, get_dirty(self->fd, hwpt, 0, APERTURE,
+				       length + page_size, MOCK_IO_PAGE_SIZE,
+				       got));
+	EXPECT_ERRNO(EINVAL, get_dirty(self->fd, hwpt, 0, APERTURE - page_size,
+				       length, MOCK_IO_PAGE_SIZE, got));
+	EXPECT_ERRNO(EOVERFLOW, get_dirty(self->fd, hwpt, 0, -page_size,
+					  2 * page_size, MOCK_IO_PAGE_SIZE,
+					  got));
+	/* The bitmap cannot be written. */
+	EXPECT_ERRNO(EFAULT, get_dirty(self->fd, hwpt, 0, APERTURE, length,
+				       MOCK_IO_PAGE_SIZE, NULL));
+	ro = mmap(NULL, page_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		  0);
+	ASSERT_NE(MAP_FAILED, ro);
+	EXPECT_ERRNO(EFAULT, get_dirty(self->fd, hwpt, 0, APERTURE, length,
+				       MOCK_IO_PAGE_SIZE, ro));
+	munmap(ro, page_size);
+
+	/* NO_CLEAR reports and keeps. */
+	for (i = 0; i != 2; i++) {
+		memset(got, 0, sizeof(got));
+		ASSERT_EQ(0, get_dirty(self->fd, hwpt,
+				       IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR,
+				       APERTURE, length, MOCK_IO_PAGE_SIZE,
+				       got));
+		EXPECT_EQ(want[0], got[0]);
+	}
+
+	/* A part of the range, from an unaligned start: bit 0 is IO page 1. */
+	memset(got, 0, sizeof(got));
+	ASSERT_EQ(0, get_dirty(self->fd, hwpt,
+			       IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR,
+			       APERTURE + MOCK_IO_PAGE_SIZE, 8 * MOCK_IO_PAGE_SIZE,
+			       MOCK_IO_PAGE_SIZE, got));
+	EXPECT_EQ((1ull << 0) | (1ull << 4), got[0]);
+
+	/* Coarser bits: any written IO page marks its block. */
+	memset(got, 0, sizeof(got));
+	ASSERT_EQ(0, get_dirty(self->fd, hwpt,
+			       IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, APERTURE,
+			       length, 4 * page_size, got));
+	EXPECT_EQ(0x9, got[0]);
+	/* Finer bits: one IO page sets all of its bits. */
+	memset(got, 0, sizeof(got));
+	ASSERT_EQ(0, get_dirty(self->fd, hwpt,
+			       IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, APERTURE,
+			       4 * page_size, MOCK_IO_PAGE_SIZE / 16, got));
+	EXPECT_EQ(0xffffffff, got[0]);
+	EXPECT_EQ(0xffff0000ull, got[1]);
+
+	/* Reading clears: the next report is empty. */
+	memset(got, 0, sizeof(got));
+	ASSERT_EQ(0, get_dirty(self->fd, hwpt, 0, APERTURE, length,
+			       MOCK_IO_PAGE_SIZE, got));
+	EXPECT_EQ(want[0], got[0]);
+	memset(got, 0, sizeof(got));
+	ASSERT_EQ(0, get_dirty(self->fd, hwpt, 0, APERTURE, length,
+			       MOCK_IO_PAGE_SIZE, got));
+	EXPECT_EQ(0, got[0]);
+
+	/* Starting again forgets what was written while stopped... */
+	ASSERT_EQ(0, mock_write(self->fd, hwpt, APERTURE, length, want, NULL));
+	ASSERT_EQ(0, set_dirty_tracking(self->fd, hwpt, 0, 0));
+	ASSERT_EQ(0, set_dirty_tracking(self->fd, hwpt,
+					IOMMU_HWPT_DIRTY_TRACKING_ENABLE, 0));
+	memset(got, 0, sizeof(got));
+	ASSERT_EQ(0, get_dirty(self->fd, hwpt, 0, APERTURE, length,
+			       MOCK_IO_PAGE_SIZE, got));
+	EXPECT_EQ(0, got[0]);
+
+	/* ...and an unmap forgets the range. */
+	ASSERT_EQ(0, mock_write(self->fd, hwpt, APERTURE, length, want, NULL));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, APERTURE, length, NULL));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem, length,
+			       APERTURE));
+	memset(got, 0, sizeof(got));
+	ASSERT_EQ(0, get_dirty(self->fd, hwpt, 0, APERTURE, length,
+			       MOCK_IO_PAGE_SIZE, got));
+	EXPECT_EQ(0, got[0]);
+
+	/* A table of another IOAS is no table of this one. */
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other_ioas));
+	EXPECT_ERRNO(ENOENT, get_dirty(self->fd, other_ioas, 0, APERTURE,
+				       length, MOCK_IO_PAGE_SIZE, got));
+
+	EXPECT_EQ(0, destroy(self->fd, stdev));
+	EXPECT_EQ(0, destroy(self->fd, hwpt));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, length, 0));
+}
+
+/*
+ * A bitmap larger than the 2 MiB pinned at a time, starting mid-page: the
+ * window moves, and no bit is lost or misplaced at its edges.
+ */
+TEST_F(domain, dirty_bitmap_windows)
+{
+	size_t length = 64 * MiB, bit_size = 4;
+	uint64_t nr_io = length / MOCK_IO_PAGE_SIZE, nr, i;
+	uint64_t bits_per_io = MOCK_IO_PAGE_SIZE / bit_size;
+	size_t bitmap_bytes = length / bit_size / 8;
+	uint32_t stdev, auto_hwpt, idev, hwpt;
+	uint64_t *written, *bitmap;
+	uint8_t *buf, *raw;
+	uint64_t pick[] = { 0, 1, nr_io / 2 - 1, nr_io / 2, nr_io - 1 };
+
+	buf = mmap(NULL, length, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	raw = mmap(NULL, bitmap_bytes + 2 * page_size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, raw);
+	/* 8-byte aligned as __u64 wants, but not page aligned. */
+	bitmap = (uint64_t *)(raw + page_size - 8);
+	written = calloc(nr_io / 64 + 1, sizeof(*written));
+	ASSERT_NE(NULL, written);
+
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, buf, length, APERTURE));
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas, &stdev, &auto_hwpt,
+				 &idev));
+	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas,
+				IOMMU_HWPT_ALLOC_DIRTY_TRACKING, 0, 0, &hwpt));
+	ASSERT_EQ(0, set_dirty_tracking(self->fd, hwpt,
+					IOMMU_HWPT_DIRTY_TRACKING_ENABLE, 0));
+
+	/* The ends, both sides of the middle, and every 1000th IO page. */
+	for (i = 0; i != ARRAY_SIZE(pick); i++)
+		bit_set(written, pick[i]);
+	for (i = 0; i < nr_io; i += 1000)
+		bit_set(written, i);
+	ASSERT_EQ(0, mock_write(self->fd, hwpt, APERTURE, length, written,
+				&nr));
+	for (i = 0; i != nr_io; i++)
+		nr -= bit_is_set(written, i);
+	EXPECT_EQ(0, nr);
+
+	memset(bitmap, 0, bitmap_bytes);
+	ASSERT_EQ(0, get_dirty(self->fd, hwpt, 0, APERTURE, length, bit_size,
+			       bitmap));
+	for (i = 0; i != nr_io; i++) {
+		bool want = bit_is_set(written, i);
+
+		/* First and last bit of every IO page. */
+		if (want != bit_is_set(bitmap, i * bits_per_io) ||
+		    want != bit_is_set(bitmap, (i + 1) * bits_per_io - 1)) {
+			EXPECT_EQ(want, !want);
+			TH_LOG("IO page %lu", (unsigned long)i);
+			break;
+		}
+	}
+	/* Nothing is written past the end of the bitmap. */
+	EXPECT_EQ(0, ((uint8_t *)bitmap)[bitmap_bytes]);
+
+	EXPECT_EQ(0, destroy(self->fd, stdev));
+	EXPECT_EQ(0, destroy(self->fd, hwpt));
+	EXPECT_EQ(0, md_check_refs(self->fd, buf, length, 0));
+	free(written);
+	munmap(raw, bitmap_bytes + 2 * page_size);
+	munmap(buf, length);
+}
+
 FIXTURE(vfio_compat)
 {
 	int fd;
@@ -2436,7 +2778,7 @@ TEST(vfio_container_provider)
  * type1 charges them (VmLck), and held to RLIMIT_MEMLOCK.
  */
 static void container_charges_child(struct __test_metadata *_metadata,
-				     int fd, uint8_t *mem)
+				    int fd, uint8_t *mem)
 {
 	struct rlimit lim = { 4 * page_size, 4 * page_size };
 	long locked = status_kb("VmLck:");

@@ -399,6 +399,88 @@ static int scenario_map_file(struct __test_metadata *_metadata,
 	return 0;
 }
 
+/* The ioctls of dirty tracking; the bitmap covers 4 pages, 2 IO pages each. */
+static int dirty_ioctl(int fd, unsigned long ioctl_nr, uint32_t hwpt,
+		       uint32_t flags, uint64_t *bitmap)
+{
+	struct iommu_hwpt_set_dirty_tracking set = {
+		.size = sizeof(set),
+		.flags = flags,
+		.hwpt_id = hwpt,
+	};
+	struct iommu_hwpt_get_dirty_bitmap get = {
+		.size = sizeof(get),
+		.hwpt_id = hwpt,
+		.flags = flags,
+		.iova = APERTURE,
+		.length = 4 * page_size,
+		.page_size = page_size / 2,
+		.data = (uintptr_t)bitmap,
+	};
+	struct iommu_test_cmd write = {
+		.op = IOMMU_TEST_OP_DIRTY,
+		.id = hwpt,
+		.dirty = { .iova = APERTURE, .length = 4 * page_size,
+			   .page_size = page_size / 2,
+			   .uptr = (uintptr_t)bitmap },
+	};
+
+	if (ioctl_nr == IOMMU_HWPT_SET_DIRTY_TRACKING)
+		return ioctl(fd, ioctl_nr, &set);
+	if (ioctl_nr == IOMMU_HWPT_GET_DIRTY_BITMAP)
+		return ioctl(fd, ioctl_nr, &get);
+	return test_cmd(fd, &write);
+}
+
+/*
+ * A tracking page table made for a new device, turned on, written by the
+ * device, then read. A read that fails leaves the dirty bits as they were.
+ */
+static int scenario_dirty(struct __test_metadata *_metadata, struct run *run)
+{
+	struct iommu_test_cmd dev = {
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = run->ioas[0],
+	};
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc),
+		.flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+		.pt_id = run->ioas[0],
+	};
+	uint64_t written = 0x29, got = 0;
+	int err;
+
+	if (test_cmd(run->fd, &dev))
+		return step_failed(_metadata, run);
+	run->stdev[0] = dev.mock_domain.out_stdev_id;
+	set_refs(run, 0, 4, 1);
+	alloc.dev_id = dev.mock_domain.out_idev_id;
+	if (ioctl(run->fd, IOMMU_HWPT_ALLOC, &alloc))
+		return step_failed(_metadata, run);
+	if (dirty_ioctl(run->fd, IOMMU_HWPT_SET_DIRTY_TRACKING,
+			alloc.out_hwpt_id, IOMMU_HWPT_DIRTY_TRACKING_ENABLE,
+			NULL))
+		return step_failed(_metadata, run);
+	if (dirty_ioctl(run->fd, IOMMU_TEST_CMD, alloc.out_hwpt_id, 0,
+			&written))
+		return step_failed(_metadata, run);
+	if (dirty_ioctl(run->fd, IOMMU_HWPT_GET_DIRTY_BITMAP,
+			alloc.out_hwpt_id, 0, &got)) {
+		err = errno;
+		fail_nth_stop();
+		got = 0;
+		EXPECT_EQ(0, dirty_ioctl(run->fd, IOMMU_HWPT_GET_DIRTY_BITMAP,
+					 alloc.out_hwpt_id,
+					 IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR,
+					 &got));
+		EXPECT_EQ(written, got);
+		errno = err;
+		return step_failed(_metadata, run);
+	}
+	EXPECT_EQ(written, got);
+	return 0;
+}
+
 static void setup_two_domains(struct __test_metadata *_metadata,
 			      struct run *run)
 {
@@ -522,6 +604,11 @@ TEST_F_TIMEOUT(fail_nth, access_pin, 600)
 TEST_F_TIMEOUT(fail_nth, access_rw, 600)
 {
 	sweep(_metadata, "access_rw", setup_mapped, scenario_access_rw);
+}
+
+TEST_F_TIMEOUT(fail_nth, dirty, 600)
+{
+	sweep(_metadata, "dirty", setup_mapped, scenario_dirty);
 }
 
 TEST_F_TIMEOUT(fail_nth, map_file, 600)

@@ -696,6 +696,61 @@ TEST_F(edu, hw_info_vtd)
 	EXPECT_EQ(cap, vtd.cap_reg);
 }
 
+/*
+ * Dirty tracking on VT-d: the emulated unit has no second-stage dirty bits
+ * (no SSADS in ECAP), so the capability is clear and a tracking page table
+ * cannot be made; a plain one refuses the dirty tracking ioctls.
+ */
+TEST_F(edu, dirty_tracking_vtd)
+{
+	struct iommu_hw_info info = { .size = sizeof(info) };
+	struct iommu_hwpt_set_dirty_tracking set = {
+		.size = sizeof(set),
+		.flags = IOMMU_HWPT_DIRTY_TRACKING_ENABLE,
+	};
+	struct iommu_hwpt_get_dirty_bitmap get = {
+		.size = sizeof(get),
+		.iova = IOVA_A,
+		.length = PAGES * page_size,
+		.page_size = page_size,
+	};
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc),
+		.flags = IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+	};
+	uint64_t bitmap = 0;
+	uint32_t devid, ioas, hwpt;
+
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	OPEN_AND_BIND(&devid);
+	info.dev_id = devid;
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_GET_HW_INFO, &info));
+	EXPECT_EQ(0, info.out_capabilities & IOMMU_HW_CAP_DIRTY_TRACKING);
+
+	ASSERT_EQ(0, ioas_alloc(self->iommufd, &ioas));
+	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, self->mem,
+			      PAGES * page_size, IOVA_A));
+	alloc.dev_id = devid;
+	alloc.pt_id = ioas;
+	EXPECT_EQ(-1, ioctl(self->iommufd, IOMMU_HWPT_ALLOC, &alloc));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+
+	ASSERT_EQ(0, hwpt_alloc(self->iommufd, devid, ioas, &hwpt));
+	set.hwpt_id = hwpt;
+	EXPECT_EQ(-1, ioctl(self->iommufd, IOMMU_HWPT_SET_DIRTY_TRACKING,
+			    &set));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	get.hwpt_id = hwpt;
+	get.data = (uintptr_t)&bitmap;
+	EXPECT_EQ(-1, ioctl(self->iommufd, IOMMU_HWPT_GET_DIRTY_BITMAP, &get));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	/* The plain page table works as any other. */
+	ASSERT_EQ(0, vfio_attach(self->devfd, &hwpt));
+	EXPECT_EQ(0, vfio_detach(self->devfd));
+	EXPECT_EQ(0, iommufd_destroy(self->iommufd, hwpt));
+}
+
 /* The edu copies LEN bytes from @src_iova to @dst_iova through its buffer. */
 static int edu_copy(struct edu *edu, uint64_t src_iova, uint64_t dst_iova)
 {
