@@ -21,21 +21,30 @@ void iommufd_ioas_destroy(struct iommufd_object *obj)
 	WARN_ON(rc);
 	iopt_destroy_table(&ioas->iopt);
 	mutex_destroy(&ioas->mutex);
+	atomic_dec(&ioas->ictx->nr_ioas);
 }
 
 /**
  * iommufd_ioas_alloc - create an empty IOAS, not yet visible to userspace
  * @ictx: the context
  *
- * Return: the IOAS, to be finalized or aborted by the caller, or an ERR_PTR.
+ * Return: the IOAS, to be finalized or aborted by the caller, or an ERR_PTR:
+ * -ENOSPC if the context holds IOMMUFD_MAX_IOAS already.
  */
 struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx)
 {
 	struct iommufd_ioas *ioas;
 
+	if (atomic_inc_return(&ictx->nr_ioas) > IOMMUFD_MAX_IOAS) {
+		atomic_dec(&ictx->nr_ioas);
+		return ERR_PTR(-ENOSPC);
+	}
 	ioas = iommufd_object_alloc(ictx, ioas, IOMMUFD_OBJ_IOAS);
-	if (IS_ERR(ioas))
+	if (IS_ERR(ioas)) {
+		atomic_dec(&ictx->nr_ioas);
 		return ioas;
+	}
+	ioas->ictx = ictx;
 	iopt_init_table(&ioas->iopt);
 	mutex_init(&ioas->mutex);
 	INIT_LIST_HEAD(&ioas->hwpt_list);
@@ -414,11 +423,6 @@ int iommufd_ioas_option(struct iommufd_ucmd *ucmd)
 	return rc;
 }
 
-/*
- * IOMMU_IOAS_CHANGE_PROCESS: accounting moves only for mappings of files,
- * which this kernel does not make, so the answer depends only on whether
- * any IOAS of the context maps anything.
- */
 /*
  * Take a reference on every IOAS of the context into @ioases, a krealloc()ed
  * array; returns how many, or -ENOMEM with none taken.

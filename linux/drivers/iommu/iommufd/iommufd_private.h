@@ -81,6 +81,7 @@ struct mock_dev;
  *	any; protected by the lock of @objects, see vfio_compat.c
  * @all_ioas_lock: held by whoever holds the iova_rwsem of every IOAS at
  *	once (IOMMU_IOAS_CHANGE_PROCESS), which lockdep sees nested in it
+ * @nr_ioas: how many IOASes exist, at most IOMMUFD_MAX_IOAS
  */
 struct iommufd_ctx {
 	struct file *file;
@@ -93,7 +94,15 @@ struct iommufd_ctx {
 	struct iommufd_ioas *vfio_ioas;
 	/* Nests the iova_rwsem of every IOAS, see above. */
 	struct mutex all_ioas_lock;
+	atomic_t nr_ioas;
 };
+
+/*
+ * IOASes one context may hold. IOMMU_IOAS_CHANGE_PROCESS holds the
+ * iova_rwsem of every IOAS at once, which lockdep counts in 11 bits, and
+ * each costs kernel memory; a VMM needs a handful (one per address space).
+ */
+#define IOMMUFD_MAX_IOAS 1024
 
 struct iommufd_ctx *iommufd_ctx_create(void);
 void iommufd_ctx_destroy(struct iommufd_ctx *ictx);
@@ -258,6 +267,7 @@ static inline void iommufd_put_object(struct iommufd_ctx *ictx,
  */
 struct iommufd_ioas {
 	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
 	struct io_pagetable iopt;
 	/* Protects hwpt_list; serializes attaching devices to this IOAS. */
 	struct mutex mutex;
