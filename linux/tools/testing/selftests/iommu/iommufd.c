@@ -958,6 +958,23 @@ static int mock_domain(int fd, uint32_t ioas, uint32_t *stdev, uint32_t *hwpt)
 			      hwpt, NULL);
 }
 
+/* A context holds at most 1024 IOASes; a destroyed one makes room. */
+TEST_F(iommufd, ioas_limit)
+{
+	uint32_t first, id;
+	unsigned int n;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &first));
+	for (n = 1; n != 1024; n++)
+		ASSERT_EQ(0, ioas_alloc(self->fd, &id));
+	EXPECT_ERRNO(ENOSPC, ioas_alloc(self->fd, &id));
+	/* IDs are reused lowest first. */
+	ASSERT_EQ(0, destroy(self->fd, first));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &id));
+	EXPECT_EQ(first, id);
+	EXPECT_ERRNO(ENOSPC, ioas_alloc(self->fd, &id));
+}
+
 #define APERTURE MOCK_APERTURE_START
 
 FIXTURE(domain)
@@ -1179,6 +1196,130 @@ TEST_F(domain, rlimit_user)
 TEST_F(domain, rlimit_mm)
 {
 	rlimit_test(_metadata, self->mem, true);
+}
+
+/*
+ * RLIMIT_MEMLOCK across fork and exec. A process without CAP_IPC_LOCK and
+ * a limit of 4 pages maps 3; its child, sharing the context, maps its own
+ * memory, then execs, and the new image maps fresh memory. In user mode
+ * (0) all of it is charged to the one user: the child gets one more page,
+ * no more, before and after exec. In mm mode (1) each address space has
+ * a limit of its own, as with type1: the child, and the new image again,
+ * get 4 pages each. Nothing stays charged once the maps are gone.
+ */
+#define MEMLOCK_EXEC_ENV "IOMMUFD_MEMLOCK_EXEC"
+
+/* Map @pages fresh pages at @iova: 0 or an errno. */
+static int memlock_map(int fd, uint32_t ioas, unsigned int pages,
+		       uint64_t iova)
+{
+	void *mem = mmap(NULL, pages * page_size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	if (mem == MAP_FAILED)
+		return errno;
+	return map_fixed(fd, ioas, mem, pages * page_size, iova) ? errno : 0;
+}
+
+/*
+ * The last step, in the image the child execs: exits 0 if the limit held.
+ * Runs before the harness's main() when the environment asks for it.
+ */
+static void __attribute__((constructor)) memlock_after_exec(void)
+{
+	const char *arg = getenv(MEMLOCK_EXEC_ENV);
+	unsigned int fd, ioas, mm_mode;
+	uint64_t iova = MOCK_APERTURE_START + 64 * sysconf(_SC_PAGESIZE);
+
+	if (!arg)
+		return;
+	page_size = sysconf(_SC_PAGESIZE);
+	if (sscanf(arg, "%u,%u,%u", &fd, &ioas, &mm_mode) != 3)
+		_exit(10);
+	if (mm_mode) {
+		if (memlock_map(fd, ioas, 4, iova))
+			_exit(11);
+		iova += 4 * page_size;
+	}
+	_exit(memlock_map(fd, ioas, 1, iova) == ENOMEM ? 0 : 12);
+}
+
+static void memlock_child(struct __test_metadata *_metadata, int fd,
+			  uint32_t ioas, bool mm_mode)
+{
+	struct rlimit lim = { 4 * page_size, 4 * page_size };
+	uint64_t iova = MOCK_APERTURE_START + 16 * page_size;
+	long pinned = status_kb("VmPin:");
+	char env[64];
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &lim));
+	ASSERT_EQ(0, setuid(65534));	/* drops CAP_IPC_LOCK */
+	ASSERT_EQ(0, memlock_map(fd, ioas, 3, MOCK_APERTURE_START));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* The child's own memory, under the shared or its own limit. */
+		if (memlock_map(fd, ioas, mm_mode ? 5 : 2, iova) != ENOMEM)
+			_exit(1);
+		if (memlock_map(fd, ioas, mm_mode ? 4 : 1, iova))
+			_exit(2);
+		snprintf(env, sizeof(env), "%d,%u,%d", fd, ioas, mm_mode);
+		setenv(MEMLOCK_EXEC_ENV, env, 1);
+		execl("/proc/self/exe", "iommufd", NULL);
+		_exit(3);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+
+	/* This process's charge did not move. */
+	EXPECT_EQ(pinned + 3 * page_size / 1024, status_kb("VmPin:"));
+	/* Nothing more fits here, whoever else mapped what. */
+	EXPECT_EQ(ENOMEM, memlock_map(fd, ioas, 2, iova + 32 * page_size));
+	ASSERT_EQ(0, ioas_unmap(fd, ioas, 0, UINT64_MAX, NULL));
+	EXPECT_EQ(pinned, status_kb("VmPin:"));
+	/* With every charge returned, the full limit is there again. */
+	EXPECT_EQ(0, memlock_map(fd, ioas, 4, MOCK_APERTURE_START));
+	ASSERT_EQ(0, ioas_unmap(fd, ioas, 0, UINT64_MAX, NULL));
+}
+
+static void memlock_test(struct __test_metadata *_metadata, bool mm_mode)
+{
+	uint64_t val = mm_mode;
+	uint32_t ioas, stdev;
+	int fd, status;
+	pid_t pid;
+
+	fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, option(fd, 0, IOMMU_OPTION_RLIMIT_MODE,
+			    IOMMU_OPTION_OP_SET, &val));
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
+	ASSERT_EQ(0, mock_domain(fd, ioas, &stdev, NULL));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		memlock_child(_metadata, fd, ioas, mm_mode);
+		_exit(_metadata->passed ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(fd);
+}
+
+TEST(memlock_fork_exec_user)
+{
+	memlock_test(_metadata, false);
+}
+
+TEST(memlock_fork_exec_mm)
+{
+	memlock_test(_metadata, true);
 }
 
 static int mock_replace(int fd, uint32_t stdev, uint32_t pt_id, uint32_t *hwpt)

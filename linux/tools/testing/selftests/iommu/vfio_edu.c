@@ -13,6 +13,8 @@
  * tests wrap each one in "harness: expect" lines so the judge accepts it.
  */
 #include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -956,6 +959,263 @@ TEST_F_TIMEOUT(edu, group_with_iommufd_container, 60)
  * an allocation fails there (a use-after-free at the next close). The
  * iommufd half of a bind is swept by iommufd_fail_nth's mock devices.
  */
+/*
+ * Devices that go away under their holder. A sysfs write that removes the
+ * edu, or unbinds vfio-pci from it, blocks in the kernel until the device
+ * file is closed, and meanwhile asks the holder to let go through the
+ * request eventfd (VFIO_PCI_REQ_IRQ_INDEX), as VFIO does for QEMU. The
+ * test plays the holder: its DMA loop runs until the request comes, then
+ * it stops the DMA, closes the device and the removal completes. The
+ * device then comes back (a PCI rescan, or a new probe) and works again.
+ */
+struct unplug {
+	struct edu *edu;
+	pthread_t thread;
+	atomic_bool stop;
+	atomic_ulong copies;
+	int rc;
+	/* The sysfs write that removes the device, in its own thread. */
+	char path[PATH_MAX];
+	const char *val;
+};
+
+static void *unplug_dma_loop(void *arg)
+{
+	struct unplug *u = arg;
+
+	while (!atomic_load(&u->stop)) {
+		u->rc = edu_copy(u->edu, IOVA_A, IOVA_B);
+		if (u->rc)
+			break;
+		atomic_fetch_add(&u->copies, 1);
+	}
+	return NULL;
+}
+
+static void *unplug_write(void *arg)
+{
+	struct unplug *u = arg;
+
+	u->rc = write_file(u->path, u->val);
+	return NULL;
+}
+
+/* An eventfd the device signals when the kernel wants it back. */
+static int request_eventfd(int devfd)
+{
+	struct {
+		struct vfio_irq_set set;
+		int32_t fd;
+	} irq = {
+		.set = {
+			.argsz = sizeof(irq),
+			.flags = VFIO_IRQ_SET_DATA_EVENTFD |
+				 VFIO_IRQ_SET_ACTION_TRIGGER,
+			.index = VFIO_PCI_REQ_IRQ_INDEX,
+			.count = 1,
+		},
+	};
+
+	irq.fd = eventfd(0, EFD_CLOEXEC);
+	if (irq.fd < 0)
+		return -errno;
+	if (ioctl(devfd, VFIO_DEVICE_SET_IRQS, &irq)) {
+		close(irq.fd);
+		return -errno;
+	}
+	return irq.fd;
+}
+
+/* Wait up to 20 s for @bdf to be there (@present) or gone. */
+static bool pci_wait(const char *bdf, bool present)
+{
+	char path[PATH_MAX];
+	int i;
+
+	if (pci_path(path, sizeof(path), bdf, "vendor"))
+		return false;
+	for (i = 0; i != 2000; i++) {
+		if (!access(path, F_OK) == present)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+enum unplug_how { UNPLUG_REMOVE, UNPLUG_UNBIND };
+
+/*
+ * The edu is open through @devfd, mapped and doing DMA: unplug it @how,
+ * play the holder, and bring the device back to vfio-pci.
+ */
+static void unplug_during_dma(struct __test_metadata *_metadata,
+			      struct edu *edu, int devfd, const char *bdf,
+			      enum unplug_how how, bool *claimed)
+{
+	struct unplug dma = { .edu = edu }, removal = {};
+	struct pollfd pfd = { .events = POLLIN };
+	uint64_t count;
+
+	pfd.fd = request_eventfd(devfd);
+	ASSERT_LE(0, pfd.fd);
+	ASSERT_EQ(0, pthread_create(&dma.thread, NULL, unplug_dma_loop, &dma));
+	usleep(200000);
+
+	if (how == UNPLUG_REMOVE) {
+		ASSERT_EQ(0, pci_path(removal.path, sizeof(removal.path), bdf,
+				      "remove"));
+		removal.val = "1";
+	} else {
+		snprintf(removal.path, sizeof(removal.path),
+			 "/sys/bus/pci/drivers/vfio-pci/unbind");
+		removal.val = bdf;
+	}
+	ASSERT_EQ(0, pthread_create(&removal.thread, NULL, unplug_write,
+				    &removal));
+
+	/* The kernel asks for the device back; the removal waits. */
+	ASSERT_EQ(1, poll(&pfd, 1, 20000));
+	ASSERT_EQ(sizeof(count), read(pfd.fd, &count, sizeof(count)));
+	/* Still waiting for us (the driver link is gone already). */
+	EXPECT_EQ(EBUSY, pthread_tryjoin_np(removal.thread, NULL));
+
+	atomic_store(&dma.stop, true);
+	ASSERT_EQ(0, pthread_join(dma.thread, NULL));
+	EXPECT_EQ(0, dma.rc);
+	EXPECT_LT(0, dma.copies);
+	TH_LOG("%lu copies before the request", (unsigned long)dma.copies);
+
+	/* Letting go completes the removal. */
+	edu_close(edu);
+	close(devfd);
+	close(pfd.fd);
+	ASSERT_EQ(0, pthread_join(removal.thread, NULL));
+	EXPECT_EQ(0, removal.rc);
+
+	if (how == UNPLUG_REMOVE) {
+		EXPECT_TRUE(pci_wait(bdf, false));
+		ASSERT_EQ(0, write_file("/sys/bus/pci/rescan", "1"));
+		ASSERT_TRUE(pci_wait(bdf, true));
+	} else {
+		EXPECT_FALSE(pci_driver_is(bdf, "vfio-pci"));
+	}
+	/* Back to vfio-pci, as the fixture had it. */
+	ASSERT_EQ(0, vfio_pci_claim(bdf, claimed));
+}
+
+/*
+ * The edu @bdf through its cdev, bound to @iommufd and attached to a new
+ * IOAS where DMA copies IOVA_A (@mem) to IOVA_B (the next page): the
+ * device file, or a negative errno.
+ */
+static int unplug_open_cdev(const char *bdf, int iommufd, uint8_t *mem,
+			    struct edu *edu)
+{
+	uint32_t devid, ioas;
+	int devfd;
+
+	devfd = vfio_cdev_open(bdf);
+	if (devfd < 0)
+		return devfd;
+	if (vfio_bind(devfd, iommufd, &devid) || ioas_alloc(iommufd, &ioas) ||
+	    ioas_map(iommufd, ioas, mem, page_size, IOVA_A) ||
+	    ioas_map(iommufd, ioas, mem + page_size, page_size, IOVA_B) ||
+	    vfio_attach(devfd, &ioas) || edu_open(edu, devfd)) {
+		close(devfd);
+		return -EIO;
+	}
+	return devfd;
+}
+
+/* The copy from IOVA_A to IOVA_B works. */
+static void unplug_expect_copy(struct __test_metadata *_metadata,
+			       struct edu *edu, uint8_t *mem, uint8_t seed)
+{
+	ASSERT_TRUE(edu_alive(edu));
+	fill(mem, LEN, seed);
+	memset(mem + page_size, 0, LEN);
+	ASSERT_EQ(0, edu_copy(edu, IOVA_A, IOVA_B));
+	EXPECT_EQ(0, memcmp(mem, mem + page_size, LEN));
+}
+
+/*
+ * Unplug @how the edu @bdf, open through its cdev and copying, then open
+ * it again once back: the new device file in *@devfd.
+ */
+static void unplug_cdev(struct __test_metadata *_metadata, const char *bdf,
+			int iommufd, uint8_t *mem, struct edu *edu, int *devfd,
+			bool *claimed, enum unplug_how how)
+{
+	long pinned = status_kb("VmPin:");
+	bool again;
+	int old;
+
+	old = unplug_open_cdev(bdf, iommufd, mem, edu);
+	ASSERT_LE(0, old);
+	unplug_expect_copy(_metadata, edu, mem, 0x3c);
+	unplug_during_dma(_metadata, edu, old, bdf, how, &again);
+	*claimed |= again;
+	/* The page table went with the device: nothing stays pinned. */
+	EXPECT_EQ(pinned, status_kb("VmPin:"));
+
+	/* The device that came back works, in the same context. */
+	*devfd = unplug_open_cdev(bdf, iommufd, mem, edu);
+	ASSERT_LE(0, *devfd);
+	unplug_expect_copy(_metadata, edu, mem, 0xc3);
+}
+
+TEST_F_TIMEOUT(edu, unplug_remove_cdev, 120)
+{
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	unplug_cdev(_metadata, self->bdf, self->iommufd, self->mem, &self->edu,
+		    &self->devfd, &self->claimed, UNPLUG_REMOVE);
+}
+
+TEST_F_TIMEOUT(edu, unplug_unbind_cdev, 120)
+{
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	unplug_cdev(_metadata, self->bdf, self->iommufd, self->mem, &self->edu,
+		    &self->devfd, &self->claimed, UNPLUG_UNBIND);
+}
+
+/* The same through the group, with an iommufd as its container. */
+TEST_F_TIMEOUT(edu, unplug_remove_group, 120)
+{
+	long pinned = status_kb("VmPin:");
+	uint32_t ioas;
+	bool claimed;
+	int groupfd, devfd;
+
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	groupfd = vfio_group_open(self->bdf);
+	ASSERT_LE(0, groupfd);
+	ASSERT_EQ(0, ioctl(groupfd, VFIO_GROUP_SET_CONTAINER, &self->iommufd));
+	devfd = ioctl(groupfd, VFIO_GROUP_GET_DEVICE_FD, self->bdf);
+	ASSERT_LE(0, devfd);
+	ASSERT_EQ(0, compat_ioas(self->iommufd, &ioas));
+	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, self->mem, page_size,
+			      IOVA_A));
+	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, self->mem + page_size,
+			      page_size, IOVA_B));
+	ASSERT_EQ(0, edu_open(&self->edu, devfd));
+	unplug_expect_copy(_metadata, &self->edu, self->mem, 0x99);
+
+	unplug_during_dma(_metadata, &self->edu, devfd, self->bdf,
+			  UNPLUG_REMOVE, &claimed);
+	self->claimed |= claimed;
+	/* The old group is dead: its container goes with the file. */
+	close(groupfd);
+	EXPECT_EQ(pinned, status_kb("VmPin:"));
+
+	self->devfd = unplug_open_cdev(self->bdf, self->iommufd, self->mem,
+				       &self->edu);
+	ASSERT_LE(0, self->devfd);
+	unplug_expect_copy(_metadata, &self->edu, self->mem, 0x66);
+}
+
 TEST_F_TIMEOUT(edu, attach_fail_nth, 600)
 {
 	uint8_t *src = self->mem, *dst = self->mem + page_size;

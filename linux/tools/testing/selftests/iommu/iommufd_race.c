@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Races on one context, on the mock IOMMU: calls that overlap in time must
+ * each get one of their documented answers, and once everything is closed
+ * nothing stays pinned. The kernel's checkers watch for the rest.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/iommufd.h>
+
+#include "../../../../drivers/iommu/iommufd/iommufd_test.h"
+
+#include "../kselftest_harness.h"
+#include "iommufd_test_util.h"
+
+#define PAGES 16
+#define ROUNDS 200
+#define IOVA MOCK_APERTURE_START
+
+static long page_size;
+
+static int ioas_alloc(int fd, uint32_t *id)
+{
+	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
+	int rc = ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
+
+	*id = cmd.out_ioas_id;
+	return rc;
+}
+
+static int destroy(int fd, uint32_t id)
+{
+	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
+
+	return ioctl(fd, IOMMU_DESTROY, &cmd);
+}
+
+static int map(int fd, uint32_t ioas, void *va, uint64_t length, uint64_t iova)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = ioas,
+		.user_va = (uintptr_t)va,
+		.length = length,
+		.iova = iova,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_MAP, &cmd);
+}
+
+static int unmap_all(int fd, uint32_t ioas)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas,
+		.length = UINT64_MAX,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
+}
+
+static int mock_device(int fd, uint32_t pt_id, uint32_t *stdev)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = pt_id,
+	};
+	int rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
+
+	*stdev = cmd.mock_domain.out_stdev_id;
+	return rc;
+}
+
+static int access_create(int fd, uint32_t ioas, int *access)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_CREATE_ACCESS,
+		.id = ioas,
+		.create_access = { .flags = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES },
+	};
+	int rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
+
+	*access = cmd.create_access.out_access_fd;
+	return rc;
+}
+
+static int access_pin(int fd, int access, void *va, uint64_t length)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_ACCESS_PAGES,
+		.id = access,
+		.access_pages = { .iova = IOVA, .length = length,
+				  .uptr = (uintptr_t)va },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+/* What the threads of a race share. */
+struct race {
+	int fd;
+	uint32_t ioas;
+	uint8_t *mem;
+	atomic_bool stop;
+	atomic_ulong calls;
+	/* An answer outside the allowed ones, and the call that got it. */
+	atomic_int bad_errno;
+	const char *bad_call;
+};
+
+static void race_check(struct race *race, const char *call, int rc,
+		       const int *allowed)
+{
+	int err = errno;
+
+	atomic_fetch_add(&race->calls, 1);
+	if (!rc)
+		return;
+	for (; *allowed; allowed++)
+		if (*allowed == err)
+			return;
+	if (!atomic_exchange(&race->bad_errno, err))
+		race->bad_call = call;
+}
+
+/* Map and unmap, mock devices come and go, accesses pin and go. */
+static void *race_worker(void *arg)
+{
+	/* After the close, the number is /dev/null's: ENOTTY. */
+	static const int map_errnos[] = { EEXIST, ENOENT, ENOTTY, 0 };
+	static const int any_gone[] = { ENOENT, EBUSY, EINVAL, ENOTTY, 0 };
+	struct race *race = arg;
+	uint32_t stdev;
+	int access;
+
+	while (!atomic_load(&race->stop)) {
+		race_check(race, "map",
+			   map(race->fd, race->ioas, race->mem,
+			       PAGES * page_size, IOVA), map_errnos);
+		if (!mock_device(race->fd, race->ioas, &stdev))
+			race_check(race, "destroy device",
+				   destroy(race->fd, stdev), any_gone);
+		else
+			race_check(race, "mock device", -1, any_gone);
+		if (!access_create(race->fd, race->ioas, &access)) {
+			race_check(race, "access pin",
+				   access_pin(race->fd, access, race->mem,
+					      page_size), any_gone);
+			close(access);
+		} else {
+			race_check(race, "create access", -1, any_gone);
+		}
+		race_check(race, "unmap", unmap_all(race->fd, race->ioas),
+			   any_gone);
+	}
+	return NULL;
+}
+
+static void race_start(struct __test_metadata *_metadata, struct race *race,
+		       pthread_t *threads, int n)
+{
+	int i;
+
+	for (i = 0; i != n; i++)
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, race_worker,
+					    race));
+}
+
+static void race_stop(struct __test_metadata *_metadata, struct race *race,
+		      pthread_t *threads, int n)
+{
+	int i;
+
+	atomic_store(&race->stop, true);
+	for (i = 0; i != n; i++)
+		ASSERT_EQ(0, pthread_join(threads[i], NULL));
+	EXPECT_EQ(0, race->bad_errno);
+	if (race->bad_errno)
+		TH_LOG("%s: errno %d", race->bad_call, race->bad_errno);
+}
+
+/* Nothing of @mem is pinned, and VmPin is back to @vmpin. */
+static void expect_unpinned(struct __test_metadata *_metadata, uint8_t *mem,
+			    long vmpin)
+{
+	int fd = open("/dev/iommu", O_RDWR);
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, md_check_refs(fd, mem, PAGES * page_size, 0));
+	close(fd);
+	EXPECT_EQ(vmpin, status_kb("VmPin:"));
+}
+
+FIXTURE(race)
+{
+	uint8_t *mem;
+	long vmpin;
+};
+
+FIXTURE_SETUP(race)
+{
+	page_size = sysconf(_SC_PAGESIZE);
+	self->mem = mmap(NULL, PAGES * page_size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->mem);
+	self->vmpin = status_kb("VmPin:");
+}
+
+FIXTURE_TEARDOWN(race)
+{
+	expect_unpinned(_metadata, self->mem, self->vmpin);
+	munmap(self->mem, PAGES * page_size);
+}
+
+/*
+ * Closing the context while other threads are inside its ioctls: the
+ * close waits for none of them, the file goes when the last call returns.
+ * The number is then taken over by /dev/null at once (dup2()), so that the
+ * threads' later calls cannot reach a file that got the number.
+ */
+TEST_F_TIMEOUT(race, close_during_ioctls, 300)
+{
+	int null = open("/dev/null", O_RDONLY);
+	pthread_t threads[3];
+	unsigned int round;
+
+	ASSERT_LE(0, null);
+	for (round = 0; round != ROUNDS / 4; round++) {
+		struct race race = { .mem = self->mem };
+
+		race.fd = open("/dev/iommu", O_RDWR);
+		ASSERT_LE(0, race.fd);
+		ASSERT_EQ(0, ioas_alloc(race.fd, &race.ioas));
+		race_start(_metadata, &race, threads, 3);
+		usleep(1000 + round * 100);
+		ASSERT_EQ(race.fd, dup2(null, race.fd));
+		race_stop(_metadata, &race, threads, 3);
+		close(race.fd);
+		if (!_metadata->passed)
+			break;
+	}
+	close(null);
+}
+
+/*
+ * IOMMU_DESTROY of the IOAS while maps, attaches and access pins use it:
+ * EBUSY until the last user is gone, then it goes, and the users get
+ * ENOENT; nothing is left behind.
+ */
+TEST_F_TIMEOUT(race, destroy_during_use, 300)
+{
+	pthread_t threads[3];
+	struct race race = { .mem = self->mem };
+	unsigned long destroyed = 0, busy = 0, calls;
+	unsigned int round;
+
+	race.fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, race.fd);
+	for (round = 0; round != ROUNDS; round++) {
+		uint32_t ioas;
+
+		ASSERT_EQ(0, ioas_alloc(race.fd, &ioas));
+		race.ioas = ioas;
+		atomic_store(&race.stop, false);
+		calls = atomic_load(&race.calls);
+		race_start(_metadata, &race, threads, 3);
+		/* Destroy only once the users are at it. */
+		while (atomic_load(&race.calls) < calls + 6)
+			usleep(50);
+		while (destroy(race.fd, ioas)) {
+			ASSERT_EQ(EBUSY, errno);
+			busy++;
+			if (busy % 64 == 0)
+				usleep(100);
+		}
+		destroyed++;
+		race_stop(_metadata, &race, threads, 3);
+		if (!_metadata->passed)
+			break;
+	}
+	printf("# %lu IOASes destroyed under use after %lu EBUSY, %lu calls\n",
+	       destroyed, busy, (unsigned long)race.calls);
+	close(race.fd);
+}
+
+TEST_HARNESS_MAIN
