@@ -7,7 +7,7 @@ H := harness
 # One clock for every step of one make invocation.
 export START_TIME := $(shell date +%s)
 
-.PHONY: all run test check conformance shell tree kernel guest patches clean deps bench
+.PHONY: fuzz all run test check conformance shell tree kernel guest patches clean deps bench
 
 all: run
 
@@ -31,6 +31,14 @@ check: guest
 
 test: guest
 	@bash $(H)/test.sh
+
+# The fuzzer alone, longer than make test's fixed-seed pass:
+# make fuzz SEED=7 OPS=1000000
+SEED ?= 1
+OPS ?= 1000000
+fuzz: guest
+	@ONLY=selftests/iommufd_fuzz KUNIT=none FUZZ_SEED=$(SEED) FUZZ_OPS=$(OPS) \
+		bash $(H)/check.sh
 
 # Upstream's iommufd selftests alone, judged against their list of cases
 # not implemented yet, and the console as for any run ('make test' runs

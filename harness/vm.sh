@@ -68,6 +68,8 @@ fi
 # ONLY=glob runs only the guest suites whose name matches (selftests/*,
 # conformance/iommufd, ...); KUNIT=glob only the matching KUnit suites.
 [ -z "${ONLY:-}" ] || cmdline+=" harness.only=$ONLY"
+[ -z "${FUZZ_SEED:-}" ] || cmdline+=" harness.fuzz_seed=$FUZZ_SEED"
+[ -z "${FUZZ_OPS:-}" ] || cmdline+=" harness.fuzz_ops=$FUZZ_OPS"
 [ -z "${KUNIT:-}" ] || cmdline+=" kunit.filter_glob=$KUNIT"
 # KUnit runs in test mode only. The demo boots quietly, but never the modes
 # whose console is judged: "quiet" would hide WARNINGs from the judge.
