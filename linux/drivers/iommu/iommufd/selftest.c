@@ -1435,14 +1435,14 @@ static noinline void iommufd_test_inject_leak(void)
 	/*
 	 * Forget every pointer; kmemleak reports them on its next scan. A
 	 * stale copy of the last one may linger on this kernel stack, where
-	 * kmemleak would find it, so leak several.
+	 * kmemleak would find it, so leak several, of a size few others use.
 	 */
-	for (i = 0; i != 8; i++) {
-		void *buf = kmalloc(64, GFP_KERNEL);
+	for (i = 0; i != 16; i++) {
+		void *buf = kzalloc(1000, GFP_KERNEL);
 
 		OPTIMIZER_HIDE_VAR(buf);
 	}
-	pr_info("harness self-test: leaked 8 objects\n");
+	pr_info("harness self-test: leaked 16 objects\n");
 }
 
 static ssize_t iommufd_test_inject_write(struct file *file,

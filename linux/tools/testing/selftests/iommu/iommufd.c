@@ -1161,8 +1161,15 @@ static void rlimit_child(struct __test_metadata *_metadata, int fd,
 	EXPECT_EQ(locked, status_kb("VmLck:"));
 }
 
+typedef void (*rlimit_child_fn)(struct __test_metadata *_metadata, int fd,
+				uint32_t ioas, uint8_t *mem, bool mm_mode);
+
+/*
+ * A context in accounting mode @mm_mode with an IOAS on a mock domain,
+ * handed to @child in a forked process, which drops its privileges.
+ */
 static void rlimit_test(struct __test_metadata *_metadata, uint8_t *mem,
-			bool mm_mode)
+			bool mm_mode, rlimit_child_fn child)
 {
 	uint32_t ioas, stdev;
 	uint64_t val = mm_mode;
@@ -1179,7 +1186,7 @@ static void rlimit_test(struct __test_metadata *_metadata, uint8_t *mem,
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		rlimit_child(_metadata, fd, ioas, mem, mm_mode);
+		child(_metadata, fd, ioas, mem, mm_mode);
 		_exit(_metadata->passed ? 0 : 1);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
@@ -1190,12 +1197,12 @@ static void rlimit_test(struct __test_metadata *_metadata, uint8_t *mem,
 
 TEST_F(domain, rlimit_user)
 {
-	rlimit_test(_metadata, self->mem, false);
+	rlimit_test(_metadata, self->mem, false, rlimit_child);
 }
 
 TEST_F(domain, rlimit_mm)
 {
-	rlimit_test(_metadata, self->mem, true);
+	rlimit_test(_metadata, self->mem, true, rlimit_child);
 }
 
 /*
@@ -1244,8 +1251,9 @@ static void __attribute__((constructor)) memlock_after_exec(void)
 	_exit(memlock_map(fd, ioas, 1, iova) == ENOMEM ? 0 : 12);
 }
 
+/* @mem is unused: the child maps memory of its own. */
 static void memlock_child(struct __test_metadata *_metadata, int fd,
-			  uint32_t ioas, bool mm_mode)
+			  uint32_t ioas, uint8_t *mem, bool mm_mode)
 {
 	struct rlimit lim = { 4 * page_size, 4 * page_size };
 	uint64_t iova = MOCK_APERTURE_START + 16 * page_size;
@@ -1286,40 +1294,61 @@ static void memlock_child(struct __test_metadata *_metadata, int fd,
 	ASSERT_EQ(0, ioas_unmap(fd, ioas, 0, UINT64_MAX, NULL));
 }
 
-static void memlock_test(struct __test_metadata *_metadata, bool mm_mode)
-{
-	uint64_t val = mm_mode;
-	uint32_t ioas, stdev;
-	int fd, status;
-	pid_t pid;
-
-	fd = open("/dev/iommu", O_RDWR);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, option(fd, 0, IOMMU_OPTION_RLIMIT_MODE,
-			    IOMMU_OPTION_OP_SET, &val));
-	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
-	ASSERT_EQ(0, mock_domain(fd, ioas, &stdev, NULL));
-
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		memlock_child(_metadata, fd, ioas, mm_mode);
-		_exit(_metadata->passed ? 0 : 1);
-	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
-	close(fd);
-}
-
 TEST(memlock_fork_exec_user)
 {
-	memlock_test(_metadata, false);
+	rlimit_test(_metadata, NULL, false, memlock_child);
 }
 
 TEST(memlock_fork_exec_mm)
 {
-	memlock_test(_metadata, true);
+	rlimit_test(_metadata, NULL, true, memlock_child);
+}
+
+/*
+ * RLIMIT_MEMLOCK across setuid. The child keeps root as its saved user ID
+ * so it can switch between two unprivileged users; without CAP_IPC_LOCK
+ * each map is charged to the user mapping (mode 0) or to the one address
+ * space (mode 1). A switch of user moves no charge: in user mode each user
+ * gets its own 4 pages, in mm mode the address space has 4 pages whoever
+ * it runs as.
+ */
+static void setuid_child(struct __test_metadata *_metadata, int fd,
+			 uint32_t ioas, uint8_t *mem, bool mm_mode)
+{
+	struct rlimit lim = { 4 * page_size, 4 * page_size };
+	uint64_t iova = MOCK_APERTURE_START;
+
+	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &lim));
+	ASSERT_EQ(0, setresuid(65533, 65533, 0));
+	ASSERT_EQ(0, memlock_map(fd, ioas, 3, iova));
+	iova += 16 * page_size;
+
+	/* Another user, the same address space. */
+	ASSERT_EQ(0, setresuid(0, 0, 0));
+	ASSERT_EQ(0, setresuid(65532, 65532, 0));
+	EXPECT_EQ(mm_mode ? ENOMEM : 0, memlock_map(fd, ioas, 2, iova));
+	iova += 16 * page_size;
+
+	/* Back to the first user: its 3 pages are still charged. */
+	ASSERT_EQ(0, setresuid(0, 0, 0));
+	ASSERT_EQ(0, setresuid(65533, 65533, 0));
+	EXPECT_EQ(ENOMEM, memlock_map(fd, ioas, 2, iova));
+	EXPECT_EQ(0, memlock_map(fd, ioas, 1, iova));
+
+	/* Unmapped, every charge goes back to whoever carries it. */
+	ASSERT_EQ(0, ioas_unmap(fd, ioas, 0, UINT64_MAX, NULL));
+	EXPECT_EQ(0, memlock_map(fd, ioas, 4, iova));
+	ASSERT_EQ(0, ioas_unmap(fd, ioas, 0, UINT64_MAX, NULL));
+}
+
+TEST(memlock_setuid_user)
+{
+	rlimit_test(_metadata, NULL, false, setuid_child);
+}
+
+TEST(memlock_setuid_mm)
+{
+	rlimit_test(_metadata, NULL, true, setuid_child);
 }
 
 static int mock_replace(int fd, uint32_t stdev, uint32_t pt_id, uint32_t *hwpt)

@@ -20,55 +20,13 @@
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
 
 #include "../kselftest_harness.h"
-#include "iommufd_test_util.h"
+#include "vfio_edu_util.h"
 
 #define PAGES 16
 #define ROUNDS 200
 #define IOVA MOCK_APERTURE_START
 
 static long page_size;
-
-static int ioas_alloc(int fd, uint32_t *id)
-{
-	struct iommu_ioas_alloc cmd = { .size = sizeof(cmd) };
-	int rc = ioctl(fd, IOMMU_IOAS_ALLOC, &cmd);
-
-	*id = cmd.out_ioas_id;
-	return rc;
-}
-
-static int destroy(int fd, uint32_t id)
-{
-	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
-
-	return ioctl(fd, IOMMU_DESTROY, &cmd);
-}
-
-static int map(int fd, uint32_t ioas, void *va, uint64_t length, uint64_t iova)
-{
-	struct iommu_ioas_map cmd = {
-		.size = sizeof(cmd),
-		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-			 IOMMU_IOAS_MAP_WRITEABLE,
-		.ioas_id = ioas,
-		.user_va = (uintptr_t)va,
-		.length = length,
-		.iova = iova,
-	};
-
-	return ioctl(fd, IOMMU_IOAS_MAP, &cmd);
-}
-
-static int unmap_all(int fd, uint32_t ioas)
-{
-	struct iommu_ioas_unmap cmd = {
-		.size = sizeof(cmd),
-		.ioas_id = ioas,
-		.length = UINT64_MAX,
-	};
-
-	return ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
-}
 
 static int mock_device(int fd, uint32_t pt_id, uint32_t *stdev)
 {
@@ -149,11 +107,11 @@ static void *race_worker(void *arg)
 
 	while (!atomic_load(&race->stop)) {
 		race_check(race, "map",
-			   map(race->fd, race->ioas, race->mem,
-			       PAGES * page_size, IOVA), map_errnos);
+			   ioas_map(race->fd, race->ioas, race->mem,
+				    PAGES * page_size, IOVA), map_errnos);
 		if (!mock_device(race->fd, race->ioas, &stdev))
 			race_check(race, "destroy device",
-				   destroy(race->fd, stdev), any_gone);
+				   iommufd_destroy(race->fd, stdev), any_gone);
 		else
 			race_check(race, "mock device", -1, any_gone);
 		if (!access_create(race->fd, race->ioas, &access)) {
@@ -164,7 +122,8 @@ static void *race_worker(void *arg)
 		} else {
 			race_check(race, "create access", -1, any_gone);
 		}
-		race_check(race, "unmap", unmap_all(race->fd, race->ioas),
+		race_check(race, "unmap",
+			   ioas_unmap(race->fd, race->ioas, 0, UINT64_MAX, NULL),
 			   any_gone);
 	}
 	return NULL;
@@ -281,7 +240,7 @@ TEST_F_TIMEOUT(race, destroy_during_use, 300)
 		/* Destroy only once the users are at it. */
 		while (atomic_load(&race.calls) < calls + 6)
 			usleep(50);
-		while (destroy(race.fd, ioas)) {
+		while (iommufd_destroy(race.fd, ioas)) {
 			ASSERT_EQ(EBUSY, errno);
 			busy++;
 			if (busy % 64 == 0)

@@ -960,6 +960,80 @@ TEST_F_TIMEOUT(edu, group_with_iommufd_container, 60)
  * iommufd half of a bind is swept by iommufd_fail_nth's mock devices.
  */
 /*
+ * Unmap against DMA: the edu copies to IOVA_B in a loop while the test
+ * unmaps and remaps it. Once IOMMU_IOAS_UNMAP has returned, the device can
+ * no longer write the page (the IOTLB was flushed before): the memory,
+ * refilled at once, stays as refilled while the DMA goes on faulting.
+ */
+struct dma_loop {
+	struct edu *edu;
+	pthread_t thread;
+	atomic_bool stop;
+	atomic_ulong rounds;
+};
+
+static void *dma_loop_fn(void *arg)
+{
+	struct dma_loop *loop = arg;
+
+	while (!atomic_load(&loop->stop)) {
+		/* Blocked or not, each DMA completes. */
+		edu_dma_from_ram(loop->edu, IOVA_A, LEN);
+		edu_dma_to_ram(loop->edu, IOVA_B, LEN);
+		atomic_fetch_add(&loop->rounds, 1);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(edu, unmap_during_dma, 120)
+{
+	uint8_t *src = self->mem, *victim = self->mem + page_size;
+	struct dma_loop loop = { .edu = &self->edu };
+	unsigned int round, intact = 0;
+	uint32_t devid, ioas, pt_id;
+	uint64_t unmapped;
+
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	OPEN_AND_BIND(&devid);
+	ASSERT_EQ(0, ioas_alloc(self->iommufd, &ioas));
+	fill(src, page_size, 0x5c);
+	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, src, page_size, IOVA_A));
+	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, victim, page_size, IOVA_B));
+	pt_id = ioas;
+	ASSERT_EQ(0, vfio_attach(self->devfd, &pt_id));
+	ASSERT_EQ(0, edu_open(&self->edu, self->devfd));
+
+	ASSERT_EQ(0, kmsg_write("harness: expect " DMAR_FAULT_RE));
+	ASSERT_EQ(0, pthread_create(&loop.thread, NULL, dma_loop_fn, &loop));
+	for (round = 0; round != 20; round++) {
+		unsigned long before;
+
+		ASSERT_EQ(0, ioas_unmap(self->iommufd, ioas, IOVA_B, page_size,
+					&unmapped));
+		ASSERT_EQ(page_size, unmapped);
+		memset(victim, 0x5a, page_size);
+		/* Let a few DMAs try. */
+		before = atomic_load(&loop.rounds);
+		while (atomic_load(&loop.rounds) < before + 2)
+			usleep(1000);
+		intact += all_bytes(victim, 0x5a, page_size);
+		ASSERT_EQ(0, ioas_map(self->iommufd, ioas, victim, page_size,
+				      IOVA_B));
+		usleep(20000);
+	}
+	atomic_store(&loop.stop, true);
+	ASSERT_EQ(0, pthread_join(loop.thread, NULL));
+	kmsg_write("harness: expect-end");
+	EXPECT_EQ(20, intact);
+
+	/* Mapped, the edu writes there still. */
+	memset(victim, 0, page_size);
+	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_B, LEN));
+	EXPECT_EQ(0, memcmp(src, victim, LEN));
+}
+
+/*
  * Devices that go away under their holder. A sysfs write that removes the
  * edu, or unbinds vfio-pci from it, blocks in the kernel until the device
  * file is closed, and meanwhile asks the holder to let go through the
@@ -1181,39 +1255,52 @@ TEST_F_TIMEOUT(edu, unplug_unbind_cdev, 120)
 }
 
 /* The same through the group, with an iommufd as its container. */
-TEST_F_TIMEOUT(edu, unplug_remove_group, 120)
+static void unplug_group(struct __test_metadata *_metadata, const char *bdf,
+			 int iommufd, uint8_t *mem, struct edu *edu, int *devfd,
+			 bool *claimed, enum unplug_how how)
 {
 	long pinned = status_kb("VmPin:");
+	int groupfd, old;
 	uint32_t ioas;
-	bool claimed;
-	int groupfd, devfd;
+	bool again;
 
-	if (!self->found)
-		SKIP(return, NO_EDU);
-	groupfd = vfio_group_open(self->bdf);
+	groupfd = vfio_group_open(bdf);
 	ASSERT_LE(0, groupfd);
-	ASSERT_EQ(0, ioctl(groupfd, VFIO_GROUP_SET_CONTAINER, &self->iommufd));
-	devfd = ioctl(groupfd, VFIO_GROUP_GET_DEVICE_FD, self->bdf);
-	ASSERT_LE(0, devfd);
-	ASSERT_EQ(0, compat_ioas(self->iommufd, &ioas));
-	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, self->mem, page_size,
-			      IOVA_A));
-	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, self->mem + page_size,
-			      page_size, IOVA_B));
-	ASSERT_EQ(0, edu_open(&self->edu, devfd));
-	unplug_expect_copy(_metadata, &self->edu, self->mem, 0x99);
+	ASSERT_EQ(0, ioctl(groupfd, VFIO_GROUP_SET_CONTAINER, &iommufd));
+	old = ioctl(groupfd, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	ASSERT_LE(0, old);
+	ASSERT_EQ(0, compat_ioas(iommufd, &ioas));
+	ASSERT_EQ(0, ioas_map(iommufd, ioas, mem, page_size, IOVA_A));
+	ASSERT_EQ(0, ioas_map(iommufd, ioas, mem + page_size, page_size,
+			      IOVA_B));
+	ASSERT_EQ(0, edu_open(edu, old));
+	unplug_expect_copy(_metadata, edu, mem, 0x99);
 
-	unplug_during_dma(_metadata, &self->edu, devfd, self->bdf,
-			  UNPLUG_REMOVE, &claimed);
-	self->claimed |= claimed;
-	/* The old group is dead: its container goes with the file. */
+	unplug_during_dma(_metadata, edu, old, bdf, how, &again);
+	*claimed |= again;
+	/* The group lets go of its container with the file. */
 	close(groupfd);
 	EXPECT_EQ(pinned, status_kb("VmPin:"));
 
-	self->devfd = unplug_open_cdev(self->bdf, self->iommufd, self->mem,
-				       &self->edu);
-	ASSERT_LE(0, self->devfd);
-	unplug_expect_copy(_metadata, &self->edu, self->mem, 0x66);
+	*devfd = unplug_open_cdev(bdf, iommufd, mem, edu);
+	ASSERT_LE(0, *devfd);
+	unplug_expect_copy(_metadata, edu, mem, 0x66);
+}
+
+TEST_F_TIMEOUT(edu, unplug_remove_group, 120)
+{
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	unplug_group(_metadata, self->bdf, self->iommufd, self->mem,
+		     &self->edu, &self->devfd, &self->claimed, UNPLUG_REMOVE);
+}
+
+TEST_F_TIMEOUT(edu, unplug_unbind_group, 120)
+{
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	unplug_group(_metadata, self->bdf, self->iommufd, self->mem,
+		     &self->edu, &self->devfd, &self->claimed, UNPLUG_UNBIND);
 }
 
 TEST_F_TIMEOUT(edu, attach_fail_nth, 600)
@@ -1623,6 +1710,80 @@ TEST_F_TIMEOUT(edu_group, hot_reset_by_devid, 60)
 	/* The edu is still there and still reachable after the reset. */
 	ASSERT_EQ(0, edu_open(&self->edu[0], self->devfd[0]));
 	EXPECT_TRUE(edu_alive(&self->edu[0]));
+}
+
+/*
+ * Two contexts race to bind the two edus of one group, each its own: the
+ * group goes to one owner, so in every round exactly one bind succeeds and
+ * the other gets EBUSY, whichever runs first.
+ */
+struct bind_race {
+	pthread_barrier_t *barrier;
+	const char *bdf;
+	int iommufd;
+	int err[50];
+};
+
+static void *bind_race_fn(void *arg)
+{
+	struct bind_race *race = arg;
+	unsigned int round;
+	int devfd;
+
+	for (round = 0; round != 50; round++) {
+		devfd = vfio_cdev_open(race->bdf);
+		pthread_barrier_wait(race->barrier);
+		race->err[round] = devfd < 0 ? -devfd :
+				   vfio_bind(devfd, race->iommufd, NULL) ?
+				   errno : 0;
+		/* Both have tried before either lets go. */
+		pthread_barrier_wait(race->barrier);
+		if (devfd >= 0)
+			close(devfd);
+		pthread_barrier_wait(race->barrier);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(edu_group, two_contexts_bind_race, 120)
+{
+	struct bind_race race[2] = {};
+	pthread_barrier_t barrier;
+	pthread_t thread[2];
+	unsigned int round, won[2] = {};
+	int i;
+
+	if (!self->found)
+		SKIP(return, NO_EDU_PAIR);
+	/* No kernel driver in the group, so that it can be handed out. */
+	if (self->rng_bound)
+		ASSERT_EQ(0, pci_unbind(self->rng));
+	ASSERT_EQ(0, pthread_barrier_init(&barrier, NULL, 2));
+	for (i = 0; i != 2; i++) {
+		race[i].barrier = &barrier;
+		race[i].bdf = self->bdf[i];
+		race[i].iommufd = open("/dev/iommu", O_RDWR);
+		ASSERT_LE(0, race[i].iommufd);
+	}
+	for (i = 0; i != 2; i++)
+		ASSERT_EQ(0, pthread_create(&thread[i], NULL, bind_race_fn,
+					    &race[i]));
+	for (i = 0; i != 2; i++)
+		ASSERT_EQ(0, pthread_join(thread[i], NULL));
+
+	for (round = 0; round != 50; round++) {
+		EXPECT_TRUE((!race[0].err[round] && race[1].err[round] == EBUSY) ||
+			    (race[0].err[round] == EBUSY && !race[1].err[round]))
+			TH_LOG("round %u: errno %d and %d", round,
+			       race[0].err[round], race[1].err[round]);
+		won[0] += !race[0].err[round];
+		won[1] += !race[1].err[round];
+	}
+	TH_LOG("the first edu's context won %u rounds, the second's %u",
+	       won[0], won[1]);
+	pthread_barrier_destroy(&barrier);
+	for (i = 0; i != 2; i++)
+		close(race[i].iommufd);
 }
 
 TEST_HARNESS_MAIN
