@@ -9,7 +9,8 @@
 	die "commit your edits in $TREE first"
 
 rm -f "$TOP"/patches/*.patch
-git -C "$TREE" format-patch -q --no-signature --zero-commit --no-numbered \
+# A fixed abbreviation keeps the index lines stable across trees.
+git -C "$TREE" -c core.abbrev=9 format-patch -q --no-signature --zero-commit --no-numbered \
 	-o "$TOP/patches" base..HEAD
 # Without dates, re-exporting an unchanged series changes no file.
 sed -i '/^Date: /d' "$TOP"/patches/*.patch

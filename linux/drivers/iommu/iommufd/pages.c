@@ -17,6 +17,7 @@
 #include <linux/hugetlb.h>
 #include <linux/iommufd.h>
 #include <linux/kthread.h>
+#include <linux/magic.h>
 #include <linux/overflow.h>
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
@@ -26,6 +27,7 @@
 #include <linux/slab.h>
 
 #include "io_pagetable.h"
+#include "iommufd_trace.h"
 
 /*
  * The part of an iopt_pages that does not depend on where the memory comes
@@ -95,6 +97,16 @@ struct iopt_pages *iopt_alloc_user_pages(void __user *uptr,
 	return pages;
 }
 
+/*
+ * is_file_hugepages() reads hugetlbfs_file_operations, which a module cannot
+ * reach; for a file that can be mapped, its superblock says the same.
+ */
+static bool iopt_file_is_hugetlbfs(struct file *file)
+{
+	return IS_ENABLED(CONFIG_HUGETLBFS) &&
+	       file_inode(file)->i_sb->s_magic == HUGETLBFS_MAGIC;
+}
+
 /**
  * iopt_alloc_file_pages - describe a range of a shmem or hugetlbfs file
  * @file: the file; the new iopt_pages takes a reference on it
@@ -122,7 +134,7 @@ struct iopt_pages *iopt_alloc_file_pages(struct file *file, u64 start,
 	u64 end;
 	int rc;
 
-	if (!shmem_file(file) && !is_file_hugepages(file))
+	if (!shmem_file(file) && !iopt_file_is_hugetlbfs(file))
 		return ERR_PTR(-EINVAL);
 	if (check_add_overflow(start, (u64)length, &end) || end > LLONG_MAX)
 		return ERR_PTR(-EOVERFLOW);
@@ -537,7 +549,7 @@ static long iopt_pages_pin(struct iopt_pages *pages, unsigned long index,
 		return iopt_pages_pin_user(pages, index, n, out);
 
 	pos = pages->file_start + (loff_t)index * PAGE_SIZE;
-	if (is_file_hugepages(pages->file))
+	if (iopt_file_is_hugetlbfs(pages->file))
 		return iopt_pages_pin_hugetlb(pages, pos, n, out);
 	return iopt_pages_pin_shmem(pages, pos >> PAGE_SHIFT, n, out);
 }
@@ -679,6 +691,8 @@ static void iopt_pages_release(struct iopt_pages *pages, unsigned long index,
 	}
 	iopt_unpin_run_flush(pages, &run);
 	iopt_pages_uncharge(pages, released);
+	if (released)
+		trace_iommufd_unpin(pages, index, released, pages->npinned);
 }
 
 /* Read the PFNs of [index, last], all pinned for accesses, from the xarray. */
@@ -719,6 +733,7 @@ static long iopt_pages_pin_pfns(struct iopt_pages *pages, unsigned long index,
 	}
 	if ((unsigned long)rc < n)
 		iopt_pages_uncharge(pages, n - rc);
+	trace_iommufd_pin(pages, index, rc, pages->npinned);
 	for (i = 0; i != rc; i++)
 		pfns[i] = page_to_pfn(((struct page **)pfns)[i]);
 	return rc;
@@ -1022,7 +1037,7 @@ static void iopt_pages_unfill_xarray(struct iopt_pages *pages,
 				     unsigned long index,
 				     unsigned long last_index)
 {
-	unsigned long released = 0;
+	unsigned long first_index = index, released = 0;
 	struct iopt_unpin_run run = {};
 	struct iopt_pages_span span;
 
@@ -1045,6 +1060,9 @@ static void iopt_pages_unfill_xarray(struct iopt_pages *pages,
 	}
 	iopt_unpin_run_flush(pages, &run);
 	iopt_pages_uncharge(pages, released);
+	if (released)
+		trace_iommufd_unpin(pages, first_index, released,
+				    pages->npinned);
 }
 
 /*
