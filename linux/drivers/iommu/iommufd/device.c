@@ -22,6 +22,7 @@
 #include <uapi/linux/iommufd.h>
 
 #include "iommufd_private.h"
+#include "iommufd_trace.h"
 
 static bool allow_unsafe_interrupts;
 module_param(allow_unsafe_interrupts, bool, 0644);
@@ -390,6 +391,8 @@ static int iommufd_device_change_pt(struct iommufd_device *idev, u32 *pt_id)
 			iommufd_object_finalize(idev->ictx, &hwpt->obj);
 	}
 	*pt_id = hwpt->obj.id;
+	trace_iommufd_attach(idev->dev, idev->obj.id, hwpt->obj.id,
+			     ioas->obj.id, old_hwpt ? old_hwpt->obj.id : 0);
 out_unlock:
 	mutex_unlock(&igroup->lock);
 	mutex_unlock(&ioas->mutex);
@@ -478,6 +481,8 @@ void iommufd_device_detach(struct iommufd_device *idev)
 	mutex_unlock(&igroup->lock);
 	iopt_remove_reserved_iova(&hwpt->ioas->iopt, idev);
 	idev->hwpt = NULL;
+	trace_iommufd_detach(idev->dev, idev->obj.id, hwpt->obj.id,
+			     hwpt->ioas->obj.id, 0);
 	iommufd_device_put_hwpt(idev, hwpt, iommufd_device_unlink(idev, hwpt));
 out_unlock:
 	mutex_unlock(&idev->attach_lock);

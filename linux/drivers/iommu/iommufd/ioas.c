@@ -11,6 +11,7 @@
 
 #include "io_pagetable.h"
 #include "iommufd_private.h"
+#include "iommufd_trace.h"
 
 void iommufd_ioas_destroy(struct iommufd_object *obj)
 {
@@ -280,6 +281,10 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 		rc = iommufd_ioas_map_respond(ucmd, ioas, cmd->flags,
 					      &cmd->iova, iova, cmd->length,
 					      sizeof(*cmd));
+	if (!rc)
+		trace_iommufd_map(ioas->obj.id, iova, cmd->length,
+				  iommufd_ioas_map_prot(cmd->flags),
+				  IOMMUFD_TRACE_MAP_USER);
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;
 }
@@ -314,6 +319,10 @@ int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
 		rc = iommufd_ioas_map_respond(ucmd, ioas, cmd->flags,
 					      &cmd->iova, iova, cmd->length,
 					      sizeof(*cmd));
+	if (!rc)
+		trace_iommufd_map(ioas->obj.id, iova, cmd->length,
+				  iommufd_ioas_map_prot(cmd->flags),
+				  IOMMUFD_TRACE_MAP_FILE);
 out_put:
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;
@@ -356,6 +365,10 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 	if (rc)
 		WARN_ON(iopt_unmap_iova(&dst_ioas->iopt, iova, cmd->length,
 					NULL));
+	else
+		trace_iommufd_map(dst_ioas->obj.id, iova, cmd->length,
+				  iommufd_ioas_map_prot(cmd->flags),
+				  IOMMUFD_TRACE_MAP_COPY);
 out_put_dst:
 	iommufd_put_object(ucmd->ictx, &dst_ioas->obj);
 out_put_src:
@@ -386,6 +399,7 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 	}
 	if (rc)
 		goto out_put;
+	trace_iommufd_unmap(ioas->obj.id, cmd->iova, cmd->length, unmapped);
 
 	/* Unmapping exactly what was asked leaves the answer as it was. */
 	if (cmd->length != unmapped) {

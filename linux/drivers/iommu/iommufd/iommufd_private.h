@@ -62,6 +62,7 @@
 #include <linux/xarray.h>
 #include <linux/rwsem.h>
 #include <linux/rbtree.h>
+#include <linux/sched.h>
 #include <linux/wait.h>
 
 struct iommufd_object;
@@ -82,6 +83,9 @@ struct mock_dev;
  * @all_ioas_lock: held by whoever holds the iova_rwsem of every IOAS at
  *	once (IOMMU_IOAS_CHANGE_PROCESS), which lockdep sees nested in it
  * @nr_ioas: how many IOASes exist, at most IOMMUFD_MAX_IOAS
+ * @debugfs_item: on the list of debugfs "iommufd/contexts", see debugfs.c
+ * @opener_tgid: the process that created the context, for that list
+ * @opener_comm: its name then
  */
 struct iommufd_ctx {
 	struct file *file;
@@ -95,6 +99,9 @@ struct iommufd_ctx {
 	/* Nests the iova_rwsem of every IOAS, see above. */
 	struct mutex all_ioas_lock;
 	atomic_t nr_ioas;
+	struct list_head debugfs_item;
+	pid_t opener_tgid;
+	char opener_comm[TASK_COMM_LEN];
 };
 
 /*
@@ -106,6 +113,27 @@ struct iommufd_ctx {
 
 struct iommufd_ctx *iommufd_ctx_create(void);
 void iommufd_ctx_destroy(struct iommufd_ctx *ictx);
+
+/* debugfs "iommufd", where debugfs.c and selftest.c put their files. */
+extern struct dentry *iommufd_debugfs_dir;
+
+#ifdef CONFIG_IOMMUFD_DEBUGFS
+void iommufd_debugfs_init(struct dentry *dir);
+void iommufd_debugfs_add_ctx(struct iommufd_ctx *ictx);
+void iommufd_debugfs_remove_ctx(struct iommufd_ctx *ictx);
+#else
+static inline void iommufd_debugfs_init(struct dentry *dir)
+{
+}
+
+static inline void iommufd_debugfs_add_ctx(struct iommufd_ctx *ictx)
+{
+}
+
+static inline void iommufd_debugfs_remove_ctx(struct iommufd_ctx *ictx)
+{
+}
+#endif
 
 /**
  * struct iommufd_ucmd - one ioctl call being executed

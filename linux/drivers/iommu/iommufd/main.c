@@ -6,6 +6,7 @@
 #define pr_fmt(fmt) "iommufd: " fmt
 
 #include <linux/capability.h>
+#include <linux/debugfs.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/iommu.h>
@@ -18,6 +19,11 @@
 #include "io_pagetable.h"
 #include "iommufd_private.h"
 #include "iommufd_test.h"
+
+#define CREATE_TRACE_POINTS
+#include "iommufd_trace.h"
+
+struct dentry *iommufd_debugfs_dir;
 
 struct iommufd_object_ops {
 	void (*destroy)(struct iommufd_object *obj);
@@ -282,6 +288,7 @@ struct iommufd_ctx *iommufd_ctx_create(void)
 	mutex_init(&ictx->groups_lock);
 	xa_init(&ictx->groups);
 	mutex_init(&ictx->all_ioas_lock);
+	iommufd_debugfs_add_ctx(ictx);
 	return ictx;
 }
 
@@ -295,6 +302,8 @@ void iommufd_ctx_destroy(struct iommufd_ctx *ictx)
 	unsigned long index;
 	bool progress;
 
+	/* Off the debugfs list first: its readers reference objects. */
+	iommufd_debugfs_remove_ctx(ictx);
 	/*
 	 * Objects only reference objects created before them, so each pass
 	 * frees at least the newest unreferenced objects until none is left.
@@ -307,6 +316,8 @@ void iommufd_ctx_destroy(struct iommufd_ctx *ictx)
 			xa_erase(&ictx->objects, index);
 			iommufd_object_destroy(obj);
 			progress = true;
+			/* A context can hold thousands of objects. */
+			cond_resched();
 		}
 	} while (progress);
 
@@ -591,18 +602,23 @@ static int __init iommufd_init(void)
 	rc = misc_register(&iommufd_misc_dev);
 	if (rc)
 		return rc;
+	iommufd_debugfs_dir = debugfs_create_dir("iommufd", NULL);
+	iommufd_debugfs_init(iommufd_debugfs_dir);
 	rc = iommufd_test_init();
 	if (rc)
-		goto err_misc;
+		goto err_debugfs;
 	return 0;
 
-err_misc:
+err_debugfs:
+	debugfs_remove_recursive(iommufd_debugfs_dir);
 	misc_deregister(&iommufd_misc_dev);
 	return rc;
 }
 
 static void __exit iommufd_exit(void)
 {
+	/* The files first: removing them waits for their readers. */
+	debugfs_remove_recursive(iommufd_debugfs_dir);
 	iommufd_test_exit();
 	misc_deregister(&iommufd_misc_dev);
 }

@@ -48,7 +48,7 @@
 #include "iommufd_private.h"
 #include "iommufd_test.h"
 
-static struct dentry *iommufd_test_dir, *iommufd_fail_dir;
+static struct dentry *iommufd_fail_dir;
 
 /*
  * fail_iommufd: the allocation and pinning paths ask it whether to fail,
@@ -1615,18 +1615,17 @@ int iommufd_test_init(void)
 	 */
 	mock_iommu.ops = &mock_ops;
 
-	iommufd_test_dir = debugfs_create_dir("iommufd", NULL);
 	iommufd_fail_dir = fault_create_debugfs_attr("fail_iommufd", NULL,
 						     &fail_iommufd);
-	debugfs_create_bool("mock_share_group", 0600, iommufd_test_dir,
+	debugfs_create_bool("mock_share_group", 0600, iommufd_debugfs_dir,
 			    &mock_share_group);
-	debugfs_create_bool("mock_msi_window", 0600, iommufd_test_dir,
+	debugfs_create_bool("mock_msi_window", 0600, iommufd_debugfs_dir,
 			    &mock_msi_window);
-	debugfs_create_bool("mock_driver_match", 0600, iommufd_test_dir,
+	debugfs_create_bool("mock_driver_match", 0600, iommufd_debugfs_dir,
 			    &mock_driver_match);
-	debugfs_create_file("inject", 0200, iommufd_test_dir, NULL,
+	debugfs_create_file("inject", 0200, iommufd_debugfs_dir, NULL,
 			    &iommufd_test_inject_fops);
-	debugfs_create_file("bench_pin", 0200, iommufd_test_dir, NULL,
+	debugfs_create_file("bench_pin", 0200, iommufd_debugfs_dir, NULL,
 			    &iommufd_test_bench_pin_fops);
 	return 0;
 
@@ -1640,7 +1639,6 @@ err_bus:
 void iommufd_test_exit(void)
 {
 	debugfs_remove_recursive(iommufd_fail_dir);
-	debugfs_remove_recursive(iommufd_test_dir);
 	iommu_device_sysfs_remove(&mock_iommu);
 	driver_unregister(&mock_dma_driver);
 	bus_unregister(&iommufd_mock_bus);

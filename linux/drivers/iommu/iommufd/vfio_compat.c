@@ -28,6 +28,7 @@
 
 #include "io_pagetable.h"
 #include "iommufd_private.h"
+#include "iommufd_trace.h"
 
 /* The compatibility IOAS with a reference taken, or ERR_PTR(-ENODEV). */
 static struct iommufd_ioas *iommufd_vfio_ioas_get(struct iommufd_ctx *ictx)
@@ -151,6 +152,9 @@ static int iommufd_vfio_map_dma(struct iommufd_ctx *ictx, void __user *arg)
 	rc = iopt_map_user_pages(ictx, &ioas->iopt, &iova,
 				 u64_to_user_ptr(map.vaddr), map.size, prot,
 				 false);
+	if (!rc)
+		trace_iommufd_map(ioas->obj.id, iova, map.size, prot,
+				  IOMMUFD_TRACE_MAP_USER);
 	iommufd_put_object(ictx, &ioas->obj);
 	return rc;
 }
@@ -189,6 +193,9 @@ static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
 			rc = iopt_unmap_iova(&ioas->iopt, unmap.iova,
 					     unmap.size, &unmapped);
 	}
+	if (!rc)
+		trace_iommufd_unmap(ioas->obj.id, unmap.iova, unmap.size,
+				    unmapped);
 	iommufd_put_object(ictx, &ioas->obj);
 	if (rc)
 		return rc;

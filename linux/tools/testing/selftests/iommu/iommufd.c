@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -2662,6 +2663,253 @@ TEST_F(domain, dirty_bitmap_windows)
 	free(written);
 	munmap(raw, bitmap_bytes + 2 * page_size);
 	munmap(buf, length);
+}
+
+/*
+ * The whole of a small text file of debugfs or tracefs into @buf, with a
+ * NUL at the end; its length, or -1.
+ */
+static ssize_t read_text(const char *path, char *buf, size_t size)
+{
+	ssize_t len = 0, rc;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	while ((size_t)len + 1 < size) {
+		rc = read(fd, buf + len, size - len - 1);
+		if (rc <= 0)
+			break;
+		len += rc;
+	}
+	close(fd);
+	buf[len] = 0;
+	return len;
+}
+
+#define CONTEXTS_FILE "/sys/kernel/debug/iommufd/contexts"
+
+/*
+ * How many contexts this process has open, by debugfs "iommufd/contexts";
+ * the lines of the first one go to @section.
+ */
+static int debugfs_own_contexts(char *buf, size_t size, char *section,
+				size_t section_size)
+{
+	char head[64], *line, *next;
+	int n = 0;
+
+	if (read_text(CONTEXTS_FILE, buf, size) < 0)
+		return -1;
+	snprintf(head, sizeof(head), "context tgid=%d ", getpid());
+	section[0] = 0;
+	for (line = buf; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			next++;
+		if (strncmp(line, head, strlen(head)))
+			continue;
+		if (!n++) {
+			/* Up to the next context's first line. */
+			char *end = strstr(line + 1, "\ncontext ");
+			size_t len = end ? (size_t)(end - line + 1) :
+					   strlen(line);
+
+			if (len >= section_size)
+				len = section_size - 1;
+			memcpy(section, line, len);
+			section[len] = 0;
+		}
+	}
+	return n;
+}
+
+/*
+ * debugfs "iommufd/contexts" shows a context's objects, an IOAS's areas
+ * with their pins and page tables, and follows the context's changes.
+ */
+TEST_F(domain, debugfs_view)
+{
+	size_t size = 1 << 20, section_size = 8192;
+	char *buf = malloc(size), *section = malloc(section_size);
+	uint32_t stdev, hwpt, idev;
+	char want[160];
+	int fd2;
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_NE(NULL, section);
+	if (access(CONTEXTS_FILE, R_OK))
+		SKIP(goto out, "no " CONTEXTS_FILE " (CONFIG_IOMMUFD_DEBUGFS)");
+
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem,
+			       4 * page_size, APERTURE));
+	ASSERT_EQ(0, mock_device_op(self->fd, IOMMU_TEST_OP_MOCK_DOMAIN,
+				    self->ioas, 0, &stdev, &hwpt, &idev));
+	ASSERT_EQ(1, debugfs_own_contexts(buf, size, section, section_size));
+	EXPECT_NE(NULL, strstr(section, " account=user "));
+	snprintf(want, sizeof(want),
+		 "\n  %u ioas domains=1 accesses=0 page_tables=%u\n",
+		 self->ioas, hwpt);
+	EXPECT_NE(NULL, strstr(section, want));
+	snprintf(want, sizeof(want), "\n    area iova=0x%lx-0x%lx prot=rw ",
+		 (unsigned long)APERTURE,
+		 (unsigned long)APERTURE + 4 * page_size - 1);
+	EXPECT_NE(NULL, strstr(section, want));
+	EXPECT_NE(NULL, strstr(section,
+			       " index=0-3 source=user npinned=4/4 mapped=yes access_pins=0\n"));
+	snprintf(want, sizeof(want), "\n  %u hw_pagetable ioas=%u devices=1 auto\n",
+		 hwpt, self->ioas);
+	EXPECT_NE(NULL, strstr(section, want));
+	snprintf(want, sizeof(want), "\n  %u device dev=iommufd_mock", idev);
+	EXPECT_NE(NULL, strstr(section, want));
+	snprintf(want, sizeof(want), " hw_pagetable=%u\n", hwpt);
+	EXPECT_NE(NULL, strstr(section, want));
+
+	/* Without the device, its page table went and nothing is pinned. */
+	ASSERT_EQ(0, destroy(self->fd, stdev));
+	ASSERT_EQ(1, debugfs_own_contexts(buf, size, section, section_size));
+	snprintf(want, sizeof(want),
+		 "\n  %u ioas domains=0 accesses=0 page_tables=none\n",
+		 self->ioas);
+	EXPECT_NE(NULL, strstr(section, want));
+	EXPECT_NE(NULL, strstr(section, " npinned=0/4 mapped=no "));
+	EXPECT_EQ(NULL, strstr(section, " hw_pagetable "));
+	EXPECT_EQ(NULL, strstr(section, " device "));
+
+	/* An unmapped range leaves no area behind. */
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, APERTURE, 4 * page_size,
+				NULL));
+	ASSERT_EQ(1, debugfs_own_contexts(buf, size, section, section_size));
+	EXPECT_EQ(NULL, strstr(section, "area "));
+
+	/* A context is listed from its open to its close. */
+	fd2 = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, fd2);
+	EXPECT_EQ(2, debugfs_own_contexts(buf, size, section, section_size));
+	close(fd2);
+	EXPECT_EQ(1, debugfs_own_contexts(buf, size, section, section_size));
+out:
+	free(section);
+	free(buf);
+}
+
+/* Where tracefs is, mounting it if nobody did; NULL without tracing. */
+static const char *tracefs_dir(void)
+{
+	static const char *const dirs[] = {
+		"/sys/kernel/tracing",
+		"/sys/kernel/debug/tracing",
+	};
+	char path[128];
+	unsigned int i;
+
+	for (i = 0; i != ARRAY_SIZE(dirs); i++) {
+		snprintf(path, sizeof(path), "%s/trace", dirs[i]);
+		if (!access(path, R_OK))
+			return dirs[i];
+	}
+	if (mount("tracefs", dirs[0], "tracefs", 0, NULL))
+		return NULL;
+	return dirs[0];
+}
+
+static int tracefs_write(const char *dir, const char *file, const char *val)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	return write_file(path, val);
+}
+
+/* The text after "<event>: " of the last line of @trace with @event. */
+static const char *trace_last(const char *trace, const char *event)
+{
+	const char *found = NULL, *p = trace;
+	char key[64];
+
+	snprintf(key, sizeof(key), " %s: ", event);
+	while ((p = strstr(p, key))) {
+		p += strlen(key);
+		found = p;
+	}
+	return found;
+}
+
+/*
+ * The iommufd trace events, from a map through an attach, an unmap and a
+ * detach: each is there with the IDs, ranges and pin counts it must have,
+ * and the unpin names the pages the pin did.
+ */
+TEST_F(domain, tracepoints)
+{
+	size_t size = 1 << 20;
+	char *trace = malloc(size), want[160];
+	const char *dir, *pin, *unpin, *text;
+	uint32_t stdev, hwpt, idev;
+	unsigned long iova = APERTURE + 8 * page_size;
+
+	ASSERT_NE(NULL, trace);
+	dir = tracefs_dir();
+	if (dir) {
+		snprintf(want, sizeof(want), "%s/events/iommufd", dir);
+		if (access(want, F_OK))
+			dir = NULL;
+	}
+	if (!dir)
+		SKIP(goto out, "no tracefs or no iommufd events (CONFIG_TRACING)");
+
+	ASSERT_EQ(0, tracefs_write(dir, "trace", ""));
+	ASSERT_EQ(0, tracefs_write(dir, "events/iommufd/enable", "1"));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem, 4 * page_size,
+			       iova));
+	ASSERT_EQ(0, mock_device_op(self->fd, IOMMU_TEST_OP_MOCK_DOMAIN,
+				    self->ioas, 0, &stdev, &hwpt, &idev));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, iova, 4 * page_size,
+				NULL));
+	ASSERT_EQ(0, destroy(self->fd, stdev));
+	ASSERT_EQ(0, tracefs_write(dir, "events/iommufd/enable", "0"));
+	snprintf(want, sizeof(want), "%s/trace", dir);
+	ASSERT_LT(0, read_text(want, trace, size));
+
+	text = trace_last(trace, "iommufd_map");
+	ASSERT_NE(NULL, text);
+	snprintf(want, sizeof(want),
+		 "ioas=%u iova=0x%lx length=0x%lx prot=rw source=user\n",
+		 self->ioas, iova, 4 * page_size);
+	EXPECT_EQ(0, strncmp(text, want, strlen(want)));
+
+	text = trace_last(trace, "iommufd_attach");
+	ASSERT_NE(NULL, text);
+	snprintf(want, sizeof(want), " dev_id=%u hwpt=%u ioas=%u old_hwpt=0\n",
+		 idev, hwpt, self->ioas);
+	EXPECT_NE(NULL, strstr(text, want));
+	EXPECT_EQ(0, strncmp(text, "dev=iommufd_mock", 16));
+
+	/* The page table's fill pinned the 4 pages, the unmap unpinned them. */
+	pin = trace_last(trace, "iommufd_pin");
+	unpin = trace_last(trace, "iommufd_unpin");
+	ASSERT_NE(NULL, pin);
+	ASSERT_NE(NULL, unpin);
+	EXPECT_NE(NULL, strstr(pin, " npinned=4\n"));
+	EXPECT_NE(NULL, strstr(unpin, " index=0 npages=4 npinned=0\n"));
+	/* "pages=<hashed pointer> ": the same iopt_pages in both. */
+	EXPECT_EQ(0, strncmp(pin, unpin, strcspn(pin, " ")));
+
+	text = trace_last(trace, "iommufd_unmap");
+	ASSERT_NE(NULL, text);
+	snprintf(want, sizeof(want),
+		 "ioas=%u iova=0x%lx length=0x%lx unmapped=0x%lx\n",
+		 self->ioas, iova, 4 * page_size, 4 * page_size);
+	EXPECT_EQ(0, strncmp(text, want, strlen(want)));
+
+	text = trace_last(trace, "iommufd_detach");
+	ASSERT_NE(NULL, text);
+	snprintf(want, sizeof(want), " dev_id=%u hwpt=%u ioas=%u old_hwpt=0\n",
+		 idev, hwpt, self->ioas);
+	EXPECT_NE(NULL, strstr(text, want));
+out:
+	free(trace);
 }
 
 FIXTURE(vfio_compat)
