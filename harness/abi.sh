@@ -9,6 +9,7 @@
 # against our header and once against upstream's, and the two outputs must
 # be equal line for line.
 . "$(dirname "$0")/lib.sh"
+cache_lock
 counts=$1
 abi=$BUILD/abi
 mkdir -p "$abi"

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # 'make bench': VFIO type1 against iommufd on one non-debug kernel, in one
 # boot, on the same device and memory. Builds the bench kernel in
-# $BUILD/bench-obj (tinyconfig + the base, iommufd and bench fragments) and
+# $CACHE/bench-obj (tinyconfig + the base, iommufd and bench fragments) and
 # the guest program harness/bench/bench.c, boots them, and writes the
 # report: $OUT/bench.md (a table) and $OUT/bench.png (the ratios as bars).
 # BENCH_REPS (default 5) repetitions of every measurement.
@@ -11,8 +11,9 @@
 # profile of each backend running that workload instead, in the guest with
 # Debian's perf: $OUT/bench-profile.txt.
 . "$(dirname "$0")/lib.sh"
+cache_lock
 
-export OBJ=$BUILD/bench-obj
+export OBJ=$CACHE/bench-obj
 export BENCH_REPS=${BENCH_REPS:-5}
 guest=$OUT/bench-guest
 console=$OUT/bench-console.log
@@ -31,7 +32,8 @@ run() {
 		$sudo apt-get install -y -q --no-install-recommends gnuplot-nox >/dev/null
 	fi
 
-	CONFIGS="base iommufd bench" bash "$TOP/harness/kernel.sh"
+	CONFIGS="base iommufd bench" IMAGE_NAME=bench-kernel \
+		bash "$TOP/harness/kernel.sh"
 
 	step "bench: building the guest program"
 	rm -rf "$guest"

@@ -1,8 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # 'make check': only the guest run and its judge, optionally narrowed with
-# ONLY=<suite glob> and KUNIT=<KUnit suite glob>; for quick iterations.
+# ONLY=<suite glob>[,<glob>...] and KUNIT=<KUnit suite glob>; for quick
+# iterations.
 . "$(dirname "$0")/lib.sh"
+cache_lock
 
 counts=$OUT/check-counts
 : >"$counts"
@@ -11,9 +13,8 @@ step "judge"
 rc=0
 bash "$TOP/harness/judge.sh" "$OUT/test-console.log" "$OUT/test-results.log" "$counts" || rc=1
 # The conformance suites are judged only when ONLY let them run.
-# shellcheck disable=SC2254
-case conformance/iommufd in
-${ONLY:-*}) bash "$TOP/harness/conformance.sh" judge "$OUT/test-results.log" "$counts" || rc=1 ;;
-esac
+if ONLY=${ONLY:-*} only_matches conformance/iommufd; then
+	bash "$TOP/harness/conformance.sh" judge "$OUT/test-results.log" "$counts" || rc=1
+fi
 print_totals "$counts" || true
 exit $rc

@@ -18,6 +18,7 @@
 # as skipped; any other failure fails the run. The judge prints how many
 # listed cases now pass, so that the list only shrinks.
 . "$(dirname "$0")/lib.sh"
+cache_lock
 
 CONF=$BUILD/conformance
 LIST=$TOP/harness/conformance/unimplemented.txt

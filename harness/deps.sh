@@ -9,6 +9,7 @@ packages=(
 	gcc make bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
 	ccache sparse perl python3 git rsync
 	python3-ply python3-git	# checkpatch.pl runs scripts/spdxcheck.py
+	python3-sphinx		# the documentation tier (docs.sh)
 	qemu-system-x86 busybox-static
 )
 

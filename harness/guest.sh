@@ -3,6 +3,7 @@
 # Build the programs that go into the initramfs, statically linked against
 # the assembled tree's installed uAPI headers, into $OUT/guest/.
 . "$(dirname "$0")/lib.sh"
+cache_lock
 
 guest=$OUT/guest
 mkdir -p "$guest/selftests"

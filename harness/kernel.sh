@@ -3,7 +3,11 @@
 # Configure (tinyconfig + harness/config fragments) and build a kernel in $OBJ.
 # CONFIGS names the fragments, e.g. CONFIGS="base iommufd bench" for the
 # bench kernel; the default, the test kernel, is every fragment but bench.
+# The image and the initramfs packer are copied to $OUT/$IMAGE_NAME
+# (kernel/ or bench-kernel/), which the test machine boots: a later build
+# in $OBJ cannot change a run under way.
 . "$(dirname "$0")/lib.sh"
+cache_lock
 
 mkdir -p "$OBJ" "$OUT"
 fragments=()
@@ -46,3 +50,7 @@ echo "    $(ccache -s | grep -E 'Hits|Misses' | tr -s ' ' | paste -sd' ')"
 
 step "kernel: installing uAPI headers"
 run_with_ticker "$OBJ/headers.log" "${KMAKE[@]}" headers_install
+
+image=$OUT/${IMAGE_NAME:-kernel}
+mkdir -p "$image"
+cp "$OBJ/arch/x86/boot/bzImage" "$OBJ/usr/gen_init_cpio" "$image/"

@@ -4,13 +4,18 @@
 set -eu
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${BUILD:-$TOP/build}
-TREE=$BUILD/linux		# assembled source tree (a git repository)
-OBJ=${OBJ:-$BUILD/obj}		# kernel build output (O=); the bench kernel has its own
+BUILD=${BUILD:-$TOP/build}	# this checkout's programs and logs
+# The assembled tree and the kernel objects are kept outside the checkout,
+# like ccache, so that a fresh clone (CI) finds them and kbuild rebuilds
+# only what its commits changed. One build at a time uses them: every step
+# that writes there holds $CACHE/.lock (see cache_lock).
+CACHE=${IOMMUFD_CACHE:-/var/cache/iommufd-build}
+TREE=$CACHE/linux		# assembled source tree (a git repository)
+OBJ=${OBJ:-$CACHE/obj}		# kernel build output (O=); the bench kernel has its own
 OUT=$BUILD/out			# test programs, initramfs, console logs
 BASE_TARBALL=${BASE_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
 REF_TARBALL=${REF_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
-REF=$BUILD/ref			# upstream files read from $REF_TARBALL
+REF=$CACHE/ref			# upstream files read from $REF_TARBALL
 JOBS=${JOBS:-$(nproc)}
 
 # ccache lives outside the checkout so that a fresh clone (CI) reuses it.
@@ -19,15 +24,28 @@ JOBS=${JOBS:-$(nproc)}
 export PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
 export CCACHE_DIR=${CCACHE_DIR:-/var/cache/iommufd-ccache}
-export CCACHE_BASEDIR=$BUILD
+export CCACHE_BASEDIR=$CACHE
 export CCACHE_NOHASHDIR=1
 export CCACHE_SLOPPINESS=include_file_mtime,include_file_ctime,time_macros
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
 export KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2026'
 export KBUILD_BUILD_USER=iommufd KBUILD_BUILD_HOST=harness
 
-# Builds of the one tree are serialized, so helpers cannot corrupt it.
-KMAKE=(flock "$BUILD/.make.lock" make -C "$TREE" O="$OBJ" ARCH=x86_64 CC="ccache gcc" HOSTCC="ccache gcc" -j"$JOBS")
+KMAKE=(make -C "$TREE" O="$OBJ" ARCH=x86_64 CC="ccache gcc" HOSTCC="ccache gcc" -j"$JOBS")
+
+# cache_lock: hold $CACHE/.lock until this script exits, so that two
+# checkouts (or a helper and its owner) never assemble or build at once.
+# Nested calls, from scripts run by a script that holds it, pass through.
+cache_lock() {
+	mkdir -p "$CACHE"
+	[ -z "${IOMMUFD_CACHE_LOCKED:-}" ] || return 0
+	exec 9>"$CACHE/.lock"
+	if ! flock -n 9; then
+		echo "    waiting for $CACHE/.lock (another build runs)"
+		flock 9
+	fi
+	export IOMMUFD_CACHE_LOCKED=1
+}
 
 START_TIME=${START_TIME:-$(date +%s)}
 export START_TIME
@@ -73,6 +91,20 @@ wait_timeout() {
 		sleep 1
 	done
 	! kill -0 "$1" 2>/dev/null
+}
+
+# only_matches NAME: whether ONLY (globs, comma-separated; unset: all)
+# selects the guest suite NAME, as the guest's init decides.
+only_matches() {
+	local pattern
+	(
+		set -f
+		for pattern in ${ONLY//,/ }; do
+			# shellcheck disable=SC2254
+			case "$1" in $pattern) exit 0 ;; esac
+		done
+		exit 1
+	) || return 1
 }
 
 # series_stamp: a hash of patches/series and every patch it names.

@@ -4,6 +4,7 @@
 # W=1 build, sparse (C=2), kernel-doc and checkpatch --strict, each of
 # which must print nothing about our files.
 . "$(dirname "$0")/lib.sh"
+cache_lock
 counts=$1
 pass=0 fail=0
 log=$OUT/static

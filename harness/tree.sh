@@ -6,8 +6,10 @@
 # Debian source, followed by one commit per patch (git am), so that
 # "git diff base" shows exactly the series.  Files from linux/ are copied
 # on top, untracked, and only when their content changed, so that make
-# rebuilds only what was edited.
+# rebuilds only what was edited.  The tree lives in $CACHE, outside the
+# checkout: every checkout on this machine assembles into it in turn.
 . "$(dirname "$0")/lib.sh"
+cache_lock
 
 [ -f "$BASE_TARBALL" ] || die "$BASE_TARBALL missing (apt-get install linux-source-6.1)"
 base_version=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || echo unknown)
@@ -36,13 +38,17 @@ echo "    base: Debian linux-source-6.1 $base_version ($(make -s -C "$TREE" kern
 
 applied_stamp=$(cat "$TREE/.git/series-stamp" 2>/dev/null || true)
 if [ "$applied_stamp" != "$patch_stamp" ]; then
-	# Refuse to throw away edits made in the tree that were not exported.
+	# Edits made in the tree but not exported (by some other checkout,
+	# perhaps) are kept, not thrown away: on a branch, and in the stash.
 	if [ -n "$(git_tree status --porcelain --untracked-files=no)" ]; then
-		die "$TREE has uncommitted edits to base files; commit them and run 'make patches' first"
+		git_tree stash push -q -m "not exported, $(date -u +%FT%TZ)"
+		echo "    WARNING: uncommitted edits to base files were stashed (git -C $TREE stash list)"
 	fi
 	if [ -f "$TREE/.git/series-head" ] &&
 	   [ "$(git_tree rev-parse HEAD)" != "$(cat "$TREE/.git/series-head")" ]; then
-		die "$TREE has commits not exported to patches/; run 'make patches' first"
+		saved=unexported-$(date -u +%Y%m%d-%H%M%S)
+		git_tree branch "$saved"
+		echo "    WARNING: commits not exported to patches/ were kept on branch $saved of $TREE"
 	fi
 	step "tree: applying patches/series"
 	git_tree reset -q --hard base

@@ -2,21 +2,24 @@
 # SPDX-License-Identifier: GPL-2.0
 # Pack the initramfs and boot the test machine: vm.sh MODE [TIMEOUT]
 #   MODE is test, demo, inject, shell or bench (see initramfs/init).
-# bench boots the bench kernel ($OBJ set by bench.sh) with the programs of
-# $OUT/bench-guest/, 4 GiB, 512 hugetlbfs pages and a second lone edu.
-# The console goes to $OUT/MODE-console.log, the test programs' output
-# (second serial port) to $OUT/MODE-results.log.
+# The kernel is the copy in $OUT/kernel/ (see kernel.sh); bench boots the
+# bench kernel, $OUT/bench-kernel/, with the programs of $OUT/bench-guest/,
+# 4 GiB, 512 hugetlbfs pages and a second lone edu.
+# The console goes to $OUT/RUN-console.log, the test programs' output
+# (second serial port) to $OUT/RUN-results.log; RUN defaults to MODE.
 . "$(dirname "$0")/lib.sh"
 
 mode=$1
 limit=${2:-1800}
-console=$OUT/$mode-console.log
-results=$OUT/$mode-results.log
+run=${RUN:-$mode}		# names the logs: two machines may run at once
+console=$OUT/$run-console.log
+results=$OUT/$run-results.log
 guest=$OUT/guest
-cpio=$OUT/initramfs.cpio
+cpio=$OUT/initramfs-$run.cpio
+image=$OUT/kernel
 if [ "$mode" = bench ]; then
 	guest=$OUT/bench-guest
-	cpio=$OUT/bench-initramfs.cpio
+	image=$OUT/bench-kernel
 fi
 list=${cpio%.cpio}.list
 
@@ -41,13 +44,14 @@ tree_entries() {
 	echo "slink /bin/sh busybox 0777 0 0"
 	echo "file /init $TOP/harness/initramfs/init 0755 0 0"
 	tree_entries "$guest" /tests
-	# QEMU for the nested tests, in the machine that runs them only.
-	if [ "$mode" = test ] && [ -d "$OUT/guest-qemu" ]; then
+	# QEMU for the nested tests, in a machine that may run them only.
+	case ${ONLY:-*} in *vfio_qemu* | '*' | *selftests/\**) nested=yes ;; *) nested=no ;; esac
+	if [ "$mode" = test ] && [ "$nested" = yes ] && [ -d "$OUT/guest-qemu" ]; then
 		echo "dir /tests/qemu 0755 0 0"
 		tree_entries "$OUT/guest-qemu" /tests/qemu
 	fi
 } >"$list"
-"$OBJ/usr/gen_init_cpio" "$list" >"$cpio"
+"$image/gen_init_cpio" "$list" >"$cpio"
 
 cmdline="console=ttyS0 harness=$mode panic=-1 oops=panic intel_iommu=on"
 # No hugetlbfs pages are reserved: with them, upstream's tests that unmap
@@ -65,8 +69,9 @@ if [ "$mode" = bench ]; then
 else
 	cmdline+=" kmemleak=on"
 fi
-# ONLY=glob runs only the guest suites whose name matches (selftests/*,
-# conformance/iommufd, ...); KUNIT=glob only the matching KUnit suites.
+# ONLY=glob[,glob...] runs only the guest suites whose name matches one
+# (selftests/*, conformance/iommufd, ...); KUNIT=glob only the matching
+# KUnit suites.
 [ -z "${ONLY:-}" ] || cmdline+=" harness.only=$ONLY"
 [ -z "${FUZZ_SEED:-}" ] || cmdline+=" harness.fuzz_seed=$FUZZ_SEED"
 [ -z "${FUZZ_OPS:-}" ] || cmdline+=" harness.fuzz_ops=$FUZZ_OPS"
@@ -82,10 +87,12 @@ esac
 # No 5-level paging: Debian's 6.1 decides it from a CPU feature bit that
 # identify_boot_cpu() rewrites with interrupts on, and a KASAN check in an
 # interrupt that lands then takes the direct map for a wild access.
-mem=2G
+# 1 GiB is plenty for the tests, and kmemleak's scans at the end take time
+# in proportion to memory (about 24 s per GiB and scan under TCG).
+mem=1G
 [ "$mode" = bench ] && mem=4G
 qemu=(
-	qemu-system-x86_64 -machine q35,accel=tcg -cpu max,la57=off -smp 2
+	qemu-system-x86_64 -machine q35,accel=tcg -cpu max,la57=off -smp "${SMP:-2}"
 	-m "${MEM:-$mem}"
 	-nodefaults -display none -no-reboot
 	# The IOMMU comes first: it must exist before the devices it translates.
@@ -99,7 +106,7 @@ qemu=(
 	-device edu,bus=br1,addr=0x1
 	-device edu,bus=br1,addr=0x2
 	-device virtio-rng-pci,bus=br1,addr=0x3
-	-kernel "$OBJ/arch/x86/boot/bzImage" -initrd "$cpio" -append "$cmdline"
+	-kernel "$image/bzImage" -initrd "$cpio" -append "$cmdline"
 )
 # The bench's COPY workload needs a second edu alone in its group.
 [ "$mode" = bench ] && qemu+=(-device edu,bus=pcie.0,addr=0x7)
@@ -109,10 +116,10 @@ if [ "$mode" = shell ]; then
 	exec "${qemu[@]}" -serial mon:stdio -serial "file:$results"
 fi
 
-step "vm: booting ($mode, limit ${limit}s)"
+step "vm: booting $run ($mode, limit ${limit}s)"
 # Show the whole console for a demo, only the harness's progress lines for
 # the other modes; the full console is in the log either way.
-filter='^harness: running'
+filter='^harness: (running |[^ ]* took )'
 [ "$mode" = demo ] && filter=
 [ "$mode" = bench ] && filter='^(harness: running|bench: )'
 set +e
@@ -121,7 +128,7 @@ timeout -k 10 "$limit" "${qemu[@]}" -serial stdio -serial "file:$results" \
 rc=${PIPESTATUS[0]}
 set -e
 if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-	echo "ERROR: the $mode run did not finish within ${limit}s" >&2
+	echo "ERROR: the $run run did not finish within ${limit}s" >&2
 fi
-step "vm: $mode run ended (qemu exit $rc)"
+step "vm: $run run ended (qemu exit $rc)"
 exit 0

@@ -593,22 +593,37 @@ TEST_F_TIMEOUT(edu, file_ram_handover, 120)
 	EXPECT_TRUE(live_update(file_ram_old, file_ram_new, &f));
 }
 
+/*
+ * The set-up of the isolation tests: the edu bound and attached to a new
+ * IOAS that maps the first page of self->mem (filled with 0x5c) at IOVA_A,
+ * the source, and the second at IOVA_B, the victim; its ID in *ioas.
+ */
+#define SRC_AND_VICTIM(ioas)                                                   \
+	do {                                                                   \
+		uint32_t devid_, pt_id_, *ioas_ = (ioas);                      \
+									       \
+		OPEN_AND_BIND(&devid_);                                        \
+		ASSERT_EQ(0, ioas_alloc(self->iommufd, ioas_));                \
+		fill(self->mem, page_size, 0x5c);                              \
+		ASSERT_EQ(0, ioas_map(self->iommufd, *ioas_, self->mem,        \
+				      page_size, IOVA_A));                     \
+		ASSERT_EQ(0, ioas_map(self->iommufd, *ioas_,                   \
+				      self->mem + page_size, page_size,        \
+				      IOVA_B));                                \
+		pt_id_ = *ioas_;                                               \
+		ASSERT_EQ(0, vfio_attach(self->devfd, &pt_id_));               \
+		ASSERT_EQ(0, edu_open(&self->edu, self->devfd));               \
+	} while (0)
+
 TEST_F_TIMEOUT(edu, dma_isolation, 120)
 {
 	uint8_t *src = self->mem, *victim = self->mem + page_size;
-	uint32_t devid, ioas, pt_id;
+	uint32_t ioas, pt_id;
 	uint64_t unmapped;
 
 	if (!self->found)
 		SKIP(return, NO_EDU);
-	OPEN_AND_BIND(&devid);
-	ASSERT_EQ(0, ioas_alloc(self->iommufd, &ioas));
-	fill(src, page_size, 0x5c);
-	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, src, page_size, IOVA_A));
-	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, victim, page_size, IOVA_B));
-	pt_id = ioas;
-	ASSERT_EQ(0, vfio_attach(self->devfd, &pt_id));
-	ASSERT_EQ(0, edu_open(&self->edu, self->devfd));
+	SRC_AND_VICTIM(&ioas);
 
 	/* Mapped, the edu writes the victim: the checks below can fail. */
 	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_A, LEN));
@@ -990,19 +1005,12 @@ TEST_F_TIMEOUT(edu, unmap_during_dma, 120)
 	uint8_t *src = self->mem, *victim = self->mem + page_size;
 	struct dma_loop loop = { .edu = &self->edu };
 	unsigned int round, intact = 0;
-	uint32_t devid, ioas, pt_id;
 	uint64_t unmapped;
+	uint32_t ioas;
 
 	if (!self->found)
 		SKIP(return, NO_EDU);
-	OPEN_AND_BIND(&devid);
-	ASSERT_EQ(0, ioas_alloc(self->iommufd, &ioas));
-	fill(src, page_size, 0x5c);
-	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, src, page_size, IOVA_A));
-	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, victim, page_size, IOVA_B));
-	pt_id = ioas;
-	ASSERT_EQ(0, vfio_attach(self->devfd, &pt_id));
-	ASSERT_EQ(0, edu_open(&self->edu, self->devfd));
+	SRC_AND_VICTIM(&ioas);
 
 	ASSERT_EQ(0, kmsg_write("harness: expect " DMAR_FAULT_RE));
 	ASSERT_EQ(0, pthread_create(&loop.thread, NULL, dma_loop_fn, &loop));
