@@ -8,7 +8,7 @@ cache_lock
 
 counts=$OUT/check-counts
 : >"$counts"
-bash "$TOP/harness/vm.sh" test 2400
+bash "$TOP/harness/vm.sh" test "${VM_LIMIT:-2400}"
 step "judge"
 rc=0
 bash "$TOP/harness/judge.sh" "$OUT/test-console.log" "$OUT/test-results.log" "$counts" || rc=1
