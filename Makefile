@@ -7,7 +7,8 @@ H := harness
 # One clock for every step of one make invocation.
 export START_TIME := $(shell date +%s)
 
-.PHONY: fuzz all run test check conformance shell tree kernel guest patches clean deps bench
+.PHONY: fuzz all run test check conformance shell tree kernel guest patches clean deps bench \
+	series check-series
 
 all: run
 
@@ -57,6 +58,16 @@ bench: tree
 
 shell: guest
 	@bash $(H)/vm.sh shell
+
+# The series for review: patches/export applied in order, written to
+# build/series/ with a cover letter. check-series applies it to a pristine
+# base and builds every step (IOMMUFD=y), then the end with IOMMUFD=m and
+# =n, and runs checkpatch on every patch; it is not part of 'make test'.
+series: tree
+	@bash $(H)/series.sh export
+
+check-series: series
+	@bash $(H)/series.sh check
 
 # After committing edits to base files in build/linux: regenerate patches/.
 patches:
