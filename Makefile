@@ -7,7 +7,7 @@ H := harness
 # One clock for every step of one make invocation.
 export START_TIME := $(shell date +%s)
 
-.PHONY: fuzz all run test check conformance shell tree kernel guest patches clean deps bench \
+.PHONY: fuzz all run test check conformance shell tree kernel guest patches clean deps bench docs \
 	series check-series
 
 all: run
@@ -39,6 +39,7 @@ SEED ?= 1
 OPS ?= 1000000
 fuzz: guest
 	@ONLY=selftests/iommufd_fuzz KUNIT=none FUZZ_SEED=$(SEED) FUZZ_OPS=$(OPS) \
+		VM_LIMIT=$$((900 + $(OPS) / 200)) \
 		bash $(H)/check.sh
 
 # Upstream's iommufd selftests alone, judged against their list of cases
@@ -58,6 +59,10 @@ bench: tree
 
 shell: guest
 	@bash $(H)/vm.sh shell
+
+# The documentation through Sphinx, as 'make test' checks it.
+docs: tree
+	@bash $(H)/docs.sh
 
 # The series for review: patches/export applied in order, written to
 # build/series/ with a cover letter. check-series applies it to a pristine
