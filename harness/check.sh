@@ -13,8 +13,11 @@ step "judge"
 rc=0
 bash "$TOP/harness/judge.sh" "$OUT/test-console.log" "$OUT/test-results.log" "$counts" || rc=1
 # The conformance suites are judged only when ONLY let them run.
-if ONLY=${ONLY:-*} only_matches conformance/iommufd; then
-	bash "$TOP/harness/conformance.sh" judge "$OUT/test-results.log" "$counts" || rc=1
-fi
+for suite in iommufd iommufd_hugetlb iommufd_fail_nth; do
+	if ONLY=${ONLY:-*} only_matches "conformance/$suite"; then
+		bash "$TOP/harness/conformance.sh" judge "$OUT/test-results.log" "$counts" || rc=1
+		break
+	fi
+done
 print_totals "$counts" || true
 exit $rc
