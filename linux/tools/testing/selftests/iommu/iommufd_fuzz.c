@@ -65,6 +65,8 @@ static atomic_uint recent_ids[RECENT];
 static atomic_uint destroyed_ids[RECENT];
 static atomic_ullong recent_iovas[RECENT];
 static atomic_int access_fds[RECENT];
+/* The last pin made through each of access_fds[], for its destroy. */
+static atomic_uint access_pages_ids[RECENT];
 
 enum fuzz_op {
 	OP_IOAS_ALLOC, OP_DESTROY, OP_MAP, OP_MAP_FILE, OP_UNMAP, OP_COPY,
@@ -256,6 +258,7 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 	struct iommu_test_cmd cmd = { .op = 0 };
 	uint64_t bitmap[64], length = 0;
 	uint8_t data[256];
+	unsigned int slot;
 	int rc, fd;
 
 	memset(&u, 0, sizeof(u));
@@ -429,11 +432,18 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 		}
 		return rc;
 	case OP_CLOSE_ACCESS:
+		/*
+		 * Rarely, or the slots would stay nearly empty: one create in
+		 * fifteen succeeds (it needs a live IOAS ID), every close would.
+		 */
+		if (!chance(t, 10))
+			return 0;
 		fd = atomic_exchange(&access_fds[below(t, RECENT)], 0);
 		return fd > 0 ? close(fd) : 0;
 	case OP_ACCESS_PAGES:
+		slot = below(t, RECENT);
 		cmd.op = IOMMU_TEST_OP_ACCESS_PAGES;
-		cmd.id = access_fds[below(t, RECENT)];
+		cmd.id = access_fds[slot];
 		cmd.access_pages.flags = pick_flags(t, MOCK_FLAGS_ACCESS_WRITE);
 		cmd.access_pages.iova = pick_iova(t);
 		cmd.access_pages.uptr = pick_uptr(t, &length);
@@ -446,13 +456,19 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 			cmd.access_pages.uptr = 0;
 		cmd.access_pages.length = length;
 		rc = fuzz_test_cmd(t, &cmd);
-		if (!rc)
+		if (!rc) {
+			access_pages_ids[slot] =
+				cmd.access_pages.out_access_pages_id;
+			/* And as an object ID of the wrong kind. */
 			remember_id(t, cmd.access_pages.out_access_pages_id);
+		}
 		return rc;
 	case OP_DESTROY_ACCESS_PAGES:
+		slot = below(t, RECENT);
 		cmd.op = IOMMU_TEST_OP_DESTROY_ACCESS_PAGES;
-		cmd.id = access_fds[below(t, RECENT)];
-		cmd.destroy_access_pages.access_pages_id = pick_id(t);
+		cmd.id = access_fds[slot];
+		cmd.destroy_access_pages.access_pages_id =
+			chance(t, 80) ? access_pages_ids[slot] : pick_id(t);
 		return fuzz_test_cmd(t, &cmd);
 	case OP_ACCESS_RW:
 		cmd.op = IOMMU_TEST_OP_ACCESS_RW;
