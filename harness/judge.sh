@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Judge one guest run: judge.sh CONSOLE RESULTS [COUNTS]
+# Judge one guest run: judge.sh [--injected] CONSOLE RESULTS [COUNTS]
 #
 # Counts KUnit results (KTAP on the console) and the results of every suite
 # the init script ran (TAP on the second serial port), and scans the console
@@ -11,7 +11,17 @@
 # A report that a test provokes on purpose is tolerated only between the
 # lines "harness: expect <pattern>" and "harness: expect-end" on the console,
 # and only if it matches <pattern>.
+#
+# A run with harness.inject=1 ends with the harness self-test's reports,
+# after the line "harness: inject begin". They are not the run's: the
+# run is judged without them, and 'judge.sh --injected' judges them alone
+# (test.sh expects that to fail, naming each injected report).
 set -u
+injected_only=
+if [ "$1" = --injected ]; then
+	injected_only=yes
+	shift
+fi
 console=$1
 results_raw=$2
 counts=${3:-/dev/null}
@@ -26,59 +36,86 @@ plain=$console.txt
 sed -e 's/\r$//' -e 's/^\[ *[0-9.]*\] //' "$console" >"$plain" 2>/dev/null ||
 	: >"$plain"
 
+# Split off the self-test's part. kmemleak lists the injected leak with any
+# of the run's own: a leak ("unreferenced object" and its indented lines)
+# is the self-test's only if iommufd_test_inject_leak allocated it.
+judged=$console.run
+: >"$console.injected"
+awk -v injected="$console.injected" '
+	function leak_done() {
+		if (leak ~ /iommufd_test_inject_leak/)
+			print leak >injected
+		else if (leak != "")
+			print leak
+		leak = ""
+	}
+	/^harness: inject begin$/ { after = 1; next }
+	!after { print; next }
+	/^unreferenced object 0x/ { leak_done(); leak = $0; next }
+	leak != "" && /^ / { leak = leak "\n" $0; next }
+	{ leak_done(); print >injected }
+	END { leak_done() }
+' "$plain" >"$judged"
+[ -z "$injected_only" ] || judged=$console.injected
+
 record() {
 	printf '    %-34s %4d passed, %d failed, %d skipped\n' "$1:" "$2" "$3" "$4"
 	echo "$1 $2 $3 $4" >>"$counts"
 	[ "$3" = 0 ] || verdict=1
 }
 
-# KUnit: suites print their cases indented by four spaces; a suite that
-# died before printing all its cases is short of its "1..N" plan.
-read -r kpass kfail kskip < <(awk '
-	/^    1\.\.[0-9]+$/ { planned += substr($1, 4) }
-	/^    (not )?ok [0-9]+ / {
-		if ($0 ~ /# SKIP/) skip++
-		else if ($1 == "ok") pass++
-		else fail++
-	}
-	END {
-		seen = pass + fail + skip
-		if (seen < planned) fail += planned - seen
-		print pass + 0, fail + 0, skip + 0
-	}' "$plain")
-if [ $((kpass + kfail + kskip)) -gt 0 ]; then
-	record kunit "$kpass" "$kfail" "$kskip"
+if [ -z "$injected_only" ]; then
+	# KUnit: suites print their cases indented by four spaces; a suite that
+	# died before printing all its cases is short of its "1..N" plan.
+	read -r kpass kfail kskip < <(awk '
+		/^    1\.\.[0-9]+$/ { planned += substr($1, 4) }
+		/^    (not )?ok [0-9]+ / {
+			if ($0 ~ /# SKIP/) skip++
+			else if ($1 == "ok") pass++
+			else fail++
+		}
+		END {
+			seen = pass + fail + skip
+			if (seen < planned) fail += planned - seen
+			print pass + 0, fail + 0, skip + 0
+		}' "$judged")
+	if [ $((kpass + kfail + kskip)) -gt 0 ]; then
+		record kunit "$kpass" "$kfail" "$kskip"
+	fi
+
+	# Suites run by init, delimited by "harness: suite NAME begin/end rc=N".
+	# The conformance/ suites are upstream's tests, some failing by design:
+	# conformance.sh judges them against its list.
+	while read -r name pass fail skip; do
+		case "$name" in conformance/*) continue ;; esac
+		record "$name" "$pass" "$fail" "$skip"
+	done < <(awk '
+		/^harness: suite [^ ]* begin$/ {
+			name = $3; pass = fail = skip = plan = 0; inside = 1; next
+		}
+		/^harness: suite .* end rc=/ {
+			rc = substr($5, 4)
+			seen = pass + fail + skip
+			if (plan > seen) fail += plan - seen
+			if (rc != 0 && fail == 0) fail = 1
+			print name, pass, fail, skip
+			inside = 0; done[name] = 1; next
+		}
+		!inside { next }
+		/^1\.\.[0-9]+/ { plan = substr($1, 4) }
+		/^(not )?ok [0-9]+/ {
+			if ($0 ~ /# SKIP/) skip++
+			else if ($1 == "ok") pass++
+			else fail++
+		}
+		END { if (inside) print name, pass, fail + 1, skip }
+		' "$results" 2>/dev/null)
 fi
 
-# Suites run by init, delimited by "harness: suite NAME begin/end rc=N".
-# The conformance/ suites are upstream's tests, some failing by design:
-# conformance.sh judges them against its list.
-while read -r name pass fail skip; do
-	case "$name" in conformance/*) continue ;; esac
-	record "$name" "$pass" "$fail" "$skip"
-done < <(awk '
-	/^harness: suite [^ ]* begin$/ {
-		name = $3; pass = fail = skip = plan = 0; inside = 1; next
-	}
-	/^harness: suite .* end rc=/ {
-		rc = substr($5, 4)
-		seen = pass + fail + skip
-		if (plan > seen) fail += plan - seen
-		if (rc != 0 && fail == 0) fail = 1
-		print name, pass, fail, skip
-		inside = 0; done[name] = 1; next
-	}
-	!inside { next }
-	/^1\.\.[0-9]+/ { plan = substr($1, 4) }
-	/^(not )?ok [0-9]+/ {
-		if ($0 ~ /# SKIP/) skip++
-		else if ($1 == "ok") pass++
-		else fail++
-	}
-	END { if (inside) print name, pass, fail + 1, skip }
-	' "$results" 2>/dev/null)
-
-if ! grep -qx 'harness: complete' "$results" 2>/dev/null; then
+# Both logs must reach the end: a console that was not captured whole
+# would hide reports.
+if ! grep -qx 'harness: complete' "$results" 2>/dev/null ||
+	! grep -qx 'harness: complete' "$plain"; then
 	echo "    the guest did not finish (timeout, panic or crash): see $console"
 	tail -n 30 "$console" | sed 's/^/    | /'
 	echo "run 0 1 0" >>"$counts"
@@ -104,7 +141,7 @@ awk '
 	/^harness: expect / { pattern = substr($0, 17); next }
 	pattern != "" && $0 ~ pattern { next }
 	{ print }
-' "$plain" >"$console.unexpected"
+' "$judged" >"$console.unexpected"
 for c in "${categories[@]}"; do
 	name=${c%%:*}
 	pattern=${c#*:}

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Pack the initramfs and boot the test machine: vm.sh MODE [TIMEOUT]
-#   MODE is test, demo, inject, shell or bench (see initramfs/init).
+#   MODE is test, demo, shell or bench (see initramfs/init); INJECT=1 ends
+#   the run with the harness self-test's reports.
 # The kernel is the copy in $OUT/kernel/ (see kernel.sh); bench boots the
 # bench kernel, $OUT/bench-kernel/, with the programs of $OUT/bench-guest/,
 # 4 GiB, 512 hugetlbfs pages and a second lone edu.
@@ -76,11 +77,12 @@ fi
 [ -z "${FUZZ_SEED:-}" ] || cmdline+=" harness.fuzz_seed=$FUZZ_SEED"
 [ -z "${FUZZ_OPS:-}" ] || cmdline+=" harness.fuzz_ops=$FUZZ_OPS"
 [ -z "${KUNIT:-}" ] || cmdline+=" kunit.filter_glob=$KUNIT"
+[ -z "${INJECT:-}" ] || cmdline+=" harness.inject=1"
 # KUnit runs in test mode only. The demo boots quietly, but never the modes
 # whose console is judged: "quiet" would hide WARNINGs from the judge.
 case "$mode" in
 test) ;;
-inject | bench) cmdline+=" kunit.enable=0" ;;
+bench) cmdline+=" kunit.enable=0" ;;
 *) cmdline+=" kunit.enable=0 quiet" ;;
 esac
 
