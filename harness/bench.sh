@@ -102,6 +102,8 @@ if [ -n "${PROFILE:-}" ]; then
 	exit 0
 fi
 report
+# Only a run of every workload speaks for the series.
+[ -n "${BENCH_ONLY:-}" ] || keep_evidence "$md"
 echo
 cat "$md"
 echo

@@ -155,6 +155,20 @@ print_totals() {
 	[ "$fail" = 0 ] && [ "$pass" -gt 0 ]
 }
 
+# keep_evidence FILE: keep a copy of FILE, the counts of a passing make test
+# or the table of a make bench, in $CACHE/evidence with the commit it was
+# measured at, for the cover letter of a checkout that did not measure it
+# itself (a fresh clone; see evidence_file in series.sh).
+keep_evidence() {
+	local dir=$CACHE/evidence name
+
+	name=$(basename "$1")
+	mkdir -p "$dir"
+	cp -p "$1" "$dir/$name.tmp"
+	git -C "$TOP" describe --always --dirty --abbrev=12 >"$dir/$name.commit"
+	mv "$dir/$name.tmp" "$dir/$name"
+}
+
 # copy_with_libs DIR FILE...: copy each host executable or shared object
 # into DIR, and the shared libraries they need into DIR/lib, with the
 # dynamic loader as DIR/lib/ld.so; the guest then runs a program as

@@ -220,14 +220,38 @@ check_same_end() {
 	done < <(cd "$TOP/linux" && find . -type f | sed 's|^\./||')
 }
 
-# test_evidence: per tier, the results of this checkout's last make test.
+# evidence_file NAME: $OUT/NAME if this checkout made it, else the copy
+# that keep_evidence left in $CACHE/evidence; nothing when neither exists.
+evidence_file() {
+	local file
+	for file in "$OUT/$1" "$CACHE/evidence/$1"; do
+		if [ -s "$file" ]; then
+			echo "$file"
+			return
+		fi
+	done
+}
+
+# evidence_stamp FILE: when FILE was measured, and at which commit when it
+# is a kept copy.
+evidence_stamp() {
+	local stamp
+
+	stamp=$(date -u -r "$1" '+%F %H:%M UTC')
+	[ ! -s "$1.commit" ] || stamp="$stamp, at commit $(cat "$1.commit")"
+	echo "$stamp"
+}
+
+# test_evidence: per tier, the results of the last make test.
 test_evidence() {
-	local counts=$OUT/counts
-	if [ ! -s "$counts" ]; then
-		echo "make test: not run in this checkout."
+	local counts
+
+	counts=$(evidence_file counts)
+	if [ -z "$counts" ]; then
+		echo "make test: not run on this machine."
 		return
 	fi
-	echo "make test, $(date -u -r "$counts" '+%F %H:%M UTC'), per tier:"
+	echo "make test, $(evidence_stamp "$counts"), per tier:"
 	echo
 	awk '{
 		tier = $1
@@ -245,14 +269,16 @@ test_evidence() {
 	}' "$counts"
 }
 
-# bench_evidence: the table of this checkout's last make bench, in ASCII.
+# bench_evidence: the table of the last make bench, in ASCII.
 bench_evidence() {
-	local md=$OUT/bench.md
-	if [ ! -s "$md" ]; then
-		echo "make bench: not run in this checkout."
+	local md
+
+	md=$(evidence_file bench.md)
+	if [ -z "$md" ]; then
+		echo "make bench: not run on this machine."
 		return
 	fi
-	echo "make bench, $(date -u -r "$md" '+%F %H:%M UTC'), medians:"
+	echo "make bench, $(evidence_stamp "$md"), medians:"
 	echo
 	printf '  %-40s %7s %7s %6s  %s\n' "workload, unit" type1 iommufd ratio target
 	sed -e 's/≤/<=/g; s/µ/u/g; s/–/-/g; s/✓/met/g; s/✗/MISSED/g' "$md" |

@@ -94,3 +94,4 @@ wait_stream checks
 
 step "done"
 print_totals "$counts"
+keep_evidence "$counts"
