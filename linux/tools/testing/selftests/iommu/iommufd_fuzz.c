@@ -64,7 +64,12 @@ static atomic_int mdev_fd = -1;
 static atomic_uint recent_ids[RECENT];
 static atomic_uint destroyed_ids[RECENT];
 static atomic_ullong recent_iovas[RECENT];
+/* The IOAS each of recent_iovas[] was mapped in, and the length mapped. */
+static atomic_uint recent_iova_ioas[RECENT];
+static atomic_ullong recent_iova_lengths[RECENT];
 static atomic_int access_fds[RECENT];
+/* The IOAS each of access_fds[] was created on or last moved to. */
+static atomic_uint access_ioas[RECENT];
 /* The last pin made through each of access_fds[], for its destroy. */
 static atomic_uint access_pages_ids[RECENT];
 
@@ -121,9 +126,14 @@ static void remember_id(struct fuzz_thread *t, uint32_t id)
 	recent_ids[below(t, RECENT)] = id;
 }
 
-static void remember_iova(struct fuzz_thread *t, uint64_t iova)
+static void remember_iova(struct fuzz_thread *t, uint32_t ioas_id,
+			  uint64_t iova, uint64_t length)
 {
-	recent_iovas[below(t, RECENT)] = iova;
+	unsigned int slot = below(t, RECENT);
+
+	recent_iovas[slot] = iova;
+	recent_iova_ioas[slot] = ioas_id;
+	recent_iova_lengths[slot] = length;
 }
 
 /* Mostly a live object, sometimes a dead one or any number. */
@@ -172,6 +182,50 @@ static uint64_t pick_iova(struct fuzz_thread *t)
 		return recent_iovas[below(t, RECENT)] +
 		       (below(t, 5) - 2) * page_size;
 	}
+}
+
+/* A recent mapping of IOAS ioas_id, whole; false if none is remembered. */
+static bool pick_mapping(struct fuzz_thread *t, uint32_t ioas_id,
+			 __u64 *iova, __u64 *length)
+{
+	unsigned int start = below(t, RECENT), i, slot;
+	uint64_t mapped;
+
+	for (i = 0; i != RECENT; i++) {
+		slot = (start + i) % RECENT;
+		mapped = recent_iova_lengths[slot];
+		if (recent_iova_ioas[slot] != ioas_id || !mapped ||
+		    mapped > (uint64_t)BUFFER_PAGES * page_size)
+			continue;
+		*iova = recent_iovas[slot];
+		*length = mapped;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * For an access, whose pins and reads only succeed in what its own IOAS
+ * maps: a range inside a recent mapping of IOAS ioas_id, starting on a page
+ * of the mapping if page_start (a pin must), or any pick_iova() when none
+ * is remembered. Without it access_pages succeeded about once in a
+ * thousand calls.
+ */
+static uint64_t pick_iova_in(struct fuzz_thread *t, uint32_t ioas_id,
+			     bool page_start, uint64_t *length)
+{
+	__u64 iova, mapped;
+	uint64_t offset;
+
+	if (!pick_mapping(t, ioas_id, &iova, &mapped)) {
+		*length = pick_length(t);
+		return pick_iova(t);
+	}
+	offset = below(t, mapped);
+	if (page_start)
+		offset -= offset % page_size;
+	*length = 1 + below(t, mapped - offset);
+	return iova + offset;
 }
 
 /* A user address in (or just off) one of the buffers, or a bad one. */
@@ -288,7 +342,8 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 		rc = fuzz_ioctl(t, IOMMU_IOAS_MAP, &u, sizeof(u.map),
 				sizeof(u));
 		if (!rc)
-			remember_iova(t, u.map.iova);
+			remember_iova(t, u.map.ioas_id, u.map.iova,
+				      u.map.length);
 		return rc;
 	case OP_MAP_FILE:
 		u.map_file.flags = pick_flags(t, IOMMU_IOAS_MAP_FIXED_IOVA |
@@ -304,12 +359,17 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 		rc = fuzz_ioctl(t, IOMMU_IOAS_MAP_FILE, &u,
 				sizeof(u.map_file), sizeof(u));
 		if (!rc)
-			remember_iova(t, u.map_file.iova);
+			remember_iova(t, u.map_file.ioas_id, u.map_file.iova,
+				      u.map_file.length);
 		return rc;
 	case OP_UNMAP:
 		u.unmap.ioas_id = pick_id(t);
 		u.unmap.iova = chance(t, 10) ? 0 : pick_iova(t);
 		u.unmap.length = chance(t, 10) ? UINT64_MAX : pick_length(t);
+		/* Sometimes exactly what a map made, which must work. */
+		if (chance(t, 30))
+			pick_mapping(t, u.unmap.ioas_id, &u.unmap.iova,
+				     &u.unmap.length);
 		return fuzz_ioctl(t, IOMMU_IOAS_UNMAP, &u, sizeof(u.unmap),
 				  sizeof(u));
 	case OP_COPY:
@@ -321,10 +381,15 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 		u.copy.length = pick_length(t);
 		u.copy.dst_iova = pick_iova(t);
 		u.copy.src_iova = pick_iova(t);
+		/* Mostly a whole mapping of the source. */
+		if (chance(t, 70))
+			pick_mapping(t, u.copy.src_ioas_id, &u.copy.src_iova,
+				     &u.copy.length);
 		rc = fuzz_ioctl(t, IOMMU_IOAS_COPY, &u, sizeof(u.copy),
 				sizeof(u));
 		if (!rc)
-			remember_iova(t, u.copy.dst_iova);
+			remember_iova(t, u.copy.dst_ioas_id, u.copy.dst_iova,
+				      u.copy.length);
 		return rc;
 	case OP_IOVA_RANGES:
 		u.ranges.ioas_id = pick_id(t);
@@ -425,8 +490,10 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 			pick_flags(t, MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
 		rc = fuzz_test_cmd(t, &cmd);
 		if (!rc) {
-			fd = atomic_exchange(&access_fds[below(t, RECENT)],
+			slot = below(t, RECENT);
+			fd = atomic_exchange(&access_fds[slot],
 					     cmd.create_access.out_access_fd);
+			access_ioas[slot] = cmd.id;
 			if (fd > 0)
 				close(fd);
 		}
@@ -445,15 +512,20 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 		cmd.op = IOMMU_TEST_OP_ACCESS_PAGES;
 		cmd.id = access_fds[slot];
 		cmd.access_pages.flags = pick_flags(t, MOCK_FLAGS_ACCESS_WRITE);
-		cmd.access_pages.iova = pick_iova(t);
-		cmd.access_pages.uptr = pick_uptr(t, &length);
 		/*
-		 * Without a user address the mock checks the pages against
-		 * nothing: otherwise a random one would almost never match
-		 * what the IOVA maps, and no pin would ever be made.
+		 * Mostly a range the access's IOAS maps, and no user address:
+		 * the mock then checks the pages against nothing, where a
+		 * random one would almost never match what the IOVA maps.
 		 */
-		if (chance(t, 80))
+		if (chance(t, 70)) {
+			cmd.access_pages.iova =
+				pick_iova_in(t, access_ioas[slot],
+					     chance(t, 90), &length);
 			cmd.access_pages.uptr = 0;
+		} else {
+			cmd.access_pages.iova = pick_iova(t);
+			cmd.access_pages.uptr = pick_uptr(t, &length);
+		}
 		cmd.access_pages.length = length;
 		rc = fuzz_test_cmd(t, &cmd);
 		if (!rc) {
@@ -471,22 +543,34 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 			chance(t, 80) ? access_pages_ids[slot] : pick_id(t);
 		return fuzz_test_cmd(t, &cmd);
 	case OP_ACCESS_RW:
+		slot = below(t, RECENT);
 		cmd.op = IOMMU_TEST_OP_ACCESS_RW;
-		cmd.id = access_fds[below(t, RECENT)];
+		cmd.id = access_fds[slot];
 		cmd.access_rw.flags = pick_flags(t, MOCK_ACCESS_RW_WRITE |
 						 MOCK_ACCESS_RW_SLOW_PATH);
-		cmd.access_rw.iova = pick_iova(t) + below(t, 64);
-		cmd.access_rw.length = chance(t, 90) ? 1 + below(t, sizeof(data)) :
-						       pick_length(t);
+		if (chance(t, 70)) {
+			cmd.access_rw.iova =
+				pick_iova_in(t, access_ioas[slot], false,
+					     &length);
+			cmd.access_rw.length = length;
+		} else {
+			cmd.access_rw.iova = pick_iova(t) + below(t, 64);
+			cmd.access_rw.length = chance(t, 90) ?
+				1 + below(t, sizeof(data)) : pick_length(t);
+		}
 		cmd.access_rw.uptr = (uintptr_t)data;
 		if (cmd.access_rw.length > sizeof(data))
 			cmd.access_rw.length = sizeof(data);
 		return fuzz_test_cmd(t, &cmd);
 	case OP_ACCESS_REPLACE:
+		slot = below(t, RECENT);
 		cmd.op = IOMMU_TEST_OP_ACCESS_REPLACE_IOAS;
-		cmd.id = access_fds[below(t, RECENT)];
+		cmd.id = access_fds[slot];
 		cmd.access_replace_ioas.ioas_id = pick_id(t);
-		return fuzz_test_cmd(t, &cmd);
+		rc = fuzz_test_cmd(t, &cmd);
+		if (!rc)
+			access_ioas[slot] = cmd.access_replace_ioas.ioas_id;
+		return rc;
 	case OP_MOCK_DIRTY:
 		memset(bitmap, 0x55, sizeof(bitmap));
 		cmd.op = IOMMU_TEST_OP_DIRTY;
