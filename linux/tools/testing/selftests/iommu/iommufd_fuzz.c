@@ -70,6 +70,9 @@ static atomic_ullong recent_iova_lengths[RECENT];
 static atomic_int access_fds[RECENT];
 /* The IOAS each of access_fds[] was created on or last moved to. */
 static atomic_uint access_ioas[RECENT];
+/* Page tables that were made, and the IOAS each was made from. */
+static atomic_uint recent_hwpts[RECENT];
+static atomic_uint recent_hwpt_ioas[RECENT];
 /* The last pin made through each of access_fds[], for its destroy. */
 static atomic_uint access_pages_ids[RECENT];
 
@@ -136,6 +139,16 @@ static void remember_iova(struct fuzz_thread *t, uint32_t ioas_id,
 	recent_iova_lengths[slot] = length;
 }
 
+static void remember_hwpt(struct fuzz_thread *t, uint32_t hwpt_id,
+			  uint32_t ioas_id)
+{
+	unsigned int slot = below(t, RECENT);
+
+	recent_hwpts[slot] = hwpt_id;
+	recent_hwpt_ioas[slot] = ioas_id;
+	remember_id(t, hwpt_id);
+}
+
 /* Mostly a live object, sometimes a dead one or any number. */
 static uint32_t pick_id(struct fuzz_thread *t)
 {
@@ -148,6 +161,15 @@ static uint32_t pick_id(struct fuzz_thread *t)
 	if (r < 95)
 		return below(t, 32);
 	return rnd(t);
+}
+
+/*
+ * For a map: half the time an IOAS a page table was made from, so that
+ * maps also fill domains and the dirty bitmap calls find mapped ranges.
+ */
+static uint32_t pick_ioas(struct fuzz_thread *t)
+{
+	return chance(t, 50) ? recent_hwpt_ioas[below(t, RECENT)] : pick_id(t);
 }
 
 static uint64_t pick_length(struct fuzz_thread *t)
@@ -335,7 +357,7 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 		u.map.flags = pick_flags(t, IOMMU_IOAS_MAP_FIXED_IOVA |
 					 IOMMU_IOAS_MAP_READABLE |
 					 IOMMU_IOAS_MAP_WRITEABLE);
-		u.map.ioas_id = pick_id(t);
+		u.map.ioas_id = pick_ioas(t);
 		u.map.user_va = pick_uptr(t, &length);
 		u.map.length = length;
 		u.map.iova = pick_iova(t);
@@ -349,7 +371,7 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 		u.map_file.flags = pick_flags(t, IOMMU_IOAS_MAP_FIXED_IOVA |
 					      IOMMU_IOAS_MAP_READABLE |
 					      IOMMU_IOAS_MAP_WRITEABLE);
-		u.map_file.ioas_id = pick_id(t);
+		u.map_file.ioas_id = pick_ioas(t);
 		u.map_file.fd = chance(t, 90) ? memfd : below(t, 8) - 1;
 		u.map_file.start = chance(t, 90) ?
 			below(t, BUFFER_PAGES) * page_size : pick_length(t);
@@ -428,7 +450,8 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 		rc = fuzz_ioctl(t, IOMMU_HWPT_ALLOC, &u,
 				sizeof(u.hwpt_alloc), sizeof(u));
 		if (!rc)
-			remember_id(t, u.hwpt_alloc.out_hwpt_id);
+			remember_hwpt(t, u.hwpt_alloc.out_hwpt_id,
+				      u.hwpt_alloc.pt_id);
 		return rc;
 	case OP_HW_INFO:
 		u.hw_info.dev_id = pick_id(t);
@@ -439,7 +462,8 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 	case OP_SET_DIRTY:
 		u.set_dirty.flags = pick_flags(t,
 					       IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
-		u.set_dirty.hwpt_id = pick_id(t);
+		u.set_dirty.hwpt_id = chance(t, 50) ?
+			recent_hwpts[below(t, RECENT)] : pick_id(t);
 		return fuzz_ioctl(t, IOMMU_HWPT_SET_DIRTY_TRACKING, &u,
 				  sizeof(u.set_dirty), sizeof(u));
 	case OP_GET_DIRTY:
@@ -451,6 +475,13 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 						     pick_length(t);
 		u.get_dirty.page_size = chance(t, 80) ? page_size / 2 :
 							1ull << below(t, 64);
+		/* Mostly a whole mapping of a page table's IOAS. */
+		if (chance(t, 60)) {
+			slot = below(t, RECENT);
+			u.get_dirty.hwpt_id = recent_hwpts[slot];
+			pick_mapping(t, recent_hwpt_ioas[slot],
+				     &u.get_dirty.iova, &u.get_dirty.length);
+		}
 		u.get_dirty.data = chance(t, 95) ? (uintptr_t)bitmap : rnd(t);
 		/* A bitmap larger than ours goes nowhere the kernel may write. */
 		if (u.get_dirty.page_size && u.get_dirty.length /
@@ -468,7 +499,7 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 		rc = fuzz_test_cmd(t, &cmd);
 		if (!rc) {
 			remember_id(t, cmd.mock_domain.out_stdev_id);
-			remember_id(t, cmd.mock_domain.out_hwpt_id);
+			remember_hwpt(t, cmd.mock_domain.out_hwpt_id, cmd.id);
 			remember_id(t, cmd.mock_domain.out_idev_id);
 		}
 		return rc;
