@@ -156,9 +156,9 @@ print_totals() {
 }
 
 # keep_evidence FILE: keep a copy of FILE, the counts of a passing make test
-# or the table of a make bench, in $CACHE/evidence with the commit it was
-# measured at, for the cover letter of a checkout that did not measure it
-# itself (a fresh clone; see evidence_file in series.sh).
+# or the table of a full make bench, in $CACHE/evidence with the commit it
+# was measured at: what the cover letter of 'make series' quotes, in any
+# checkout (see evidence_file in series.sh).
 keep_evidence() {
 	local dir=$CACHE/evidence name
 

@@ -220,26 +220,16 @@ check_same_end() {
 	done < <(cd "$TOP/linux" && find . -type f | sed 's|^\./||')
 }
 
-# evidence_file NAME: $OUT/NAME if this checkout made it, else the copy
-# that keep_evidence left in $CACHE/evidence; nothing when neither exists.
+# evidence_file NAME: the copy of NAME that keep_evidence left after the
+# last passing make test or full make bench on this machine, if any; a
+# checkout's own build/out may hold a failed or partial run.
 evidence_file() {
-	local file
-	for file in "$OUT/$1" "$CACHE/evidence/$1"; do
-		if [ -s "$file" ]; then
-			echo "$file"
-			return
-		fi
-	done
+	[ ! -s "$CACHE/evidence/$1" ] || echo "$CACHE/evidence/$1"
 }
 
-# evidence_stamp FILE: when FILE was measured, and at which commit when it
-# is a kept copy.
+# evidence_stamp FILE: when FILE was measured, and at which commit.
 evidence_stamp() {
-	local stamp
-
-	stamp=$(date -u -r "$1" '+%F %H:%M UTC')
-	[ ! -s "$1.commit" ] || stamp="$stamp, at commit $(cat "$1.commit")"
-	echo "$stamp"
+	echo "$(date -u -r "$1" '+%F %H:%M UTC'), at commit $(cat "$1.commit")"
 }
 
 # test_evidence: per tier, the results of the last make test.
