@@ -63,16 +63,20 @@ static atomic_int mdev_fd = -1;
 /* What the threads saw, shared without locks: these are only guesses. */
 static atomic_uint recent_ids[RECENT];
 static atomic_uint destroyed_ids[RECENT];
-static atomic_ullong recent_iovas[RECENT];
-/* The IOAS each of recent_iovas[] was mapped in, and the length mapped. */
-static atomic_uint recent_iova_ioas[RECENT];
-static atomic_ullong recent_iova_lengths[RECENT];
+/* What maps and copies made; a slot's fields may come from two of them. */
+static struct {
+	atomic_uint ioas_id;
+	atomic_ullong iova;
+	atomic_ullong length;
+} recent_maps[RECENT];
 static atomic_int access_fds[RECENT];
 /* The IOAS each of access_fds[] was created on or last moved to. */
 static atomic_uint access_ioas[RECENT];
 /* Page tables that were made, and the IOAS each was made from. */
-static atomic_uint recent_hwpts[RECENT];
-static atomic_uint recent_hwpt_ioas[RECENT];
+static struct {
+	atomic_uint hwpt_id;
+	atomic_uint ioas_id;
+} recent_hwpts[RECENT];
 /* The last pin made through each of access_fds[], for its destroy. */
 static atomic_uint access_pages_ids[RECENT];
 
@@ -129,14 +133,14 @@ static void remember_id(struct fuzz_thread *t, uint32_t id)
 	recent_ids[below(t, RECENT)] = id;
 }
 
-static void remember_iova(struct fuzz_thread *t, uint32_t ioas_id,
-			  uint64_t iova, uint64_t length)
+static void remember_map(struct fuzz_thread *t, uint32_t ioas_id,
+			 uint64_t iova, uint64_t length)
 {
 	unsigned int slot = below(t, RECENT);
 
-	recent_iovas[slot] = iova;
-	recent_iova_ioas[slot] = ioas_id;
-	recent_iova_lengths[slot] = length;
+	recent_maps[slot].ioas_id = ioas_id;
+	recent_maps[slot].iova = iova;
+	recent_maps[slot].length = length;
 }
 
 static void remember_hwpt(struct fuzz_thread *t, uint32_t hwpt_id,
@@ -144,8 +148,8 @@ static void remember_hwpt(struct fuzz_thread *t, uint32_t hwpt_id,
 {
 	unsigned int slot = below(t, RECENT);
 
-	recent_hwpts[slot] = hwpt_id;
-	recent_hwpt_ioas[slot] = ioas_id;
+	recent_hwpts[slot].hwpt_id = hwpt_id;
+	recent_hwpts[slot].ioas_id = ioas_id;
 	remember_id(t, hwpt_id);
 }
 
@@ -169,7 +173,8 @@ static uint32_t pick_id(struct fuzz_thread *t)
  */
 static uint32_t pick_ioas(struct fuzz_thread *t)
 {
-	return chance(t, 50) ? recent_hwpt_ioas[below(t, RECENT)] : pick_id(t);
+	return chance(t, 50) ? recent_hwpts[below(t, RECENT)].ioas_id :
+				  pick_id(t);
 }
 
 static uint64_t pick_length(struct fuzz_thread *t)
@@ -201,7 +206,7 @@ static uint64_t pick_iova(struct fuzz_thread *t)
 	case 4:
 		return MOCK_APERTURE_START + below(t, 256) * page_size / 2;
 	default:
-		return recent_iovas[below(t, RECENT)] +
+		return recent_maps[below(t, RECENT)].iova +
 		       (below(t, 5) - 2) * page_size;
 	}
 }
@@ -215,11 +220,11 @@ static bool pick_mapping(struct fuzz_thread *t, uint32_t ioas_id,
 
 	for (i = 0; i != RECENT; i++) {
 		slot = (start + i) % RECENT;
-		mapped = recent_iova_lengths[slot];
-		if (recent_iova_ioas[slot] != ioas_id || !mapped ||
+		mapped = recent_maps[slot].length;
+		if (recent_maps[slot].ioas_id != ioas_id || !mapped ||
 		    mapped > (uint64_t)BUFFER_PAGES * page_size)
 			continue;
-		*iova = recent_iovas[slot];
+		*iova = recent_maps[slot].iova;
 		*length = mapped;
 		return true;
 	}
@@ -364,8 +369,8 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 		rc = fuzz_ioctl(t, IOMMU_IOAS_MAP, &u, sizeof(u.map),
 				sizeof(u));
 		if (!rc)
-			remember_iova(t, u.map.ioas_id, u.map.iova,
-				      u.map.length);
+			remember_map(t, u.map.ioas_id, u.map.iova,
+				     u.map.length);
 		return rc;
 	case OP_MAP_FILE:
 		u.map_file.flags = pick_flags(t, IOMMU_IOAS_MAP_FIXED_IOVA |
@@ -381,8 +386,8 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 		rc = fuzz_ioctl(t, IOMMU_IOAS_MAP_FILE, &u,
 				sizeof(u.map_file), sizeof(u));
 		if (!rc)
-			remember_iova(t, u.map_file.ioas_id, u.map_file.iova,
-				      u.map_file.length);
+			remember_map(t, u.map_file.ioas_id, u.map_file.iova,
+				     u.map_file.length);
 		return rc;
 	case OP_UNMAP:
 		u.unmap.ioas_id = pick_id(t);
@@ -410,8 +415,8 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 		rc = fuzz_ioctl(t, IOMMU_IOAS_COPY, &u, sizeof(u.copy),
 				sizeof(u));
 		if (!rc)
-			remember_iova(t, u.copy.dst_ioas_id, u.copy.dst_iova,
-				      u.copy.length);
+			remember_map(t, u.copy.dst_ioas_id, u.copy.dst_iova,
+				     u.copy.length);
 		return rc;
 	case OP_IOVA_RANGES:
 		u.ranges.ioas_id = pick_id(t);
@@ -463,7 +468,7 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 		u.set_dirty.flags = pick_flags(t,
 					       IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
 		u.set_dirty.hwpt_id = chance(t, 50) ?
-			recent_hwpts[below(t, RECENT)] : pick_id(t);
+			recent_hwpts[below(t, RECENT)].hwpt_id : pick_id(t);
 		return fuzz_ioctl(t, IOMMU_HWPT_SET_DIRTY_TRACKING, &u,
 				  sizeof(u.set_dirty), sizeof(u));
 	case OP_GET_DIRTY:
@@ -478,8 +483,8 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 		/* Mostly a whole mapping of a page table's IOAS. */
 		if (chance(t, 60)) {
 			slot = below(t, RECENT);
-			u.get_dirty.hwpt_id = recent_hwpts[slot];
-			pick_mapping(t, recent_hwpt_ioas[slot],
+			u.get_dirty.hwpt_id = recent_hwpts[slot].hwpt_id;
+			pick_mapping(t, recent_hwpts[slot].ioas_id,
 				     &u.get_dirty.iova, &u.get_dirty.length);
 		}
 		u.get_dirty.data = chance(t, 95) ? (uintptr_t)bitmap : rnd(t);
