@@ -73,14 +73,20 @@ bool vfio_file_is_device_cdev(struct file *file)
 }
 
 /*
- * Whether the IOMMU makes the device's DMA snoop the CPU caches. This
- * kernel's page tables do not ask the IOMMU driver to enforce it, so the
- * answer is no, and KVM lets the VM flush its caches (WBINVD) as DMA that
- * bypasses them needs.
+ * Whether the IOMMU makes the device's DMA snoop the CPU caches. iommufd
+ * attaches a device whose IOMMU can enforce that only to page tables that
+ * do (and one whose IOMMU cannot only to page tables that do not), so the
+ * capability answers for whatever the device is or will be attached to:
+ * KVM asks when the file is added to its VFIO device, maybe before bind.
  */
 bool vfio_device_cdev_enforced_coherent(struct file *file)
 {
-	return !vfio_file_is_device_cdev(file);
+	struct vfio_device_file *df = file->private_data;
+
+	if (!vfio_file_is_device_cdev(file))
+		return true;
+	return device_iommu_capable(df->device->dev,
+				    IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
 }
 
 void vfio_device_cdev_set_kvm(struct file *file, struct kvm *kvm)

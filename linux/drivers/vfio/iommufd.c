@@ -27,6 +27,7 @@
  * and copy calls take no VFIO lock: the binding cannot change while the
  * device is open, and drivers only call them while it is.
  */
+#include <linux/iommu.h>
 #include <linux/iommufd.h>
 #include <linux/module.h>
 #include <linux/vfio.h>
@@ -74,6 +75,39 @@ void vfio_group_unset_iommufd(struct vfio_group *group)
 	iommufd_ctx_put(group->iommufd);
 	group->iommufd = NULL;
 	group->container_users = 0;
+}
+
+/**
+ * vfio_group_iommufd_enforced_coherent - whether a group's DMA on an iommufd
+ * snoops CPU caches
+ * @group: the group, given an iommufd
+ *
+ * iommufd attaches a device whose IOMMU can enforce coherency only to page
+ * tables that do (see vfio_device_cdev_enforced_coherent()), so the group's
+ * DMA is coherent if every device's IOMMU can enforce it. An emulated
+ * device's "DMA" is the CPU's own copy, coherent by nature.
+ *
+ * Return: true if so.
+ */
+bool vfio_group_iommufd_enforced_coherent(struct vfio_group *group)
+{
+	struct vfio_device *device;
+	bool ret = true;
+
+	lockdep_assert_held(&group->group_lock);
+
+	if (group->type == VFIO_EMULATED_IOMMU)
+		return true;
+	mutex_lock(&group->device_lock);
+	list_for_each_entry(device, &group->device_list, group_next) {
+		if (!device_iommu_capable(device->dev,
+					  IOMMU_CAP_ENFORCE_CACHE_COHERENCY)) {
+			ret = false;
+			break;
+		}
+	}
+	mutex_unlock(&group->device_lock);
+	return ret;
 }
 
 /* Userspace unmaps IOVA an emulated device may have pinned. */

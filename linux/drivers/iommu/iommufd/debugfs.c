@@ -119,9 +119,18 @@ static void iommufd_debugfs_show_hwpt(struct seq_file *m,
 	list_for_each_entry(idev, &hwpt->devices, devices_item)
 		ndevices++;
 	mutex_unlock(&hwpt->devices_lock);
-	seq_printf(m, "  %u hw_pagetable ioas=%u devices=%u%s\n",
-		   hwpt->obj.id, hwpt->ioas->obj.id, ndevices,
+	seq_printf(m, "  %u hw_pagetable ioas=%u devices=%u%s", hwpt->obj.id,
+		   hwpt->ioas->obj.id, ndevices,
 		   hwpt->auto_domain ? " auto" : "");
+	/* What the domain's driver made of it, and what iommufd asked. */
+	seq_printf(m, " aperture=0x%llx-0x%llx pgsizes=0x%lx coherent=%s msi_cookie=%s",
+		   (u64)hwpt->domain->geometry.aperture_start,
+		   (u64)hwpt->domain->geometry.aperture_end,
+		   hwpt->domain->pgsize_bitmap,
+		   hwpt->enforce_cache_coherency ? "yes" : "no",
+		   hwpt->domain->iova_cookie ? "yes" : "no");
+	iommufd_test_show_domain(m, hwpt->domain);
+	seq_putc(m, '\n');
 }
 
 static void iommufd_debugfs_show_device(struct seq_file *m,

@@ -124,6 +124,21 @@ void iommufd_device_destroy(struct iommufd_object *obj)
 	iommufd_put_group(idev->igroup);
 }
 
+/* Where MSI doorbells are mapped for @dev, if it is left to the OS. */
+static phys_addr_t iommufd_device_sw_msi_start(struct device *dev)
+{
+	phys_addr_t start = PHYS_ADDR_MAX;
+	struct iommu_resv_region *resv;
+	LIST_HEAD(regions);
+
+	iommu_get_resv_regions(dev, &regions);
+	list_for_each_entry(resv, &regions, list)
+		if (resv->type == IOMMU_RESV_SW_MSI)
+			start = resv->start;
+	iommu_put_resv_regions(dev, &regions);
+	return start;
+}
+
 /**
  * iommufd_device_bind - hand a device to an iommufd context
  * @ictx: the context
@@ -169,6 +184,9 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 	idev->ictx = ictx;
 	idev->dev = dev;
 	idev->igroup = igroup;
+	idev->enforce_cache_coherency =
+		device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
+	idev->sw_msi_start = iommufd_device_sw_msi_start(dev);
 	mutex_init(&idev->attach_lock);
 	/* The binding driver's reference, dropped by iommufd_device_unbind(). */
 	refcount_inc(&idev->obj.users);
@@ -201,28 +219,74 @@ static unsigned int iommufd_device_group_others(struct iommufd_device *idev)
 }
 
 /*
+ * Whether the device may use @hwpt, as far as iommufd itself can tell
+ * without asking the driver to attach: what a page table promises must
+ * hold for every device on it.
+ */
+static int iommufd_device_compatible(struct iommufd_device *idev,
+				     struct iommufd_hw_pagetable *hwpt)
+{
+	/* Another IOMMU driver's domain. */
+	if (hwpt->domain->ops != dev_iommu_ops(idev->dev)->default_domain_ops)
+		return -EINVAL;
+	/* What a page table records must cover every device's writes. */
+	if (hwpt->domain->dirty_ops &&
+	    !device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING))
+		return -EINVAL;
+	/*
+	 * A device that can enforce coherency has it enforced (VFIO tells
+	 * KVM so), which a domain can only start doing while empty; and one
+	 * that cannot must not weaken a domain that enforces it.
+	 */
+	if (hwpt->enforce_cache_coherency != idev->enforce_cache_coherency)
+		return -EINVAL;
+	/* One MSI cookie serves the whole page table. */
+	if (hwpt->msi_cookie && idev->sw_msi_start != PHYS_ADDR_MAX &&
+	    idev->sw_msi_start != hwpt->sw_msi_start)
+		return -EINVAL;
+	return 0;
+}
+
+/*
  * Move the device's group to @hwpt's domain, which it reaches without
  * passing through any other; refused while other devices of the group are
- * attached elsewhere.
+ * attached elsewhere. If the driver narrows the domain's aperture for the
+ * group (VT-d behind an IOMMU with fewer address bits), the IOAS follows.
  */
 static int iommufd_device_set_domain(struct iommufd_device *idev,
 				     struct iommufd_hw_pagetable *hwpt)
 {
 	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_hw_pagetable *old_hwpt = igroup->hwpt;
+	int rc;
 
+	lockdep_assert_held(&hwpt->ioas->mutex);
 	lockdep_assert_held(&igroup->lock);
 
-	/* What a page table records must cover every device's writes. */
-	if (hwpt->domain->dirty_ops &&
-	    !device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING))
-		return -EINVAL;
-	if (igroup->hwpt == hwpt)
+	rc = iommufd_device_compatible(idev, hwpt);
+	if (rc)
+		return rc;
+	if (old_hwpt == hwpt)
 		return 0;
 	if (iommufd_device_group_others(idev))
 		return -EINVAL;
+	rc = iommufd_hw_pagetable_setup_msi(hwpt, idev);
+	if (rc)
+		return rc;
 	if (iommufd_should_fail())
 		return -ENOMEM;
-	return iommu_group_replace_domain(igroup->group, hwpt->domain);
+	rc = iommu_group_replace_domain(igroup->group, hwpt->domain);
+	if (rc)
+		return rc;
+	rc = iopt_table_update_aperture(&hwpt->ioas->iopt, hwpt->domain);
+	if (rc) {
+		if (old_hwpt)
+			WARN_ON(iommu_group_replace_domain(igroup->group,
+							   old_hwpt->domain));
+		else
+			iommu_detach_group(hwpt->domain, igroup->group);
+	}
+	return rc;
 }
 
 /*
@@ -246,21 +310,29 @@ iommufd_device_set_ioas(struct iommufd_device *idev, struct iommufd_ioas *ioas,
 	 */
 	hwpt = idev->igroup->hwpt;
 	if (hwpt && hwpt->ioas == ioas) {
+		rc = iommufd_device_compatible(idev, hwpt);
+		if (rc)
+			return ERR_PTR(rc);
 		refcount_inc(&hwpt->obj.users);
 		return hwpt;
 	}
 	if (iommufd_device_group_others(idev))
 		return ERR_PTR(-EINVAL);
 
+	/*
+	 * Only the page tables the kernel made are shared this way: one that
+	 * userspace made is used when userspace names it.
+	 */
 	list_for_each_entry(hwpt, &ioas->hwpt_list, hwpt_item) {
-		if (!refcount_inc_not_zero(&hwpt->obj.users))
+		if (!hwpt->auto_domain ||
+		    !refcount_inc_not_zero(&hwpt->obj.users))
 			continue;
 		if (!iommufd_device_set_domain(idev, hwpt))
 			return hwpt;
 		refcount_dec(&hwpt->obj.users);
 	}
 
-	hwpt = iommufd_hw_pagetable_alloc(idev->ictx, ioas, idev->dev, 0);
+	hwpt = iommufd_hw_pagetable_alloc(idev->ictx, ioas, idev, 0);
 	if (IS_ERR(hwpt))
 		return hwpt;
 	rc = iommufd_device_set_domain(idev, hwpt);

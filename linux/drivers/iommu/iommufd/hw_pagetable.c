@@ -35,30 +35,121 @@ void iommufd_hw_pagetable_destroy(struct iommufd_object *obj)
 }
 
 /**
+ * iommufd_hw_pagetable_setup_msi - let MSIs of a device through a page table
+ * @hwpt: the page table
+ * @idev: a device that attaches to it
+ *
+ * Where the platform does not translate MSI writes by itself (an ARM ITS
+ * behind an SMMU, virtio-iommu), the IOMMU driver names a window of IOVA,
+ * IOMMU_RESV_SW_MSI, where the DMA layer maps the MSI doorbells of the
+ * devices that use the domain: the domain needs an MSI cookie at that base,
+ * as VFIO type1 gives it. One cookie serves every device of the page table,
+ * so they must agree on the window. Called with the IOAS's mutex held.
+ *
+ * Return: 0, -EINVAL if @idev's window is elsewhere than the cookie's, or
+ * the errno of iommu_get_msi_cookie() (-ENODEV, without the DMA layer's
+ * IOMMU support, is not an error: no doorbell is mapped then either).
+ */
+int iommufd_hw_pagetable_setup_msi(struct iommufd_hw_pagetable *hwpt,
+				   struct iommufd_device *idev)
+{
+	int rc;
+
+	lockdep_assert_held(&hwpt->ioas->mutex);
+
+	if (idev->sw_msi_start == PHYS_ADDR_MAX)
+		return 0;
+	if (hwpt->msi_cookie)
+		return hwpt->sw_msi_start == idev->sw_msi_start ? 0 : -EINVAL;
+	if (iommufd_should_fail())
+		return -ENOMEM;
+	rc = iommu_get_msi_cookie(hwpt->domain, idev->sw_msi_start);
+	if (rc && rc != -ENODEV)
+		return rc;
+	hwpt->msi_cookie = true;
+	hwpt->sw_msi_start = idev->sw_msi_start;
+	return 0;
+}
+
+/*
+ * Have the IOMMU driver finish @domain for @idev's group, and put the group
+ * back where it was. 6.1's drivers finish a domain at its first attach: VT-d
+ * picks the address width (the aperture) and the large page sizes and may
+ * free top-level tables, ARM SMMU and virtio-iommu make the page table and
+ * set the aperture and page sizes. Until then nothing may be read of the
+ * domain's geometry nor mapped into it.
+ *
+ * While the group is on @domain, its DMA is blocked (nothing is mapped yet);
+ * a group that was attached elsewhere loses its DMA for that moment.
+ */
+static int iommufd_hw_pagetable_finish(struct iommu_domain *domain,
+				       struct iommufd_device *idev)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	int rc;
+
+	lockdep_assert_held(&igroup->lock);
+
+	if (iommufd_should_fail())
+		return -ENOMEM;
+	rc = iommu_group_replace_domain(igroup->group, domain);
+	if (rc)
+		return rc;
+	if (!igroup->hwpt) {
+		iommu_detach_group(domain, igroup->group);
+		return 0;
+	}
+	rc = iommu_group_replace_domain(igroup->group, igroup->hwpt->domain);
+	if (rc) {
+		/* Not left on a domain about to be freed: blocked instead. */
+		dev_warn(idev->dev,
+			 "could not go back to its page table (%d); DMA blocked until the next attach\n",
+			 rc);
+		iommu_detach_group(domain, igroup->group);
+	}
+	return 0;
+}
+
+/**
  * iommufd_hw_pagetable_alloc - build a page table mirroring an IOAS
  * @ictx: the context
  * @ioas: the IOAS; the page table holds a reference on it
- * @dev: a device the page table will be attached to, which picks the
- *	IOMMU driver
+ * @idev: the device the page table is made for: it picks the IOMMU driver,
+ *	which finishes the domain for it; its group's lock is held, and the
+ *	group stays where it was (the caller attaches it)
  * @flags: IOMMU_HWPT_ALLOC_DIRTY_TRACKING or 0
+ *
+ * In this order: the domain is allocated and finished by its driver (see
+ * iommufd_hw_pagetable_finish()), made to enforce cache coherency where
+ * @idev's IOMMU can (before anything is mapped: VT-d sets its snoop bit in
+ * each entry as it writes it), given an MSI cookie if @idev needs one, and
+ * only then filled with the IOAS's mappings, from the aperture and page
+ * sizes its driver set, large pages included. A map running beside this
+ * (under the IOAS's iova_rwsem only) cannot see the domain before it is
+ * filled, so never walks a table its driver is still changing.
  *
  * The caller adds the page table to @ioas->hwpt_list and finalizes it, or
  * destroys it with iommufd_object_abort_and_destroy().
  *
  * Return: the page table, not yet visible, or an ERR_PTR: -EOPNOTSUPP if
- * @dev's IOMMU cannot track dirty IOVAs and @flags asks for it.
+ * @idev's IOMMU cannot track dirty IOVAs and @flags asks for it, -EINVAL if
+ * it claims to enforce cache coherency and then does not, or the errno of
+ * the driver's attach or of filling the domain.
  */
 struct iommufd_hw_pagetable *
 iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-			   struct device *dev, u32 flags)
+			   struct iommufd_device *idev, u32 flags)
 {
 	struct iommufd_hw_pagetable *hwpt;
 	struct iommu_domain *domain;
 	u32 domain_flags = 0;
 	int rc;
 
+	lockdep_assert_held(&ioas->mutex);
+
 	if (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) {
-		if (!device_iommu_capable(dev, IOMMU_CAP_DIRTY_TRACKING))
+		if (!device_iommu_capable(idev->dev,
+					  IOMMU_CAP_DIRTY_TRACKING))
 			return ERR_PTR(-EOPNOTSUPP);
 		domain_flags |= IOMMU_DOMAIN_ALLOC_DIRTY_TRACKING;
 	}
@@ -74,20 +165,43 @@ iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	hwpt->ioas = ioas;
 
 	domain = iommufd_should_fail() ? ERR_PTR(-ENOMEM) :
-			iommu_domain_alloc_flags(dev, domain_flags);
+			iommu_domain_alloc_flags(idev->dev, domain_flags);
 	if (IS_ERR(domain)) {
 		rc = PTR_ERR(domain);
 		goto out_abort;
 	}
-	hwpt->domain = domain;
-	rc = iopt_table_add_domain(&ioas->iopt, hwpt->domain);
-	if (rc) {
-		iommu_domain_free(hwpt->domain);
-		hwpt->domain = NULL;
-		goto out_abort;
+
+	rc = iommufd_hw_pagetable_finish(domain, idev);
+	if (rc)
+		goto out_free_domain;
+
+	/*
+	 * A device whose IOMMU can enforce coherency gets it: VFIO tells KVM
+	 * so (vfio_file_enforced_coherent()) from that capability alone.
+	 */
+	if (idev->enforce_cache_coherency) {
+		if (!domain->ops->enforce_cache_coherency ||
+		    !domain->ops->enforce_cache_coherency(domain)) {
+			rc = -EINVAL;
+			goto out_free_domain;
+		}
+		hwpt->enforce_cache_coherency = true;
 	}
+
+	hwpt->domain = domain;
+	rc = iommufd_hw_pagetable_setup_msi(hwpt, idev);
+	if (rc)
+		goto out_clear_domain;
+
+	rc = iopt_table_add_domain(&ioas->iopt, domain);
+	if (rc)
+		goto out_clear_domain;
 	return hwpt;
 
+out_clear_domain:
+	hwpt->domain = NULL;
+out_free_domain:
+	iommu_domain_free(domain);
 out_abort:
 	iommufd_object_abort_and_destroy(ictx, &hwpt->obj);
 	return ERR_PTR(rc);
@@ -144,8 +258,9 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 	ioas = container_of(pt_obj, struct iommufd_ioas, obj);
 
 	mutex_lock(&ioas->mutex);
-	hwpt = iommufd_hw_pagetable_alloc(ucmd->ictx, ioas, idev->dev,
-					  cmd->flags);
+	mutex_lock(&idev->igroup->lock);
+	hwpt = iommufd_hw_pagetable_alloc(ucmd->ictx, ioas, idev, cmd->flags);
+	mutex_unlock(&idev->igroup->lock);
 	if (IS_ERR(hwpt)) {
 		rc = PTR_ERR(hwpt);
 		goto out_unlock;

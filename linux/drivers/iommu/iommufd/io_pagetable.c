@@ -907,10 +907,44 @@ static int iopt_fill_domain(struct io_pagetable *iopt,
 	return 0;
 }
 
+/*
+ * Reserve what lies outside @domain's aperture, owned by @domain. The
+ * caller holds iova_rwsem for writing and has no reservation of @domain.
+ */
+static int iopt_reserve_aperture(struct io_pagetable *iopt,
+				 struct iommu_domain *domain)
+{
+	const struct iommu_domain_geometry *geo = &domain->geometry;
+	int rc;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	/* An empty aperture (start > end) leaves nothing to map at. */
+	if (geo->aperture_start > geo->aperture_end)
+		return iopt_reserve_iova(iopt, 0, ULONG_MAX, domain);
+	if (geo->aperture_start) {
+		rc = iopt_reserve_iova(iopt, 0, geo->aperture_start - 1,
+				       domain);
+		if (rc)
+			return rc;
+	}
+	if (geo->aperture_end != ULONG_MAX) {
+		rc = iopt_reserve_iova(iopt, geo->aperture_end + 1, ULONG_MAX,
+				       domain);
+		if (rc) {
+			__iopt_remove_reserved_iova(iopt, domain);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 /**
  * iopt_table_add_domain - make a domain mirror the IOAS
  * @iopt: the io_pagetable
- * @domain: a paging domain nothing else maps into
+ * @domain: a paging domain nothing else maps into, finished by its driver:
+ *	attached at least once, since 6.1's drivers set the aperture, the
+ *	page sizes and the top-level table of a domain at its first attach
  *
  * Maps every area into @domain (pinning memory if it is the first domain),
  * and from then on every change of the IOAS. The IOVA outside the domain's
@@ -924,7 +958,6 @@ static int iopt_fill_domain(struct io_pagetable *iopt,
 int iopt_table_add_domain(struct io_pagetable *iopt,
 			  struct iommu_domain *domain)
 {
-	const struct iommu_domain_geometry *geo = &domain->geometry;
 	unsigned long alignment;
 	struct iommu_domain **domains;
 	int rc;
@@ -944,18 +977,9 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 			goto out_unlock;
 	}
 
-	if (geo->aperture_start) {
-		rc = iopt_reserve_iova(iopt, 0, geo->aperture_start - 1,
-				       domain);
-		if (rc)
-			goto out_reserved;
-	}
-	if (geo->aperture_end != ULONG_MAX) {
-		rc = iopt_reserve_iova(iopt, geo->aperture_end + 1, ULONG_MAX,
-				       domain);
-		if (rc)
-			goto out_reserved;
-	}
+	rc = iopt_reserve_aperture(iopt, domain);
+	if (rc)
+		goto out_unlock;
 
 	domains = krealloc_array(iopt->domains, iopt->ndomains + 1,
 				 sizeof(*domains), GFP_KERNEL_ACCOUNT);
@@ -977,6 +1001,50 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 out_reserved:
 	__iopt_remove_reserved_iova(iopt, domain);
 out_unlock:
+	up_write(&iopt->iova_rwsem);
+	return rc;
+}
+
+/**
+ * iopt_table_update_aperture - follow a domain's aperture after an attach
+ * @iopt: the io_pagetable
+ * @domain: a domain added with iopt_table_add_domain()
+ *
+ * A driver may narrow a domain's aperture when another device attaches to
+ * it: VT-d drops to the smallest address width of the IOMMUs the domain is
+ * attached through, refusing the attach if something is mapped beyond it.
+ * The reservations the domain owns are made again from its aperture now.
+ *
+ * Return: 0, or -EADDRINUSE if a mapping or an allowed range lies outside
+ * the new aperture, or -ENOMEM; on error the old reservations stay.
+ */
+int iopt_table_update_aperture(struct io_pagetable *iopt,
+			       struct iommu_domain *domain)
+{
+	struct rb_root_cached old = RB_ROOT_CACHED;
+	struct iopt_reserved *reserved, *next;
+	struct interval_tree_node *node;
+	int rc;
+
+	down_write(&iopt->iova_rwsem);
+	/* Set the domain's reservations aside, to put back on failure. */
+	for (reserved = iopt_reserved_iter_first(iopt, 0, ULONG_MAX); reserved;
+	     reserved = next) {
+		next = iopt_reserved_iter_next(reserved, 0, ULONG_MAX);
+		if (reserved->owner != domain)
+			continue;
+		interval_tree_remove(&reserved->node, &iopt->reserved_itree);
+		interval_tree_insert(&reserved->node, &old);
+	}
+
+	rc = iopt_reserve_aperture(iopt, domain);
+	while ((node = interval_tree_iter_first(&old, 0, ULONG_MAX))) {
+		interval_tree_remove(node, &old);
+		if (rc)
+			interval_tree_insert(node, &iopt->reserved_itree);
+		else
+			kfree(container_of(node, struct iopt_reserved, node));
+	}
 	up_write(&iopt->iova_rwsem);
 	return rc;
 }

@@ -210,6 +210,8 @@ int iopt_reserve_dev_regions(struct io_pagetable *iopt, struct device *dev,
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
 int iopt_table_add_domain(struct io_pagetable *iopt,
 			  struct iommu_domain *domain);
+int iopt_table_update_aperture(struct io_pagetable *iopt,
+			       struct iommu_domain *domain);
 void iopt_table_remove_domain(struct io_pagetable *iopt,
 			      struct iommu_domain *domain);
 int iopt_read_and_clear_dirty(struct io_pagetable *iopt,
@@ -326,16 +328,35 @@ int iommufd_ioas_option(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd);
 int iommufd_option_rlimit_mode(struct iommufd_ucmd *ucmd);
 
-/*
- * A hardware page table: an iommu_domain kept identical to an IOAS. One the
- * kernel created for an attach (@auto_domain) goes away with its last
- * device. @devices_lock protects @devices.
+/**
+ * struct iommufd_hw_pagetable - an iommu_domain kept identical to an IOAS
+ * @obj: the object
+ * @ioas: the IOAS it mirrors; the page table holds a reference on it
+ * @domain: the domain, finished by its driver (attached once) before it
+ *	was filled, see iommufd_hw_pagetable_alloc()
+ * @auto_domain: the kernel made it for an attach to an IOAS; it goes away
+ *	with its last device, and attaches by IOAS ID may share it
+ * @enforce_cache_coherency: the IOMMU makes all DMA through it snoop CPU
+ *	caches (IOMMU_CACHE cannot be bypassed); decided when it was made,
+ *	before anything was mapped
+ * @msi_cookie: @domain has an MSI cookie at @sw_msi_start, so that MSI
+ *	doorbells get mapped there for devices that need it
+ * @sw_msi_start: see @msi_cookie
+ * @hwpt_item: on the IOAS's hwpt_list (under the IOAS's mutex)
+ * @devices_lock: protects @devices
+ * @devices: the attached iommufd_devices
+ *
+ * Changes of the attachment (and @msi_cookie) happen under the IOAS's mutex
+ * and the group lock of the device that attaches.
  */
 struct iommufd_hw_pagetable {
 	struct iommufd_object obj;
 	struct iommufd_ioas *ioas;
 	struct iommu_domain *domain;
 	bool auto_domain;
+	bool enforce_cache_coherency;
+	bool msi_cookie;
+	phys_addr_t sw_msi_start;
 	struct list_head hwpt_item;
 	/* Protects devices. */
 	struct mutex devices_lock;
@@ -344,7 +365,9 @@ struct iommufd_hw_pagetable {
 
 struct iommufd_hw_pagetable *
 iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-			   struct device *dev, u32 flags);
+			   struct iommufd_device *idev, u32 flags);
+int iommufd_hw_pagetable_setup_msi(struct iommufd_hw_pagetable *hwpt,
+				   struct iommufd_device *idev);
 void iommufd_hw_pagetable_destroy(struct iommufd_object *obj);
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);
@@ -369,7 +392,21 @@ struct iommufd_group {
 	unsigned int attached;
 };
 
-/* A device bound to a context; see device.c. */
+/**
+ * struct iommufd_device - a device bound to a context, see device.c
+ * @obj: the object; the driver that bound it holds a reference
+ * @ictx: the context
+ * @attach_lock: serializes attach, replace and detach; protects @hwpt
+ * @hwpt: the page table the device is attached to, or NULL
+ * @devices_item: on @hwpt's list of devices
+ * @dev: the device
+ * @igroup: the device's group in the context
+ * @enforce_cache_coherency: the device's IOMMU can make its DMA snoop CPU
+ *	caches (IOMMU_CAP_ENFORCE_CACHE_COHERENCY), so every page table it
+ *	is attached to does
+ * @sw_msi_start: the start of the device's software-managed MSI window
+ *	(IOMMU_RESV_SW_MSI), PHYS_ADDR_MAX if it has none
+ */
 struct iommufd_device {
 	struct iommufd_object obj;
 	struct iommufd_ctx *ictx;
@@ -379,6 +416,8 @@ struct iommufd_device {
 	struct list_head devices_item;
 	struct device *dev;
 	struct iommufd_group *igroup;
+	bool enforce_cache_coherency;
+	phys_addr_t sw_msi_start;
 };
 
 static inline struct iommufd_device *
@@ -447,6 +486,8 @@ struct iommufd_selftest_object {
 extern size_t iommufd_test_memory_limit;
 
 void iommufd_selftest_destroy(struct iommufd_object *obj);
+struct seq_file;
+void iommufd_test_show_domain(struct seq_file *m, struct iommu_domain *domain);
 bool iommufd_test_device_pasid_log2(struct device *dev, u8 *log2);
 struct iommu_domain *iommufd_test_mock_domain_alloc(void);
 unsigned long iommufd_test_mock_domain_count(struct iommu_domain *domain,
@@ -459,6 +500,11 @@ void iommufd_test_exit(void);
 static inline bool iommufd_should_fail(void)
 {
 	return false;
+}
+
+static inline void iommufd_test_show_domain(struct seq_file *m,
+					    struct iommu_domain *domain)
+{
 }
 
 static inline bool iommufd_test_device_pasid_log2(struct device *dev,

@@ -222,20 +222,27 @@ static int iommufd_vfio_set_iommu(struct iommufd_ctx *ictx, unsigned long type)
 
 /*
  * Whether the IOMMU makes all DMA of the container's devices snoop the CPU
- * caches. The page tables of this kernel never ask the IOMMU driver to
- * enforce it, so only a container without page tables (emulated devices
- * only, or none yet) answers 1, as upstream's answers then.
+ * caches: every page table of the compatibility IOAS enforces it (see
+ * iommufd_device_compatible()), as type1 answers for its domains. A
+ * container without page tables (emulated devices only, or none yet)
+ * answers 1, as type1's and upstream's do.
  */
 static int iommufd_vfio_dma_cc(struct iommufd_ctx *ictx)
 {
+	struct iommufd_hw_pagetable *hwpt;
 	struct iommufd_ioas *ioas;
-	int rc;
+	int rc = 1;
 
 	ioas = iommufd_vfio_ioas_get(ictx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	mutex_lock(&ioas->mutex);
-	rc = list_empty(&ioas->hwpt_list);
+	list_for_each_entry(hwpt, &ioas->hwpt_list, hwpt_item) {
+		if (!hwpt->enforce_cache_coherency) {
+			rc = 0;
+			break;
+		}
+	}
 	mutex_unlock(&ioas->mutex);
 	iommufd_put_object(ictx, &ioas->obj);
 	return rc;
