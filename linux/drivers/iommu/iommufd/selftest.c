@@ -26,6 +26,10 @@
  * debugfs "iommufd/mock_msi_window": while it is Y, new mock devices have
  * an MSI window (a reserved region) at MOCK_MSI_START, as a real device
  * behind an IOMMU does.
+ *
+ * debugfs "iommufd/mock_sw_msi", "mock_no_snoop" and "mock_narrow": while
+ * one is Y, new mock devices sit behind a mock IOMMU that differs as a
+ * real one may, see "The mock IOMMU" below.
  */
 #define pr_fmt(fmt) "iommufd: " fmt
 
@@ -39,6 +43,7 @@
 #include <linux/debugfs.h>
 #include <linux/fault-inject.h>
 #include <linux/mm.h>
+#include <linux/seq_file.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -88,6 +93,26 @@ size_t iommufd_test_memory_limit = IOMMUFD_TEST_DEFAULT_MEMORY_LIMIT;
  * and the first entry of the huge page stands for all of them where the
  * hardware has one entry, which is for dirty tracking.
  *
+ * The mock is as strict as the strictest real driver about when a domain
+ * is usable. As ARM SMMU and virtio-iommu do, it finishes a domain at its
+ * first attach: before that, the domain has no aperture and maps nothing
+ * (a map or a lookup WARNs), and its page sizes are only the smallest;
+ * the attach gives it the aperture and page sizes of the device's IOMMU.
+ * Later attaches may narrow the aperture, as VT-d's do for an IOMMU with
+ * fewer address bits, and are refused if something is mapped beyond it.
+ * A mock domain takes only mock devices. What a device's IOMMU is like is
+ * set when the device is made, from debugfs switches:
+ *  - mock_sw_msi: MSIs are not translated by the platform: the device has
+ *    an IOMMU_RESV_SW_MSI window at MOCK_SW_MSI_START, where the domain
+ *    needs an MSI cookie (as with an ARM ITS or virtio-iommu);
+ *  - mock_no_snoop: the IOMMU cannot make DMA snoop CPU caches. Like VT-d
+ *    without snoop control, a domain then refuses to enforce coherency
+ *    while such a device is attached, and such a device the attach to a
+ *    domain that enforces it. Enforcing is refused as well once a domain
+ *    maps something, as VT-d only marks the entries it writes afterwards;
+ *  - mock_narrow: the IOMMU has fewer address bits: the aperture ends at
+ *    MOCK_NARROW_LAST.
+ *
  * Dirty tracking: IOMMU_TEST_OP_DIRTY plays the device's writes, setting
  * MOCK_ENTRY_DIRTY where a real IOMMU would set its dirty bit, and
  * read_and_clear_dirty() reports and clears it. Both change an entry with
@@ -102,12 +127,42 @@ size_t iommufd_test_memory_limit = IOMMUFD_TEST_DEFAULT_MEMORY_LIMIT;
 #define MOCK_ENTRY_DIRTY BIT_ULL(1)
 #define MOCK_ENTRY_HUGE BIT_ULL(2)
 #define MOCK_ENTRY_ADDR(entry) ((entry) & ~(u64)(MOCK_IO_PAGE_SIZE - 1))
+/* The mock_sw_msi window and the mock_narrow aperture's end. */
+#define MOCK_SW_MSI_START (MOCK_APERTURE_START + SZ_512M)
+#define MOCK_SW_MSI_LENGTH SZ_1M
+#define MOCK_NARROW_LAST (MOCK_APERTURE_START + SZ_1G - 1)
 
+/*
+ * The attach state (finished, enforce_cc, no_snoop_devices) changes under
+ * the IOMMU group's mutex, max_mapped and map_calls under the caller's
+ * serialization of maps and unmaps (iova_rwsem).
+ */
 struct mock_iommu_domain {
 	struct iommu_domain domain;
 	struct xarray leaves;	/* IOVA / MOCK_LEAF_SPAN -> u64 entries[] */
-	unsigned long map_calls;	/* for KUnit: how many map_pages() */
+	unsigned long map_calls;	/* how many map_pages() so far */
 	bool dirty_tracking;	/* set_dirty_tracking() turned it on */
+	bool finished;		/* attached once: aperture and page sizes set */
+	bool enforce_cc;	/* enforce_cache_coherency() said yes */
+	unsigned int no_snoop_devices;	/* attached mock_no_snoop devices */
+	unsigned long max_mapped;	/* the top of what is mapped, + 1 */
+};
+
+/*
+ * A device of the mock bus; what its IOMMU is like is fixed when it is
+ * made (see the debugfs switches). @domain, the paging domain it is
+ * attached to, changes under its IOMMU group's mutex.
+ */
+struct mock_dev {
+	struct device dev;
+	int id;
+	u32 flags;	/* MOCK_FLAGS_DEVICE_* */
+	bool msi_window;
+	bool sw_msi;
+	bool no_snoop;
+	bool narrow;
+	struct mock_iommu_domain *domain;
+	struct list_head item;	/* in mock_devs */
 };
 
 static struct mock_iommu_domain *to_mock_domain(struct iommu_domain *domain)
@@ -152,8 +207,7 @@ static struct iommu_domain *mock_domain_alloc(unsigned int type)
 	mock = kzalloc(sizeof(*mock), GFP_KERNEL);
 	if (!mock)
 		return NULL;
-	mock->domain.geometry.aperture_start = MOCK_APERTURE_START;
-	mock->domain.geometry.aperture_end = MOCK_APERTURE_LAST;
+	/* No aperture until the first attach, see mock_domain_finish(). */
 	mock->domain.geometry.force_aperture = true;
 	xa_init(&mock->leaves);
 	return &mock->domain;
@@ -216,15 +270,63 @@ static u64 *mock_domain_leaf(struct mock_iommu_domain *mock,
 	return xa_is_err(old) ? NULL : old;
 }
 
+static struct mock_dev *to_mock_dev(struct device *dev);
+
+/* What the first attach, through @mdev's IOMMU, makes of a domain. */
+static void mock_domain_finish(struct mock_iommu_domain *mock,
+			       struct mock_dev *mdev)
+{
+	mock->domain.geometry.aperture_start = MOCK_APERTURE_START;
+	mock->domain.geometry.aperture_end =
+		mdev->narrow ? MOCK_NARROW_LAST : MOCK_APERTURE_LAST;
+	mock->domain.pgsize_bitmap = MOCK_IO_PAGE_SIZE;
+	if (mdev->flags & MOCK_FLAGS_DEVICE_HUGE_IOVA)
+		mock->domain.pgsize_bitmap |= MOCK_HUGE_PAGE_SIZE;
+	mock->finished = true;
+}
+
+/*
+ * Attach the device, which leaves the domain it was on: as 6.1's drivers,
+ * the mock hears of the new domain only. The blocking domain takes any
+ * mock device; a paging domain is finished by its first attach.
+ */
 static int mock_domain_attach_dev(struct iommu_domain *domain,
 				  struct device *dev)
 {
+	struct mock_iommu_domain *mock = NULL;
+	struct mock_dev *mdev = to_mock_dev(dev);
+
+	if (!mdev)
+		return -EINVAL;
+	if (domain != &mock_blocking_domain) {
+		mock = to_mock_domain(domain);
+		if (mdev->no_snoop && mock->enforce_cc)
+			return -EINVAL;
+		if (!mock->finished) {
+			mock_domain_finish(mock, mdev);
+		} else if (mdev->narrow &&
+			   domain->geometry.aperture_end > MOCK_NARROW_LAST) {
+			if (mock->max_mapped > MOCK_NARROW_LAST + 1)
+				return -EINVAL;
+			domain->geometry.aperture_end = MOCK_NARROW_LAST;
+		}
+		mock->no_snoop_devices += mdev->no_snoop;
+	}
+	if (mdev->domain)
+		mdev->domain->no_snoop_devices -= mdev->no_snoop;
+	mdev->domain = mock;
 	return 0;
 }
 
 static void mock_domain_detach_dev(struct iommu_domain *domain,
 				   struct device *dev)
 {
+	struct mock_dev *mdev = to_mock_dev(dev);
+
+	if (mdev && mdev->domain) {
+		mdev->domain->no_snoop_devices -= mdev->no_snoop;
+		mdev->domain = NULL;
+	}
 }
 
 static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
@@ -242,9 +344,13 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 	u64 flags = MOCK_ENTRY_PRESENT;
 	int rc;
 
+	/* Mapping into a domain its driver has not finished is a bug. */
+	if (WARN_ON(!mock->finished))
+		return -ENODEV;
 	if (pgsize == MOCK_HUGE_PAGE_SIZE)
 		flags |= MOCK_ENTRY_HUGE;
 	mock->map_calls++;
+	mock->max_mapped = max(mock->max_mapped, iova + size);
 	while (done != size) {
 		unsigned long cur = iova + done;
 		u64 *leaf = mock_domain_leaf(mock, cur, gfp);
@@ -282,6 +388,11 @@ static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
 	struct mock_iommu_domain *mock = to_mock_domain(domain);
 	size_t size = pgsize * pgcount, done = 0;
 
+	if (WARN_ON(!mock->finished))
+		return 0;
+	/* As VT-d, the top of what is mapped comes down with its unmap. */
+	if (mock->max_mapped == iova + size)
+		mock->max_mapped = iova;
 	while (done != size) {
 		u64 *entry = mock_domain_entry(mock, iova + done);
 		unsigned long i = ((iova + done) % MOCK_LEAF_SPAN) /
@@ -301,10 +412,11 @@ static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
 static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,
 					    dma_addr_t iova)
 {
-	u64 *entry = mock_domain_entry(to_mock_domain(domain), iova);
+	struct mock_iommu_domain *mock = to_mock_domain(domain);
+	u64 *entry = mock_domain_entry(mock, iova);
 	u64 val = entry ? READ_ONCE(*entry) : 0;
 
-	if (WARN_ON(!(val & MOCK_ENTRY_PRESENT)))
+	if (WARN_ON(!mock->finished || !(val & MOCK_ENTRY_PRESENT)))
 		return 0;
 	return MOCK_ENTRY_ADDR(val) + iova % MOCK_IO_PAGE_SIZE;
 }
@@ -318,6 +430,8 @@ static unsigned long mock_domain_iova_to_pfns(struct iommu_domain *domain,
 	unsigned long leaf_index = ULONG_MAX, done;
 	u64 *leaf = NULL;
 
+	if (WARN_ON(!mock->finished))
+		return 0;
 	for (done = 0; done != npages; done++) {
 		unsigned long cur = iova + done * PAGE_SIZE;
 		u64 val;
@@ -337,9 +451,26 @@ static unsigned long mock_domain_iova_to_pfns(struct iommu_domain *domain,
 	return done;
 }
 
+/*
+ * As VT-d: not while a device that cannot snoop is attached, and not once
+ * something is mapped, whose entries would stay without the snoop bit.
+ */
+static bool mock_domain_enforce_cache_coherency(struct iommu_domain *domain)
+{
+	struct mock_iommu_domain *mock = to_mock_domain(domain);
+
+	if (mock->enforce_cc)
+		return true;
+	if (mock->no_snoop_devices || mock->map_calls)
+		return false;
+	mock->enforce_cc = true;
+	return true;
+}
+
 static const struct iommu_domain_ops mock_domain_ops = {
 	.attach_dev = mock_domain_attach_dev,
 	.detach_dev = mock_domain_detach_dev,
+	.enforce_cache_coherency = mock_domain_enforce_cache_coherency,
 	.map_pages = mock_domain_map_pages,
 	.unmap_pages = mock_domain_unmap_pages,
 	.iova_to_phys = mock_domain_iova_to_phys,
@@ -418,6 +549,30 @@ static const struct iommu_dirty_ops mock_dirty_ops = {
 	.read_and_clear_dirty = mock_domain_read_and_clear_dirty,
 };
 
+/*
+ * For debugfs "iommufd/contexts": how many IO pages a mock domain maps, and
+ * how many of them with huge entries.
+ */
+void iommufd_test_show_domain(struct seq_file *m, struct iommu_domain *domain)
+{
+	struct mock_iommu_domain *mock;
+	unsigned long index, i, n = 0, huge = 0;
+	u64 *leaf;
+
+	if (domain->ops != &mock_domain_ops)
+		return;
+	mock = to_mock_domain(domain);
+	xa_for_each(&mock->leaves, index, leaf) {
+		for (i = 0; i != MOCK_LEAF_ENTRIES; i++) {
+			u64 entry = READ_ONCE(leaf[i]);
+
+			n += !!(entry & MOCK_ENTRY_PRESENT);
+			huge += !!(entry & MOCK_ENTRY_HUGE);
+		}
+	}
+	seq_printf(m, " mock_io_pages=%lu mock_huge_io_pages=%lu", n, huge);
+}
+
 #if IS_ENABLED(CONFIG_IOMMUFD_KUNIT_TEST)
 /* For KUnit: a mock domain that belongs to no device. */
 struct iommu_domain *iommufd_test_mock_domain_alloc(void)
@@ -429,6 +584,9 @@ struct iommu_domain *iommufd_test_mock_domain_alloc(void)
 	domain->type = IOMMU_DOMAIN_UNMANAGED;
 	domain->ops = &mock_domain_ops;
 	domain->pgsize_bitmap = MOCK_IO_PAGE_SIZE;
+	domain->geometry.aperture_start = MOCK_APERTURE_START;
+	domain->geometry.aperture_end = MOCK_APERTURE_LAST;
+	to_mock_domain(domain)->finished = true;
 	return domain;
 }
 
@@ -456,9 +614,12 @@ static void *mock_hw_info(struct device *dev, u32 *length, u32 *type)
 	return info;
 }
 
-/* See "mock_share_group" and "mock_msi_window" at the top. */
+/* See the debugfs switches at the top. */
 static bool mock_share_group;
 static bool mock_msi_window;
+static bool mock_sw_msi;
+static bool mock_no_snoop;
+static bool mock_narrow;
 #define MOCK_MSI_START (MOCK_APERTURE_START + SZ_256M)
 #define MOCK_MSI_LENGTH SZ_1M
 
@@ -479,9 +640,9 @@ static struct iommu_device *mock_probe_device(struct device *dev)
 static u32 mock_dev_flags(struct device *dev);
 
 /*
- * The mock keeps DMA coherent and isolates MSIs, as remapping would, and
- * tracks dirty IOVAs unless the device was made with
- * MOCK_FLAGS_DEVICE_NO_DIRTY.
+ * The mock keeps DMA coherent and isolates MSIs, as remapping would, can
+ * enforce coherency unless made with mock_no_snoop, and tracks dirty IOVAs
+ * unless the device was made with MOCK_FLAGS_DEVICE_NO_DIRTY.
  */
 static bool mock_capable(struct device *dev, enum iommu_cap cap)
 {
@@ -489,6 +650,8 @@ static bool mock_capable(struct device *dev, enum iommu_cap cap)
 	case IOMMU_CAP_CACHE_COHERENCY:
 	case IOMMU_CAP_INTR_REMAP:
 		return true;
+	case IOMMU_CAP_ENFORCE_CACHE_COHERENCY:
+		return !to_mock_dev(dev)->no_snoop;
 	case IOMMU_CAP_DIRTY_TRACKING:
 		return !(mock_dev_flags(dev) & MOCK_FLAGS_DEVICE_NO_DIRTY);
 	default:
@@ -496,7 +659,7 @@ static bool mock_capable(struct device *dev, enum iommu_cap cap)
 	}
 }
 
-/* Every domain iommufd asks for: huge IO pages for a HUGE_IOVA device. */
+/* Every domain iommufd asks for. */
 static struct iommu_domain *mock_domain_alloc_flags(struct device *dev,
 						    u32 flags)
 {
@@ -509,9 +672,8 @@ static struct iommu_domain *mock_domain_alloc_flags(struct device *dev,
 	domain = mock_domain_alloc(IOMMU_DOMAIN_UNMANAGED);
 	if (!domain)
 		return ERR_PTR(-ENOMEM);
+	/* Huge pages come with the first attach, as VT-d's superpages. */
 	domain->pgsize_bitmap = MOCK_IO_PAGE_SIZE;
-	if (dev_flags & MOCK_FLAGS_DEVICE_HUGE_IOVA)
-		domain->pgsize_bitmap |= MOCK_HUGE_PAGE_SIZE;
 	if (flags & IOMMU_DOMAIN_ALLOC_DIRTY_TRACKING)
 		domain->dirty_ops = &mock_dirty_ops;
 	return domain;
@@ -575,13 +737,13 @@ static struct device_driver mock_dma_driver = {
 
 static DEFINE_IDA(mock_dev_ida);
 
-struct mock_dev {
-	struct device dev;
-	int id;
-	u32 flags;	/* MOCK_FLAGS_DEVICE_* */
-	bool msi_window;
-	struct list_head item;	/* in mock_devs */
-};
+/* The mock device @dev is, or NULL if it is another bus's. */
+static struct mock_dev *to_mock_dev(struct device *dev)
+{
+	if (dev->bus != &iommufd_mock_bus)
+		return NULL;
+	return container_of(dev, struct mock_dev, dev);
+}
 
 /* The MOCK_FLAGS_DEVICE_* of a device of the mock bus. */
 static u32 mock_dev_flags(struct device *dev)
@@ -589,17 +751,26 @@ static u32 mock_dev_flags(struct device *dev)
 	return container_of(dev, struct mock_dev, dev)->flags;
 }
 
-static void mock_get_resv_regions(struct device *dev, struct list_head *head)
+static void mock_add_resv_region(struct list_head *head, phys_addr_t start,
+				 size_t length, enum iommu_resv_type type)
 {
-	struct mock_dev *mdev = container_of(dev, struct mock_dev, dev);
 	struct iommu_resv_region *region;
 
-	if (!mdev->msi_window)
-		return;
-	region = iommu_alloc_resv_region(MOCK_MSI_START, MOCK_MSI_LENGTH, 0,
-					 IOMMU_RESV_MSI, GFP_KERNEL);
+	region = iommu_alloc_resv_region(start, length, 0, type, GFP_KERNEL);
 	if (region)
 		list_add_tail(&region->list, head);
+}
+
+static void mock_get_resv_regions(struct device *dev, struct list_head *head)
+{
+	struct mock_dev *mdev = to_mock_dev(dev);
+
+	if (mdev->msi_window)
+		mock_add_resv_region(head, MOCK_MSI_START, MOCK_MSI_LENGTH,
+				     IOMMU_RESV_MSI);
+	if (mdev->sw_msi)
+		mock_add_resv_region(head, MOCK_SW_MSI_START,
+				     MOCK_SW_MSI_LENGTH, IOMMU_RESV_SW_MSI);
 }
 
 /*
@@ -658,6 +829,10 @@ static struct mock_dev *mock_dev_create(u32 flags)
 		return ERR_PTR(rc);
 	}
 	mdev->flags = flags;
+	mdev->msi_window = READ_ONCE(mock_msi_window);
+	mdev->sw_msi = READ_ONCE(mock_sw_msi);
+	mdev->no_snoop = READ_ONCE(mock_no_snoop);
+	mdev->narrow = READ_ONCE(mock_narrow);
 	device_initialize(&mdev->dev);
 	mdev->dev.release = mock_dev_release;
 	mdev->dev.bus = &iommufd_mock_bus;
@@ -671,7 +846,6 @@ static struct mock_dev *mock_dev_create(u32 flags)
 	rc = iommu_probe_device(&mdev->dev);
 	if (rc)
 		goto err_del;
-	mdev->msi_window = READ_ONCE(mock_msi_window);
 	mutex_lock(&mock_devs_lock);
 	list_add_tail(&mdev->item, &mock_devs);
 	mutex_unlock(&mock_devs_lock);
@@ -1621,6 +1795,12 @@ int iommufd_test_init(void)
 			    &mock_share_group);
 	debugfs_create_bool("mock_msi_window", 0600, iommufd_debugfs_dir,
 			    &mock_msi_window);
+	debugfs_create_bool("mock_sw_msi", 0600, iommufd_debugfs_dir,
+			    &mock_sw_msi);
+	debugfs_create_bool("mock_no_snoop", 0600, iommufd_debugfs_dir,
+			    &mock_no_snoop);
+	debugfs_create_bool("mock_narrow", 0600, iommufd_debugfs_dir,
+			    &mock_narrow);
 	debugfs_create_bool("mock_driver_match", 0600, iommufd_debugfs_dir,
 			    &mock_driver_match);
 	debugfs_create_file("inject", 0200, iommufd_debugfs_dir, NULL,

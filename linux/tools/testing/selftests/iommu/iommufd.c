@@ -1002,6 +1002,9 @@ FIXTURE_TEARDOWN(domain)
 	/* A test that stopped half-way must not leave the mock changed. */
 	debugfs_bool("/sys/kernel/debug/iommufd/mock_share_group", false);
 	debugfs_bool("/sys/kernel/debug/iommufd/mock_msi_window", false);
+	debugfs_bool("/sys/kernel/debug/iommufd/mock_sw_msi", false);
+	debugfs_bool("/sys/kernel/debug/iommufd/mock_no_snoop", false);
+	debugfs_bool("/sys/kernel/debug/iommufd/mock_narrow", false);
 	debugfs_bool("/sys/kernel/debug/iommufd/mock_driver_match", false);
 	close(self->fd);
 	/* Closing the context unpinned everything. */
@@ -2758,8 +2761,11 @@ TEST_F(domain, debugfs_view)
 	EXPECT_NE(NULL, strstr(section, want));
 	EXPECT_NE(NULL, strstr(section,
 			       " index=0-3 source=user npinned=4/4 mapped=yes access_pins=0\n"));
-	snprintf(want, sizeof(want), "\n  %u hw_pagetable ioas=%u devices=1 auto\n",
-		 hwpt, self->ioas);
+	snprintf(want, sizeof(want),
+		 "\n  %u hw_pagetable ioas=%u devices=1 auto aperture=0x%lx-0x%lx pgsizes=0x%lx coherent=yes msi_cookie=no mock_io_pages=%lu mock_huge_io_pages=0\n",
+		 hwpt, self->ioas, (unsigned long)MOCK_APERTURE_START,
+		 (unsigned long)MOCK_APERTURE_LAST, page_size / 2,
+		 4 * 2ul);
 	EXPECT_NE(NULL, strstr(section, want));
 	snprintf(want, sizeof(want), "\n  %u device dev=iommufd_mock", idev);
 	EXPECT_NE(NULL, strstr(section, want));
@@ -2792,6 +2798,337 @@ TEST_F(domain, debugfs_view)
 out:
 	free(section);
 	free(buf);
+}
+
+/*
+ * The mock IOMMU's domains, as the strictest real drivers'
+ * =========================================================
+ *
+ * A mock domain gets its aperture and page sizes at its first attach, maps
+ * nothing before (a map WARNs, which fails the run), may narrow its
+ * aperture at a later attach, and can refuse to enforce cache coherency;
+ * see selftest.c. The debugfs view shows what a page table's domain is.
+ */
+#define HUGEPAGES "/proc/sys/vm/nr_hugepages"
+
+static long read_long(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY);
+	ssize_t len;
+
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return len > 0 ? atol(buf) : -1;
+}
+
+#define SW_MSI "/sys/kernel/debug/iommufd/mock_sw_msi"
+#define NO_SNOOP "/sys/kernel/debug/iommufd/mock_no_snoop"
+#define NARROW "/sys/kernel/debug/iommufd/mock_narrow"
+#define MOCK_SW_MSI_START (MOCK_APERTURE_START + 512 * MiB)
+#define MOCK_NARROW_LAST (MOCK_APERTURE_START + 1024 * MiB - 1)
+
+/*
+ * The debugfs line of page table @hwpt of this process's first context,
+ * without its newline, in @line; false if there is none.
+ */
+static bool hwpt_line(uint32_t hwpt, char *line, size_t size)
+{
+	size_t bufsize = 1 << 20, section_size = 65536;
+	char *buf = malloc(bufsize), *section = malloc(section_size);
+	char head[48], *start, *end;
+	bool found = false;
+
+	if (!buf || !section)
+		goto out;
+	if (debugfs_own_contexts(buf, bufsize, section, section_size) < 1)
+		goto out;
+	snprintf(head, sizeof(head), "\n  %u hw_pagetable ", hwpt);
+	start = strstr(section, head);
+	if (!start)
+		goto out;
+	start++;
+	end = strchr(start, '\n');
+	if (!end || (size_t)(end - start) >= size)
+		goto out;
+	memcpy(line, start, end - start);
+	line[end - start] = 0;
+	found = true;
+out:
+	free(section);
+	free(buf);
+	return found;
+}
+
+/* Whether page table @hwpt's debugfs line has @field (such as "a=b"). */
+static bool hwpt_has(uint32_t hwpt, const char *field)
+{
+	char line[512], want[128];
+	size_t len;
+
+	if (!hwpt_line(hwpt, line, sizeof(line)))
+		return false;
+	snprintf(want, sizeof(want), " %s", field);
+	len = strlen(want);
+	for (char *p = strstr(line, want); p; p = strstr(p + 1, want))
+		if (p[len] == ' ' || !p[len])
+			return true;
+	return false;
+}
+
+/* The mock domain's aperture, as the debugfs field reads. */
+static const char *aperture_field(uint64_t first, uint64_t last)
+{
+	static char field[64];
+
+	snprintf(field, sizeof(field), "aperture=0x%llx-0x%llx",
+		 (unsigned long long)first, (unsigned long long)last);
+	return field;
+}
+
+/* The IOAS's one usable range is [@first, @last]. */
+static void expect_one_range(struct __test_metadata *_metadata, int fd,
+			     uint32_t ioas, uint64_t first, uint64_t last)
+{
+	struct iommu_iova_range ranges[4];
+	uint32_t num = ARRAY_SIZE(ranges);
+
+	ASSERT_EQ(0, iova_ranges(fd, ioas, ranges, &num, NULL));
+	ASSERT_EQ(1, num);
+	EXPECT_EQ(first, ranges[0].start);
+	EXPECT_EQ(last, ranges[0].last);
+}
+
+/*
+ * A page table is filled only after its driver finished the domain at the
+ * first attach, so an IOAS that already maps memory takes a device, and
+ * its IOVA ranges are the aperture the driver set then. IOMMU_HWPT_ALLOC
+ * finishes its page table against the device it names, attached or not.
+ */
+TEST_F(domain, finished_before_filled)
+{
+	uint32_t stdev, hwpt, idev, hwpt2, got;
+
+	if (access(CONTEXTS_FILE, R_OK))
+		SKIP(return, "no " CONTEXTS_FILE " (CONFIG_IOMMUFD_DEBUGFS)");
+
+	/* Before any device, the whole IOVA space is the IOAS's. */
+	expect_one_range(_metadata, self->fd, self->ioas, 0, UINT64_MAX);
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem,
+			       4 * page_size, APERTURE));
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas, &stdev, &hwpt, &idev));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt, APERTURE, self->mem,
+				  4 * page_size));
+	expect_one_range(_metadata, self->fd, self->ioas, MOCK_APERTURE_START,
+			 MOCK_APERTURE_LAST);
+	EXPECT_TRUE(hwpt_has(hwpt, aperture_field(MOCK_APERTURE_START,
+						  MOCK_APERTURE_LAST)));
+
+	/* A page table on request, for the attached device: the same. */
+	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas, 0, 0, 0, &hwpt2));
+	EXPECT_TRUE(hwpt_has(hwpt2, aperture_field(MOCK_APERTURE_START,
+						   MOCK_APERTURE_LAST)));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt2, APERTURE, self->mem,
+				  4 * page_size));
+	/* The device stayed on its own page table meanwhile. */
+	ASSERT_EQ(0, mock_replace(self->fd, stdev, self->ioas, &got));
+	EXPECT_EQ(hwpt, got);
+	ASSERT_EQ(0, mock_replace(self->fd, stdev, hwpt2, &got));
+	EXPECT_EQ(hwpt2, got);
+	EXPECT_ERRNO(ENOENT, destroy(self->fd, hwpt));
+	/* A later map reaches it as well. */
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem + 4 * page_size,
+			       4 * page_size, APERTURE + MiB));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt2, APERTURE + MiB,
+				  self->mem + 4 * page_size, 4 * page_size));
+
+	ASSERT_EQ(0, destroy(self->fd, stdev));
+	/* Without devices, the IOAS still follows the page table's aperture. */
+	expect_one_range(_metadata, self->fd, self->ioas, MOCK_APERTURE_START,
+			 MOCK_APERTURE_LAST);
+	EXPECT_EQ(0, destroy(self->fd, hwpt2));
+	expect_one_range(_metadata, self->fd, self->ioas, 0, UINT64_MAX);
+}
+
+/*
+ * The fill of a new page table maps with the large IO pages its driver
+ * allows once the domain is finished (VT-d's superpages come with the
+ * first attach), not only the maps made afterwards.
+ */
+TEST_F(domain, filled_with_large_pages)
+{
+	size_t len = 2 * MiB, io_pages = len / (page_size / 2);
+	long pool = read_long(HUGEPAGES);
+	uint32_t stdev, idev, hwpt, got;
+	char field[64];
+	uint8_t *mem;
+
+	if (pool < 0 || write_file(HUGEPAGES, "1") ||
+	    read_long(HUGEPAGES) < 1) {
+		if (pool >= 0) {
+			snprintf(field, sizeof(field), "%ld", pool);
+			write_file(HUGEPAGES, field);
+		}
+		SKIP(return, "no 2 MiB hugetlbfs page to be had");
+	}
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE,
+		   -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	/* Filled at attach: one huge IO page for each 256 small ones. */
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, mem, len, APERTURE));
+	ASSERT_EQ(0, mock_device_flags(self->fd, self->ioas,
+				       MOCK_FLAGS_DEVICE_HUGE_IOVA, &stdev,
+				       &idev));
+	ASSERT_EQ(0, mock_replace(self->fd, stdev, self->ioas, &hwpt));
+	snprintf(field, sizeof(field), "mock_huge_io_pages=%zu", io_pages);
+	EXPECT_TRUE(hwpt_has(hwpt, field));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt, APERTURE, mem, len));
+	/* A page table on request is filled the same way. */
+	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas, 0, 0, 0, &got));
+	EXPECT_TRUE(hwpt_has(got, field));
+	EXPECT_EQ(0, destroy(self->fd, got));
+
+	EXPECT_EQ(0, destroy(self->fd, stdev));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, APERTURE, len, NULL));
+	munmap(mem, len);
+	snprintf(field, sizeof(field), "%ld", pool);
+	EXPECT_EQ(0, write_file(HUGEPAGES, field));
+}
+
+/*
+ * A device whose MSIs go through a software-managed window (an ARM ITS,
+ * virtio-iommu) gets its page table an MSI cookie there, as type1 gives
+ * it, whichever way the device attaches; the window stays unmapped.
+ */
+TEST_F(domain, sw_msi_cookie)
+{
+	uint32_t stdev, hwpt, idev, stdev2, hwpt2, hwpt3, got;
+	uint64_t window, length = 0;
+
+	if (access(SW_MSI, W_OK) || access(CONTEXTS_FILE, R_OK))
+		SKIP(return, "no %s (CONFIG_IOMMUFD_TEST, debugfs)", SW_MSI);
+
+	ASSERT_EQ(0, debugfs_bool(SW_MSI, true));
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas, &stdev, &hwpt, &idev));
+	ASSERT_EQ(0, debugfs_bool(SW_MSI, false));
+	EXPECT_TRUE(hwpt_has(hwpt, "msi_cookie=yes"));
+	window = aperture_hole(_metadata, self->fd, self->ioas, &length);
+	EXPECT_EQ(MOCK_SW_MSI_START, window);
+	EXPECT_EQ(MiB, length);
+	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas, self->mem,
+				       page_size, MOCK_SW_MSI_START));
+
+	/* A page table on request for it has one too. */
+	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas, 0, 0, 0, &hwpt2));
+	EXPECT_TRUE(hwpt_has(hwpt2, "msi_cookie=yes"));
+	/* One without the window shares the page table, needing none. */
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas, &stdev2, &got, &idev));
+	EXPECT_EQ(hwpt, got);
+	/* A page table made for that one gets a cookie when the other joins. */
+	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas, 0, 0, 0, &hwpt3));
+	EXPECT_TRUE(hwpt_has(hwpt3, "msi_cookie=no"));
+	ASSERT_EQ(0, mock_replace(self->fd, stdev, hwpt3, &got));
+	EXPECT_TRUE(hwpt_has(hwpt3, "msi_cookie=yes"));
+
+	EXPECT_EQ(0, destroy(self->fd, stdev));
+	EXPECT_EQ(0, destroy(self->fd, stdev2));
+	EXPECT_EQ(0, destroy(self->fd, hwpt2));
+	EXPECT_EQ(0, destroy(self->fd, hwpt3));
+}
+
+/*
+ * Cache coherency: a device whose IOMMU can enforce it is only on page
+ * tables that enforce it, decided before anything is mapped, and a device
+ * whose IOMMU cannot is never put on one; each gets a page table of its
+ * own kind. The compatibility container answers VFIO_DMA_CC_IOMMU from
+ * its page tables.
+ */
+TEST_F(domain, cache_coherency)
+{
+	uint32_t stdev, hwpt, idev, stdev2, hwpt2, idev2, got, other;
+
+	if (access(NO_SNOOP, W_OK) || access(CONTEXTS_FILE, R_OK))
+		SKIP(return, "no %s (CONFIG_IOMMUFD_TEST, debugfs)", NO_SNOOP);
+
+	ASSERT_EQ(0, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &self->ioas, 0));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem,
+			       4 * page_size, APERTURE));
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas, &stdev, &hwpt, &idev));
+	EXPECT_TRUE(hwpt_has(hwpt, "coherent=yes"));
+	EXPECT_EQ(1, ioctl(self->fd, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU));
+
+	ASSERT_EQ(0, debugfs_bool(NO_SNOOP, true));
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas, &stdev2, &hwpt2,
+				 &idev2));
+	ASSERT_EQ(0, debugfs_bool(NO_SNOOP, false));
+	EXPECT_NE(hwpt, hwpt2);
+	EXPECT_TRUE(hwpt_has(hwpt2, "coherent=no"));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt2, APERTURE, self->mem,
+				  4 * page_size));
+	EXPECT_EQ(0, ioctl(self->fd, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU));
+
+	/* Neither kind of device goes on the other kind of page table. */
+	EXPECT_ERRNO(EINVAL, mock_replace(self->fd, stdev2, hwpt, &got));
+	EXPECT_ERRNO(EINVAL, mock_replace(self->fd, stdev, hwpt2, &got));
+	ASSERT_EQ(0, hwpt_alloc(self->fd, idev2, self->ioas, 0, 0, 0, &other));
+	EXPECT_TRUE(hwpt_has(other, "coherent=no"));
+	EXPECT_ERRNO(EINVAL, mock_replace(self->fd, stdev, other, &got));
+	EXPECT_EQ(0, destroy(self->fd, other));
+	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas, 0, 0, 0, &other));
+	EXPECT_TRUE(hwpt_has(other, "coherent=yes"));
+	EXPECT_ERRNO(EINVAL, mock_replace(self->fd, stdev2, other, &got));
+	EXPECT_EQ(0, destroy(self->fd, other));
+
+	/* With the device that cannot snoop gone, all DMA is coherent. */
+	EXPECT_EQ(0, destroy(self->fd, stdev2));
+	EXPECT_EQ(1, ioctl(self->fd, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU));
+	EXPECT_EQ(0, destroy(self->fd, stdev));
+}
+
+/*
+ * A device behind an IOMMU with fewer address bits narrows the aperture of
+ * a page table it joins (as VT-d's do), and the IOAS follows; it cannot
+ * join while something is mapped beyond its reach, nor a new page table
+ * of its own be filled then.
+ */
+TEST_F(domain, aperture_narrows)
+{
+	uint64_t far = MOCK_NARROW_LAST + 1;
+	uint32_t stdev, hwpt, stdev2, hwpt2;
+
+	if (access(NARROW, W_OK) || access(CONTEXTS_FILE, R_OK))
+		SKIP(return, "no %s (CONFIG_IOMMUFD_TEST, debugfs)", NARROW);
+
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &stdev, &hwpt));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem, page_size,
+			       far));
+	ASSERT_EQ(0, debugfs_bool(NARROW, true));
+	EXPECT_ERRNO(EADDRINUSE, mock_domain(self->fd, self->ioas, &stdev2,
+					     &hwpt2));
+	ASSERT_EQ(0, debugfs_bool(NARROW, false));
+	/* Nothing changed. */
+	expect_one_range(_metadata, self->fd, self->ioas, MOCK_APERTURE_START,
+			 MOCK_APERTURE_LAST);
+	EXPECT_TRUE(hwpt_has(hwpt, aperture_field(MOCK_APERTURE_START,
+						  MOCK_APERTURE_LAST)));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt, far, self->mem, page_size));
+
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, far, page_size, NULL));
+	ASSERT_EQ(0, debugfs_bool(NARROW, true));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &stdev2, &hwpt2));
+	ASSERT_EQ(0, debugfs_bool(NARROW, false));
+	EXPECT_EQ(hwpt, hwpt2);
+	EXPECT_TRUE(hwpt_has(hwpt, aperture_field(MOCK_APERTURE_START,
+						  MOCK_NARROW_LAST)));
+	expect_one_range(_metadata, self->fd, self->ioas, MOCK_APERTURE_START,
+			 MOCK_NARROW_LAST);
+	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas, self->mem,
+				       page_size, far));
+	EXPECT_EQ(0, destroy(self->fd, stdev2));
+	EXPECT_EQ(0, destroy(self->fd, stdev));
 }
 
 /* Where tracefs is, mounting it if nobody did; NULL without tracing. */
@@ -3096,8 +3433,8 @@ TEST_F(vfio_compat, bad_input)
 	EXPECT_ERRNO(EINVAL, ioctl(self->fd, VFIO_SET_IOMMU, 5));
 	EXPECT_EQ(0, ioctl(self->fd, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR));
 	EXPECT_EQ(1, ioctl(self->fd, VFIO_CHECK_EXTENSION, VFIO_UNMAP_ALL));
-	/* The mock domain, like any of ours, does not enforce coherency. */
-	EXPECT_EQ(0, ioctl(self->fd, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU));
+	/* The mock IOMMU enforces coherency, and its page table does. */
+	EXPECT_EQ(1, ioctl(self->fd, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU));
 	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &unmap));
 	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 16 * page_size, 0));
 	EXPECT_EQ(0, total_mapped(_metadata, self->fd, self->ioas));
@@ -3255,8 +3592,6 @@ TEST(vfio_container_charges_mm)
  * file in the test's own address space shows the same pages, so that the
  * mock domain's entries and the pins can be checked against it.
  */
-#define HUGEPAGES "/proc/sys/vm/nr_hugepages"
-
 FIXTURE(file)
 {
 	int fd;
@@ -3287,18 +3622,6 @@ FIXTURE_VARIANT_ADD(file, hugetlbfs)
 	.kind = "hugetlbfs",
 };
 
-static long read_long(const char *path)
-{
-	char buf[32] = "";
-	int fd = open(path, O_RDONLY);
-	ssize_t len;
-
-	if (fd < 0)
-		return -1;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return len > 0 ? atol(buf) : -1;
-}
 
 /* A new file of the variant's kind, @len bytes, not yet populated. */
 static int file_create(const char *kind, size_t len)

@@ -256,4 +256,91 @@ TEST_F_TIMEOUT(race, destroy_during_use, 300)
 	close(race.fd);
 }
 
+/* What map_during_first_attach's threads share. */
+struct first_attach {
+	int fd;
+	uint32_t ioas;		/* the IOAS of this round */
+	uint8_t *mem;
+	atomic_bool stop;
+	atomic_ulong maps;
+	atomic_int bad_errno;
+	const char *bad_call;
+};
+
+static void first_attach_check(struct first_attach *fa, const char *call,
+			       int rc)
+{
+	if (rc && !atomic_exchange(&fa->bad_errno, errno))
+		fa->bad_call = call;
+}
+
+/* Map and unmap one 4 KiB page after another, each of which must work. */
+static void *first_attach_mapper(void *arg)
+{
+	struct first_attach *fa = arg;
+	unsigned int i = 0;
+
+	while (!atomic_load(&fa->stop)) {
+		uint64_t iova = IOVA + (i % PAGES) * page_size;
+		uint32_t ioas = fa->ioas;
+
+		first_attach_check(fa, "map",
+				   ioas_map(fa->fd, ioas, fa->mem +
+					    (i % PAGES) * page_size,
+					    page_size, iova));
+		first_attach_check(fa, "unmap",
+				   ioas_unmap(fa->fd, ioas, iova, page_size,
+					      NULL));
+		atomic_fetch_add(&fa->maps, 1);
+		i++;
+	}
+	return NULL;
+}
+
+/*
+ * A map beside the first attach to a fresh IOAS, which makes the IOAS's
+ * first page table: the driver finishes the domain at that attach (and a
+ * real one may free top-level tables then), so the map must not reach the
+ * domain before it is filled. Every call must work, and the page table
+ * must map what the IOAS maps once the attach is done.
+ */
+TEST_F_TIMEOUT(race, map_during_first_attach, 300)
+{
+	struct first_attach fa = { .mem = self->mem };
+	unsigned int round;
+	pthread_t mapper;
+
+	fa.fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, fa.fd);
+	for (round = 0; round != ROUNDS; round++) {
+		uint32_t stdev, ioas;
+		unsigned long maps;
+
+		ASSERT_EQ(0, ioas_alloc(fa.fd, &ioas));
+		fa.ioas = ioas;
+		/* A mapping that stays, for the fill to copy. */
+		ASSERT_EQ(0, ioas_map(fa.fd, ioas, self->mem +
+				      PAGES * page_size / 2, page_size,
+				      IOVA + PAGES * page_size));
+		atomic_store(&fa.stop, false);
+		maps = atomic_load(&fa.maps);
+		ASSERT_EQ(0, pthread_create(&mapper, NULL, first_attach_mapper,
+					    &fa));
+		while (atomic_load(&fa.maps) < maps + 2)
+			usleep(20);
+		ASSERT_EQ(0, mock_device(fa.fd, ioas, &stdev));
+		usleep(round % 8 * 100);
+		atomic_store(&fa.stop, true);
+		ASSERT_EQ(0, pthread_join(mapper, NULL));
+		ASSERT_EQ(0, fa.bad_errno)
+			TH_LOG("%s: errno %d", fa.bad_call, fa.bad_errno);
+		ASSERT_EQ(0, iommufd_destroy(fa.fd, stdev));
+		ASSERT_EQ(0, ioas_unmap(fa.fd, ioas, 0, UINT64_MAX, NULL));
+		ASSERT_EQ(0, iommufd_destroy(fa.fd, ioas));
+	}
+	printf("# %u first attaches beside %lu maps\n", round,
+	       (unsigned long)atomic_load(&fa.maps));
+	close(fa.fd);
+}
+
 TEST_HARNESS_MAIN

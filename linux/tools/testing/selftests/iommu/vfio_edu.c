@@ -1311,6 +1311,84 @@ TEST_F_TIMEOUT(edu, unplug_unbind_group, 120)
 		     &self->edu, &self->devfd, &self->claimed, UNPLUG_UNBIND);
 }
 
+/* What map_during_first_attach's mapper shares with the test. */
+struct mapper {
+	int iommufd;
+	uint32_t ioas;
+	uint8_t *mem;
+	atomic_bool stop;
+	atomic_ulong maps;
+	atomic_int bad_errno;
+};
+
+/* Map and unmap a 4 KiB page of the IOAS at one IOVA, then another. */
+static void *mapper_fn(void *arg)
+{
+	struct mapper *m = arg;
+	unsigned int i = 0;
+
+	while (!atomic_load(&m->stop)) {
+		uint64_t iova = IOVA_C + (i % 2) * page_size;
+
+		if (ioas_map(m->iommufd, m->ioas, m->mem, page_size, iova) ||
+		    ioas_unmap(m->iommufd, m->ioas, iova, page_size, NULL))
+			atomic_store(&m->bad_errno, errno);
+		atomic_fetch_add(&m->maps, 1);
+		i++;
+	}
+	return NULL;
+}
+
+/*
+ * VT-d finishes a domain at its first attach, when it may free the
+ * top-level tables it will not use: a map racing with the first attach to
+ * a fresh IOAS must not walk them (KASAN would report it). Every call
+ * works, and the edu reaches what the IOAS mapped before the attach.
+ */
+TEST_F_TIMEOUT(edu, map_during_first_attach, 300)
+{
+	uint8_t *src = self->mem, *dst = self->mem + page_size;
+	struct mapper m = { .iommufd = self->iommufd,
+			    .mem = self->mem + 2 * page_size };
+	unsigned int round, rounds = 50;
+	uint32_t devid, pt_id;
+	pthread_t thread;
+
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	OPEN_AND_BIND(&devid);
+	ASSERT_EQ(0, edu_open(&self->edu, self->devfd));
+	for (round = 0; round != rounds; round++) {
+		unsigned long maps = atomic_load(&m.maps);
+
+		ASSERT_EQ(0, ioas_alloc(self->iommufd, &m.ioas));
+		ASSERT_EQ(0, ioas_map(self->iommufd, m.ioas, src, page_size,
+				      IOVA_A));
+		ASSERT_EQ(0, ioas_map(self->iommufd, m.ioas, dst, page_size,
+				      IOVA_B));
+		atomic_store(&m.stop, false);
+		ASSERT_EQ(0, pthread_create(&thread, NULL, mapper_fn, &m));
+		while (atomic_load(&m.maps) < maps + 2)
+			usleep(20);
+		pt_id = m.ioas;
+		ASSERT_EQ(0, vfio_attach(self->devfd, &pt_id));
+		atomic_store(&m.stop, true);
+		ASSERT_EQ(0, pthread_join(thread, NULL));
+		ASSERT_EQ(0, m.bad_errno);
+
+		fill(src, LEN, round);
+		memset(dst, 0, LEN);
+		ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_A, LEN));
+		ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_B, LEN));
+		ASSERT_EQ(0, memcmp(src, dst, LEN));
+
+		ASSERT_EQ(0, vfio_detach(self->devfd));
+		ASSERT_EQ(0, iommufd_destroy(self->iommufd, m.ioas));
+	}
+	printf("# %u first attaches beside %lu maps\n", rounds,
+	       (unsigned long)atomic_load(&m.maps));
+}
+
 TEST_F_TIMEOUT(edu, attach_fail_nth, 600)
 {
 	uint8_t *src = self->mem, *dst = self->mem + page_size;
