@@ -469,6 +469,8 @@ static long iopt_pin_folio_pages(struct folio *folio, unsigned long first,
 /*
  * A shmem file: the page cache, with holes filled as a read fault of a
  * shared mapping would fill them; nothing past the end of the file.
+ * Without CONFIG_SHMEM no file is shmem (shmem_file() says no, and memfds
+ * are ramfs files), so none gets here.
  */
 static long iopt_pages_pin_shmem(struct iopt_pages *pages, pgoff_t pgoff,
 				 unsigned long n, struct page **out)
@@ -476,6 +478,8 @@ static long iopt_pages_pin_shmem(struct iopt_pages *pages, pgoff_t pgoff,
 	struct inode *inode = file_inode(pages->file);
 	unsigned long done = 0;
 
+	if (!IS_ENABLED(CONFIG_SHMEM))
+		return -EINVAL;
 	while (done != n) {
 		struct folio *folio;
 		long rc;
