@@ -85,7 +85,8 @@ void vfio_group_unset_iommufd(struct vfio_group *group)
  * iommufd attaches a device whose IOMMU can enforce coherency only to page
  * tables that do (see vfio_device_cdev_enforced_coherent()), so the group's
  * DMA is coherent if every device's IOMMU can enforce it. An emulated
- * device's "DMA" is the CPU's own copy, coherent by nature.
+ * device has no IOMMU to ask: its parent's DMA into the pages it pins may
+ * well bypass the caches (a GPU's), so it answers no, as through its cdev.
  *
  * Return: true if so.
  */
@@ -96,8 +97,6 @@ bool vfio_group_iommufd_enforced_coherent(struct vfio_group *group)
 
 	lockdep_assert_held(&group->group_lock);
 
-	if (group->type == VFIO_EMULATED_IOMMU)
-		return true;
 	mutex_lock(&group->device_lock);
 	list_for_each_entry(device, &group->device_list, group_next) {
 		if (!device_iommu_capable(device->dev,

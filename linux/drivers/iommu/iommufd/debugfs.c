@@ -123,7 +123,8 @@ static void iommufd_debugfs_show_hwpt(struct seq_file *m,
 		   hwpt->ioas->obj.id, ndevices,
 		   hwpt->auto_domain ? " auto" : "");
 	/* What the domain's driver made of it, and what iommufd asked. */
-	seq_printf(m, " aperture=0x%llx-0x%llx pgsizes=0x%lx coherent=%s msi_cookie=%s",
+	seq_printf(m, " filled=%s aperture=0x%llx-0x%llx pgsizes=0x%lx coherent=%s msi_cookie=%s",
+		   hwpt->filled ? "yes" : "no",
 		   (u64)hwpt->domain->geometry.aperture_start,
 		   (u64)hwpt->domain->geometry.aperture_end,
 		   hwpt->domain->pgsize_bitmap,
@@ -137,10 +138,16 @@ static void iommufd_debugfs_show_device(struct seq_file *m,
 					struct iommufd_device *idev)
 {
 	mutex_lock(&idev->attach_lock);
-	seq_printf(m, "  %u device dev=%s group=%d hw_pagetable=%u\n",
+	seq_printf(m, "  %u device dev=%s group=%d hw_pagetable=%u",
 		   idev->obj.id, dev_name(idev->dev),
 		   iommu_group_id(idev->igroup->group),
 		   idev->hwpt ? idev->hwpt->obj.id : 0);
+	/* Whether the IOMMU translates for it with that page table indeed. */
+	if (idev->hwpt)
+		seq_printf(m, " in_domain=%s",
+			   iommu_get_domain_for_dev(idev->dev) ==
+					   idev->hwpt->domain ? "yes" : "no");
+	seq_putc(m, '\n');
 	mutex_unlock(&idev->attach_lock);
 }
 

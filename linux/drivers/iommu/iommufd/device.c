@@ -113,6 +113,63 @@ out_unlock:
 	return igroup;
 }
 
+/*
+ * Move the group to @hwpt's domain (NULL: block its DMA), as the driver's
+ * attach_dev() does it: in one step, though not hitless (see
+ * iommu_group_replace_domain()). A domain that mirrors an IOAS is attached
+ * with the IOAS's iova_rwsem held for writing: the driver may change its
+ * page table at an attach (VT-d may free top-levels, virtio-iommu replays
+ * every mapping, then counts the endpoint that maps and unmaps must reach),
+ * which must not meet a map or an unmap, nor another attach.
+ */
+static int iommufd_group_set_domain(struct iommufd_group *igroup,
+				    struct iommufd_hw_pagetable *hwpt)
+{
+	struct rw_semaphore *iova_rwsem = NULL;
+	int rc;
+
+	lockdep_assert_held(&igroup->lock);
+
+	if (hwpt && hwpt->filled)
+		iova_rwsem = &hwpt->ioas->iopt.iova_rwsem;
+	if (iova_rwsem)
+		down_write(iova_rwsem);
+	rc = iommu_group_replace_domain(igroup->group,
+					hwpt ? hwpt->domain : NULL);
+	if (iova_rwsem)
+		up_write(iova_rwsem);
+	return rc;
+}
+
+/**
+ * iommufd_group_restore - put a group back on the domain iommufd records
+ * @igroup: the group, its lock held
+ *
+ * After the group was moved to another domain for a moment (a new domain
+ * its driver had to finish), or an attach failed half-way: the group goes
+ * back to its page table's domain, or to blocking DMA if it has none. A
+ * driver may need memory to attach a domain again (VT-d does), so this is
+ * tried a few times.
+ *
+ * Return: 0, or the driver's errno: the group is then blocking DMA, or on
+ * the domain it was moved to if even that failed (the IOMMU core warns).
+ * iommufd_device_set_domain() notices either and attaches again.
+ */
+int iommufd_group_restore(struct iommufd_group *igroup)
+{
+	int tries, rc = 0;
+
+	for (tries = 0; tries != 3; tries++) {
+		rc = iommufd_group_set_domain(igroup, igroup->hwpt);
+		if (!rc)
+			return 0;
+	}
+	pr_warn_ratelimited("iommufd: IOMMU group %d: its driver cannot attach its domain again (%d)\n",
+			    iommu_group_id(igroup->group), rc);
+	iommu_detach_group(NULL, igroup->group);
+	return rc;
+}
+
 void iommufd_device_destroy(struct iommufd_object *obj)
 {
 	struct iommufd_device *idev =
@@ -124,19 +181,25 @@ void iommufd_device_destroy(struct iommufd_object *obj)
 	iommufd_put_group(idev->igroup);
 }
 
-/* Where MSI doorbells are mapped for @dev, if it is left to the OS. */
-static phys_addr_t iommufd_device_sw_msi_start(struct device *dev)
+/*
+ * Where MSI doorbells are mapped for the device, if that is left to the
+ * OS: its IOMMU_RESV_SW_MSI window. A driver names one at most.
+ */
+static void iommufd_device_find_sw_msi(struct iommufd_device *idev)
 {
-	phys_addr_t start = PHYS_ADDR_MAX;
 	struct iommu_resv_region *resv;
 	LIST_HEAD(regions);
 
-	iommu_get_resv_regions(dev, &regions);
-	list_for_each_entry(resv, &regions, list)
-		if (resv->type == IOMMU_RESV_SW_MSI)
-			start = resv->start;
-	iommu_put_resv_regions(dev, &regions);
-	return start;
+	idev->sw_msi_start = PHYS_ADDR_MAX;
+	iommu_get_resv_regions(idev->dev, &regions);
+	list_for_each_entry(resv, &regions, list) {
+		if (resv->type != IOMMU_RESV_SW_MSI)
+			continue;
+		idev->sw_msi_start = resv->start;
+		idev->sw_msi_length = resv->length;
+		break;
+	}
+	iommu_put_resv_regions(idev->dev, &regions);
 }
 
 /**
@@ -186,7 +249,7 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 	idev->igroup = igroup;
 	idev->enforce_cache_coherency =
 		device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
-	idev->sw_msi_start = iommufd_device_sw_msi_start(dev);
+	iommufd_device_find_sw_msi(idev);
 	mutex_init(&idev->attach_lock);
 	/* The binding driver's reference, dropped by iommufd_device_unbind(). */
 	refcount_inc(&idev->obj.users);
@@ -248,16 +311,38 @@ static int iommufd_device_compatible(struct iommufd_device *idev,
 }
 
 /*
+ * The first attach of a page table that does not mirror its IOAS yet: the
+ * driver finishes the domain for the group, then it is filled. A group
+ * that was attached elsewhere has its DMA blocked meanwhile.
+ */
+static int iommufd_device_attach_and_fill(struct iommufd_device *idev,
+					  struct iommufd_hw_pagetable *hwpt)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	int rc;
+
+	if (iommufd_should_fail())
+		return -ENOMEM;
+	rc = iommufd_group_set_domain(igroup, hwpt);
+	if (rc)
+		return rc;
+	rc = iommufd_hw_pagetable_fill(hwpt, idev);
+	if (rc)
+		iommufd_group_restore(igroup);
+	return rc;
+}
+
+/*
  * Move the device's group to @hwpt's domain, which it reaches without
  * passing through any other; refused while other devices of the group are
- * attached elsewhere. If the driver narrows the domain's aperture for the
- * group (VT-d behind an IOMMU with fewer address bits), the IOAS follows.
+ * attached elsewhere. The IOAS keeps out of whatever the domain's aperture
+ * lost at the attach.
  */
 static int iommufd_device_set_domain(struct iommufd_device *idev,
 				     struct iommufd_hw_pagetable *hwpt)
 {
 	struct iommufd_group *igroup = idev->igroup;
-	struct iommufd_hw_pagetable *old_hwpt = igroup->hwpt;
+	struct io_pagetable *iopt = &hwpt->ioas->iopt;
 	int rc;
 
 	lockdep_assert_held(&hwpt->ioas->mutex);
@@ -266,26 +351,33 @@ static int iommufd_device_set_domain(struct iommufd_device *idev,
 	rc = iommufd_device_compatible(idev, hwpt);
 	if (rc)
 		return rc;
-	if (old_hwpt == hwpt)
+	/* Unless a failed restore left the group elsewhere, see above. */
+	if (igroup->hwpt == hwpt &&
+	    iommu_get_domain_for_dev(idev->dev) == hwpt->domain)
 		return 0;
-	if (iommufd_device_group_others(idev))
+	if (igroup->hwpt != hwpt && iommufd_device_group_others(idev))
 		return -EINVAL;
+	if (!hwpt->filled)
+		return iommufd_device_attach_and_fill(idev, hwpt);
+
 	rc = iommufd_hw_pagetable_setup_msi(hwpt, idev);
 	if (rc)
 		return rc;
 	if (iommufd_should_fail())
 		return -ENOMEM;
+	down_write(&iopt->iova_rwsem);
 	rc = iommu_group_replace_domain(igroup->group, hwpt->domain);
-	if (rc)
-		return rc;
-	rc = iopt_table_update_aperture(&hwpt->ioas->iopt, hwpt->domain);
-	if (rc) {
-		if (old_hwpt)
-			WARN_ON(iommu_group_replace_domain(igroup->group,
-							   old_hwpt->domain));
-		else
-			iommu_detach_group(hwpt->domain, igroup->group);
+	if (!rc) {
+		rc = iopt_table_narrow_aperture(iopt, hwpt->domain,
+						&hwpt->aperture_start,
+						&hwpt->aperture_last);
+		if (rc) {
+			up_write(&iopt->iova_rwsem);
+			iommufd_group_restore(igroup);
+			return rc;
+		}
 	}
+	up_write(&iopt->iova_rwsem);
 	return rc;
 }
 
@@ -310,7 +402,7 @@ iommufd_device_set_ioas(struct iommufd_device *idev, struct iommufd_ioas *ioas,
 	 */
 	hwpt = idev->igroup->hwpt;
 	if (hwpt && hwpt->ioas == ioas) {
-		rc = iommufd_device_compatible(idev, hwpt);
+		rc = iommufd_device_set_domain(idev, hwpt);
 		if (rc)
 			return ERR_PTR(rc);
 		refcount_inc(&hwpt->obj.users);
@@ -345,6 +437,65 @@ iommufd_device_set_ioas(struct iommufd_device *idev, struct iommufd_ioas *ioas,
 	refcount_inc(&hwpt->obj.users);
 	*created = true;
 	return hwpt;
+}
+
+/*
+ * Whether a domain that no group was ever attached to can be filled: it has
+ * an aperture, so its driver made its page table at allocation (VT-d,
+ * AMD-Vi). ARM SMMU and virtio-iommu make it at the first attach.
+ */
+static bool iommufd_domain_usable_unfinished(struct iommu_domain *domain)
+{
+	return domain->geometry.aperture_end > domain->geometry.aperture_start;
+}
+
+/**
+ * iommufd_device_fill_hwpt - finish and fill a page table made on request
+ * @idev: the device it is made for
+ * @hwpt: the page table, new
+ *
+ * The driver finishes the domain for @idev's group, which then goes back to
+ * where it was, and the page table is filled, so that it maps the IOAS with
+ * the aperture and page sizes of @idev's IOMMU before any attach.
+ *
+ * A group that is attached would have its DMA blocked meanwhile, for the
+ * two attach calls (as for a replace). That is avoided where the domain
+ * can be filled unfinished (VT-d, AMD-Vi): it is, and its driver finishes
+ * it at its first attach, when the IOAS follows what that does to its
+ * aperture. ARM SMMU and virtio-iommu domains cannot be.
+ *
+ * Return: 0 or a negative errno; the page table can be destroyed either way.
+ */
+int iommufd_device_fill_hwpt(struct iommufd_device *idev,
+			     struct iommufd_hw_pagetable *hwpt)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	int rc;
+
+	lockdep_assert_held(&hwpt->ioas->mutex);
+
+	mutex_lock(&igroup->lock);
+	if (igroup->hwpt && iommufd_domain_usable_unfinished(hwpt->domain))
+		goto out_fill;
+	if (iommufd_should_fail()) {
+		rc = -ENOMEM;
+		goto out_unlock;
+	}
+	rc = iommufd_group_set_domain(igroup, hwpt);
+	if (rc)
+		goto out_unlock;
+	rc = iommufd_group_restore(igroup);
+	if (rc) {
+		/* Still in use by the group: never to be freed. */
+		if (iommu_get_domain_for_dev(idev->dev) == hwpt->domain)
+			hwpt->domain = NULL;
+		goto out_unlock;
+	}
+out_fill:
+	rc = iommufd_hw_pagetable_fill(hwpt, idev);
+out_unlock:
+	mutex_unlock(&igroup->lock);
+	return rc;
 }
 
 /* Move the device to page table @hwpt; returns it with a reference. */
@@ -547,8 +698,8 @@ void iommufd_device_detach(struct iommufd_device *idev)
 	/* The group blocks DMA again once its last attached device leaves. */
 	mutex_lock(&igroup->lock);
 	if (!--igroup->attached) {
-		iommu_detach_group(hwpt->domain, igroup->group);
 		igroup->hwpt = NULL;
+		iommufd_group_restore(igroup);
 	}
 	mutex_unlock(&igroup->lock);
 	iopt_remove_reserved_iova(&hwpt->ioas->iopt, idev);

@@ -26,10 +26,10 @@ void iommufd_hw_pagetable_destroy(struct iommufd_object *obj)
 		list_del(&hwpt->hwpt_item);
 		mutex_unlock(&hwpt->ioas->mutex);
 	}
-	if (hwpt->domain) {
+	if (hwpt->filled)
 		iopt_table_remove_domain(&hwpt->ioas->iopt, hwpt->domain);
+	if (hwpt->domain)
 		iommu_domain_free(hwpt->domain);
-	}
 	refcount_dec(&hwpt->ioas->obj.users);
 	mutex_destroy(&hwpt->devices_lock);
 }
@@ -44,97 +44,71 @@ void iommufd_hw_pagetable_destroy(struct iommufd_object *obj)
  * IOMMU_RESV_SW_MSI, where the DMA layer maps the MSI doorbells of the
  * devices that use the domain: the domain needs an MSI cookie at that base,
  * as VFIO type1 gives it. One cookie serves every device of the page table,
- * so they must agree on the window. Called with the IOAS's mutex held.
+ * so they must agree on the window. The doorbells stay mapped as long as
+ * the domain, so while the page table mirrors the IOAS the window stays
+ * reserved there, even after the device that needed it left.
  *
- * Return: 0, -EINVAL if @idev's window is elsewhere than the cookie's, or
- * the errno of iommu_get_msi_cookie() (-ENODEV, without the DMA layer's
- * IOMMU support, is not an error: no doorbell is mapped then either).
+ * Called with the IOAS's mutex held; the window of a page table that is
+ * not yet filled is reserved when it is filled.
+ *
+ * Return: 0, -EINVAL if @idev's window is elsewhere than the cookie's,
+ * -EADDRINUSE if the window is mapped, or the errno of
+ * iommu_get_msi_cookie(). Without the DMA layer's IOMMU support (-ENODEV)
+ * no doorbell is ever mapped and no cookie is needed.
  */
 int iommufd_hw_pagetable_setup_msi(struct iommufd_hw_pagetable *hwpt,
 				   struct iommufd_device *idev)
 {
+	struct io_pagetable *iopt = &hwpt->ioas->iopt;
 	int rc;
 
 	lockdep_assert_held(&hwpt->ioas->mutex);
 
 	if (idev->sw_msi_start == PHYS_ADDR_MAX)
 		return 0;
-	if (hwpt->msi_cookie)
-		return hwpt->sw_msi_start == idev->sw_msi_start ? 0 : -EINVAL;
-	if (iommufd_should_fail())
-		return -ENOMEM;
-	rc = iommu_get_msi_cookie(hwpt->domain, idev->sw_msi_start);
-	if (rc && rc != -ENODEV)
-		return rc;
-	hwpt->msi_cookie = true;
-	hwpt->sw_msi_start = idev->sw_msi_start;
-	return 0;
-}
-
-/*
- * Have the IOMMU driver finish @domain for @idev's group, and put the group
- * back where it was. 6.1's drivers finish a domain at its first attach: VT-d
- * picks the address width (the aperture) and the large page sizes and may
- * free top-level tables, ARM SMMU and virtio-iommu make the page table and
- * set the aperture and page sizes. Until then nothing may be read of the
- * domain's geometry nor mapped into it.
- *
- * While the group is on @domain, its DMA is blocked (nothing is mapped yet);
- * a group that was attached elsewhere loses its DMA for that moment.
- */
-static int iommufd_hw_pagetable_finish(struct iommu_domain *domain,
-				       struct iommufd_device *idev)
-{
-	struct iommufd_group *igroup = idev->igroup;
-	int rc;
-
-	lockdep_assert_held(&igroup->lock);
-
-	if (iommufd_should_fail())
-		return -ENOMEM;
-	rc = iommu_group_replace_domain(igroup->group, domain);
+	if (hwpt->msi_cookie) {
+		if (hwpt->sw_msi_start != idev->sw_msi_start)
+			return -EINVAL;
+	} else {
+		if (iommufd_should_fail())
+			return -ENOMEM;
+		rc = iommu_get_msi_cookie(hwpt->domain, idev->sw_msi_start);
+		if (rc == -ENODEV)
+			return 0;
+		if (rc)
+			return rc;
+		hwpt->msi_cookie = true;
+		hwpt->sw_msi_start = idev->sw_msi_start;
+		hwpt->sw_msi_length = idev->sw_msi_length;
+	}
+	if (!hwpt->filled || hwpt->msi_reserved)
+		return 0;
+	down_write(&iopt->iova_rwsem);
+	rc = iopt_reserve_iova(iopt, hwpt->sw_msi_start,
+			       hwpt->sw_msi_start + hwpt->sw_msi_length - 1,
+			       hwpt->domain);
+	up_write(&iopt->iova_rwsem);
 	if (rc)
 		return rc;
-	if (!igroup->hwpt) {
-		iommu_detach_group(domain, igroup->group);
-		return 0;
-	}
-	rc = iommu_group_replace_domain(igroup->group, igroup->hwpt->domain);
-	if (rc) {
-		/* Not left on a domain about to be freed: blocked instead. */
-		dev_warn(idev->dev,
-			 "could not go back to its page table (%d); DMA blocked until the next attach\n",
-			 rc);
-		iommu_detach_group(domain, igroup->group);
-	}
+	hwpt->msi_reserved = true;
 	return 0;
 }
 
 /**
- * iommufd_hw_pagetable_alloc - build a page table mirroring an IOAS
+ * iommufd_hw_pagetable_alloc - make a page table for an IOAS
  * @ictx: the context
  * @ioas: the IOAS; the page table holds a reference on it
- * @idev: the device the page table is made for: it picks the IOMMU driver,
- *	which finishes the domain for it; its group's lock is held, and the
- *	group stays where it was (the caller attaches it)
+ * @idev: the device the page table is made for, which picks the IOMMU
+ *	driver and the domain's abilities
  * @flags: IOMMU_HWPT_ALLOC_DIRTY_TRACKING or 0
  *
- * In this order: the domain is allocated and finished by its driver (see
- * iommufd_hw_pagetable_finish()), made to enforce cache coherency where
- * @idev's IOMMU can (before anything is mapped: VT-d sets its snoop bit in
- * each entry as it writes it), given an MSI cookie if @idev needs one, and
- * only then filled with the IOAS's mappings, from the aperture and page
- * sizes its driver set, large pages included. A map running beside this
- * (under the IOAS's iova_rwsem only) cannot see the domain before it is
- * filled, so never walks a table its driver is still changing.
- *
- * The caller adds the page table to @ioas->hwpt_list and finalizes it, or
- * destroys it with iommufd_object_abort_and_destroy().
+ * The page table's domain is neither finished nor filled: see
+ * iommufd_hw_pagetable_fill(). The caller adds the page table to
+ * @ioas->hwpt_list and finalizes it, or destroys it with
+ * iommufd_object_abort_and_destroy().
  *
  * Return: the page table, not yet visible, or an ERR_PTR: -EOPNOTSUPP if
- * @idev's IOMMU cannot track dirty IOVAs and @flags asks for it, -EINVAL if
- * it claims to enforce cache coherency and then does not, or the errno of
- * the driver's attach or of filling the domain.
+ * @idev's IOMMU cannot track dirty IOVAs and @flags asks for it, -ENOMEM.
  */
 struct iommufd_hw_pagetable *
 iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
@@ -168,43 +142,78 @@ iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			iommu_domain_alloc_flags(idev->dev, domain_flags);
 	if (IS_ERR(domain)) {
 		rc = PTR_ERR(domain);
-		goto out_abort;
+		iommufd_object_abort_and_destroy(ictx, &hwpt->obj);
+		return ERR_PTR(rc);
 	}
-
-	rc = iommufd_hw_pagetable_finish(domain, idev);
-	if (rc)
-		goto out_free_domain;
-
-	/*
-	 * A device whose IOMMU can enforce coherency gets it: VFIO tells KVM
-	 * so (vfio_file_enforced_coherent()) from that capability alone.
-	 */
-	if (idev->enforce_cache_coherency) {
-		if (!domain->ops->enforce_cache_coherency ||
-		    !domain->ops->enforce_cache_coherency(domain)) {
-			rc = -EINVAL;
-			goto out_free_domain;
-		}
-		hwpt->enforce_cache_coherency = true;
-	}
-
 	hwpt->domain = domain;
+	/*
+	 * A device whose IOMMU can enforce coherency gets it, and only such
+	 * devices use the page table: VFIO tells KVM so from the capability
+	 * alone (vfio_file_enforced_coherent()). Enforced when filled.
+	 */
+	hwpt->enforce_cache_coherency = idev->enforce_cache_coherency;
+	return hwpt;
+}
+
+/**
+ * iommufd_hw_pagetable_fill - make a page table mirror its IOAS
+ * @hwpt: a page table that does not yet
+ * @idev: the device through whose group the driver finished the domain,
+ *	at an attach just made (or will, for a domain its driver made usable
+ *	at allocation)
+ *
+ * 6.1's IOMMU drivers finish a domain at its first attach: VT-d picks the
+ * address width (the aperture) and the large page sizes and may free
+ * top-level tables, ARM SMMU and virtio-iommu make the page table and set
+ * the aperture and page sizes. Until then nothing may be read of the
+ * domain's geometry nor mapped into it, so a page table is filled only
+ * once a group was attached to it. In this order: the domain is made to
+ * enforce cache coherency if the page table does (before anything is
+ * mapped: VT-d sets its snoop bit in each entry as it writes it), given an
+ * MSI cookie if @idev needs one, and only then filled with the IOAS's
+ * mappings, from the aperture and page sizes its driver set, large pages
+ * included. Maps running beside this cannot see the domain before it is
+ * filled. Called with the IOAS's mutex and the group's lock held.
+ *
+ * Return: 0, -EINVAL if the IOMMU claims to enforce cache coherency and
+ * then does not, or the errno of the MSI cookie or of filling the domain;
+ * on error the page table is as it was, and can be filled later.
+ */
+int iommufd_hw_pagetable_fill(struct iommufd_hw_pagetable *hwpt,
+			      struct iommufd_device *idev)
+{
+	struct iommu_domain *domain = hwpt->domain;
+	struct io_pagetable *iopt = &hwpt->ioas->iopt;
+	int rc;
+
+	lockdep_assert_held(&hwpt->ioas->mutex);
+	lockdep_assert_held(&idev->igroup->lock);
+
+	if (hwpt->enforce_cache_coherency &&
+	    (!domain->ops->enforce_cache_coherency ||
+	     !domain->ops->enforce_cache_coherency(domain)))
+		return -EINVAL;
+
 	rc = iommufd_hw_pagetable_setup_msi(hwpt, idev);
 	if (rc)
-		goto out_clear_domain;
+		return rc;
 
-	rc = iopt_table_add_domain(&ioas->iopt, domain);
+	rc = iopt_table_add_domain(iopt, domain);
 	if (rc)
-		goto out_clear_domain;
-	return hwpt;
-
-out_clear_domain:
-	hwpt->domain = NULL;
-out_free_domain:
-	iommu_domain_free(domain);
-out_abort:
-	iommufd_object_abort_and_destroy(ictx, &hwpt->obj);
-	return ERR_PTR(rc);
+		return rc;
+	hwpt->aperture_start = domain->geometry.aperture_start;
+	hwpt->aperture_last = domain->geometry.aperture_end;
+	hwpt->filled = true;
+	/* The window of a cookie made before the fill: see setup_msi. */
+	if (hwpt->msi_cookie) {
+		rc = iommufd_hw_pagetable_setup_msi(hwpt, idev);
+		if (rc) {
+			hwpt->filled = false;
+			iopt_table_remove_domain(iopt, domain);
+			return rc;
+		}
+	}
+	return 0;
 }
 
 /**
@@ -212,7 +221,9 @@ out_abort:
  * @ucmd: the ioctl call
  *
  * A page table made on request is like one an attach makes, except that it
- * stays until userspace destroys it, with or without devices.
+ * stays until userspace destroys it, with or without devices. It is
+ * finished against the device it is made for, and filled, at once: see
+ * iommufd_device_fill_hwpt().
  *
  * Return: 0 or a negative errno, with nothing created.
  */
@@ -258,21 +269,24 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 	ioas = container_of(pt_obj, struct iommufd_ioas, obj);
 
 	mutex_lock(&ioas->mutex);
-	mutex_lock(&idev->igroup->lock);
 	hwpt = iommufd_hw_pagetable_alloc(ucmd->ictx, ioas, idev, cmd->flags);
-	mutex_unlock(&idev->igroup->lock);
 	if (IS_ERR(hwpt)) {
 		rc = PTR_ERR(hwpt);
 		goto out_unlock;
 	}
+	rc = iommufd_device_fill_hwpt(idev, hwpt);
+	if (rc)
+		goto out_abort;
 	cmd->out_hwpt_id = hwpt->obj.id;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc) {
-		iommufd_object_abort_and_destroy(ucmd->ictx, &hwpt->obj);
-		goto out_unlock;
-	}
+	if (rc)
+		goto out_abort;
 	list_add_tail(&hwpt->hwpt_item, &ioas->hwpt_list);
 	iommufd_object_finalize(ucmd->ictx, &hwpt->obj);
+	goto out_unlock;
+
+out_abort:
+	iommufd_object_abort_and_destroy(ucmd->ictx, &hwpt->obj);
 out_unlock:
 	mutex_unlock(&ioas->mutex);
 out_put_pt:

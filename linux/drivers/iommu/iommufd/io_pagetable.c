@@ -1006,47 +1006,77 @@ out_unlock:
 }
 
 /**
- * iopt_table_update_aperture - follow a domain's aperture after an attach
+ * iopt_table_narrow_aperture - keep out of what a domain's aperture lost
  * @iopt: the io_pagetable
- * @domain: a domain added with iopt_table_add_domain()
+ * @domain: a domain added with iopt_table_add_domain(), just attached to
+ *	another group
+ * @start: the first IOVA the IOAS lets @domain translate; updated
+ * @last: the last one; updated
  *
  * A driver may narrow a domain's aperture when another device attaches to
- * it: VT-d drops to the smallest address width of the IOMMUs the domain is
- * attached through, refusing the attach if something is mapped beyond it.
- * The reservations the domain owns are made again from its aperture now.
+ * it (VT-d through an IOMMU with fewer address bits, while no device uses
+ * the domain), and may as well report a wider one that its page table
+ * cannot map (VT-d raises its address width for a wider IOMMU, while its
+ * levels stay). The IOAS follows the intersection of every aperture the
+ * domain had: it reserves what the aperture lost, never gives anything
+ * back. The caller holds iova_rwsem for writing.
  *
- * Return: 0, or -EADDRINUSE if a mapping or an allowed range lies outside
- * the new aperture, or -ENOMEM; on error the old reservations stay.
+ * Return: 0, -EADDRINUSE if a mapping or an allowed range lies where the
+ * aperture no longer reaches, -EINVAL if nothing is left of it, or
+ * -ENOMEM; on error nothing changed.
  */
-int iopt_table_update_aperture(struct io_pagetable *iopt,
-			       struct iommu_domain *domain)
+int iopt_table_narrow_aperture(struct io_pagetable *iopt,
+			       struct iommu_domain *domain,
+			       unsigned long *start, unsigned long *last)
 {
-	struct rb_root_cached old = RB_ROOT_CACHED;
-	struct iopt_reserved *reserved, *next;
-	struct interval_tree_node *node;
-	int rc;
+	const struct iommu_domain_geometry *geo = &domain->geometry;
+	unsigned long new_start = max_t(unsigned long, *start,
+					geo->aperture_start);
+	unsigned long new_last = min_t(unsigned long, *last,
+				       geo->aperture_end);
+	struct iopt_reserved *head = NULL, *tail = NULL;
 
-	down_write(&iopt->iova_rwsem);
-	/* Set the domain's reservations aside, to put back on failure. */
-	for (reserved = iopt_reserved_iter_first(iopt, 0, ULONG_MAX); reserved;
-	     reserved = next) {
-		next = iopt_reserved_iter_next(reserved, 0, ULONG_MAX);
-		if (reserved->owner != domain)
-			continue;
-		interval_tree_remove(&reserved->node, &iopt->reserved_itree);
-		interval_tree_insert(&reserved->node, &old);
-	}
+	lockdep_assert_held_write(&iopt->iova_rwsem);
 
-	rc = iopt_reserve_aperture(iopt, domain);
-	while ((node = interval_tree_iter_first(&old, 0, ULONG_MAX))) {
-		interval_tree_remove(node, &old);
-		if (rc)
-			interval_tree_insert(node, &iopt->reserved_itree);
-		else
-			kfree(container_of(node, struct iopt_reserved, node));
+	if (new_start > new_last)
+		return -EINVAL;
+	if (new_start == *start && new_last == *last)
+		return 0;
+	if ((new_start != *start &&
+	     (iopt_area_iter_first(iopt, *start, new_start - 1) ||
+	      iopt_allowed_iter_first(iopt, *start, new_start - 1))) ||
+	    (new_last != *last &&
+	     (iopt_area_iter_first(iopt, new_last + 1, *last) ||
+	      iopt_allowed_iter_first(iopt, new_last + 1, *last))))
+		return -EADDRINUSE;
+
+	if (new_start != *start) {
+		head = kzalloc(sizeof(*head), GFP_KERNEL_ACCOUNT);
+		if (!head)
+			return -ENOMEM;
 	}
-	up_write(&iopt->iova_rwsem);
-	return rc;
+	if (new_last != *last) {
+		tail = kzalloc(sizeof(*tail), GFP_KERNEL_ACCOUNT);
+		if (!tail) {
+			kfree(head);
+			return -ENOMEM;
+		}
+	}
+	if (head) {
+		head->node.start = *start;
+		head->node.last = new_start - 1;
+		head->owner = domain;
+		interval_tree_insert(&head->node, &iopt->reserved_itree);
+	}
+	if (tail) {
+		tail->node.start = new_last + 1;
+		tail->node.last = *last;
+		tail->owner = domain;
+		interval_tree_insert(&tail->node, &iopt->reserved_itree);
+	}
+	*start = new_start;
+	*last = new_last;
+	return 0;
 }
 
 /**

@@ -210,8 +210,9 @@ int iopt_reserve_dev_regions(struct io_pagetable *iopt, struct device *dev,
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
 int iopt_table_add_domain(struct io_pagetable *iopt,
 			  struct iommu_domain *domain);
-int iopt_table_update_aperture(struct io_pagetable *iopt,
-			       struct iommu_domain *domain);
+int iopt_table_narrow_aperture(struct io_pagetable *iopt,
+			       struct iommu_domain *domain,
+			       unsigned long *start, unsigned long *last);
 void iopt_table_remove_domain(struct io_pagetable *iopt,
 			      struct iommu_domain *domain);
 int iopt_read_and_clear_dirty(struct io_pagetable *iopt,
@@ -332,31 +333,45 @@ int iommufd_option_rlimit_mode(struct iommufd_ucmd *ucmd);
  * struct iommufd_hw_pagetable - an iommu_domain kept identical to an IOAS
  * @obj: the object
  * @ioas: the IOAS it mirrors; the page table holds a reference on it
- * @domain: the domain, finished by its driver (attached once) before it
- *	was filled, see iommufd_hw_pagetable_alloc()
+ * @domain: the domain; its driver finishes it at its first attach, before
+ *	it is filled (see iommufd_hw_pagetable_fill())
  * @auto_domain: the kernel made it for an attach to an IOAS; it goes away
  *	with its last device, and attaches by IOAS ID may share it
+ * @filled: @domain mirrors the IOAS (it is one of the IOAS's domains);
+ *	false only while it is being made
  * @enforce_cache_coherency: the IOMMU makes all DMA through it snoop CPU
- *	caches (IOMMU_CACHE cannot be bypassed); decided when it was made,
- *	before anything was mapped
+ *	caches (IOMMU_CACHE cannot be bypassed): decided for the device it is
+ *	made for, enforced when it is filled, before anything is mapped
  * @msi_cookie: @domain has an MSI cookie at @sw_msi_start, so that MSI
  *	doorbells get mapped there for devices that need it
+ * @msi_reserved: that window is reserved in the IOAS, for as long as the
+ *	page table mirrors it
  * @sw_msi_start: see @msi_cookie
+ * @sw_msi_length: see @msi_cookie
+ * @aperture_start: the first IOVA the IOAS lets @domain translate: the
+ *	intersection of every aperture its driver gave it while filled
+ * @aperture_last: the last one
  * @hwpt_item: on the IOAS's hwpt_list (under the IOAS's mutex)
  * @devices_lock: protects @devices
  * @devices: the attached iommufd_devices
  *
- * Changes of the attachment (and @msi_cookie) happen under the IOAS's mutex
- * and the group lock of the device that attaches.
+ * Everything but @devices changes under the IOAS's mutex, and the group
+ * lock of the device that attaches; attaching a group to @domain while it
+ * is filled also takes the IOAS's iova_rwsem, see device.c.
  */
 struct iommufd_hw_pagetable {
 	struct iommufd_object obj;
 	struct iommufd_ioas *ioas;
 	struct iommu_domain *domain;
 	bool auto_domain;
+	bool filled;
 	bool enforce_cache_coherency;
 	bool msi_cookie;
+	bool msi_reserved;
 	phys_addr_t sw_msi_start;
+	size_t sw_msi_length;
+	unsigned long aperture_start;
+	unsigned long aperture_last;
 	struct list_head hwpt_item;
 	/* Protects devices. */
 	struct mutex devices_lock;
@@ -366,6 +381,8 @@ struct iommufd_hw_pagetable {
 struct iommufd_hw_pagetable *
 iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			   struct iommufd_device *idev, u32 flags);
+int iommufd_hw_pagetable_fill(struct iommufd_hw_pagetable *hwpt,
+			      struct iommufd_device *idev);
 int iommufd_hw_pagetable_setup_msi(struct iommufd_hw_pagetable *hwpt,
 				   struct iommufd_device *idev);
 void iommufd_hw_pagetable_destroy(struct iommufd_object *obj);
@@ -392,6 +409,8 @@ struct iommufd_group {
 	unsigned int attached;
 };
 
+int iommufd_group_restore(struct iommufd_group *igroup);
+
 /**
  * struct iommufd_device - a device bound to a context, see device.c
  * @obj: the object; the driver that bound it holds a reference
@@ -406,6 +425,7 @@ struct iommufd_group {
  *	is attached to does
  * @sw_msi_start: the start of the device's software-managed MSI window
  *	(IOMMU_RESV_SW_MSI), PHYS_ADDR_MAX if it has none
+ * @sw_msi_length: its length
  */
 struct iommufd_device {
 	struct iommufd_object obj;
@@ -418,6 +438,7 @@ struct iommufd_device {
 	struct iommufd_group *igroup;
 	bool enforce_cache_coherency;
 	phys_addr_t sw_msi_start;
+	size_t sw_msi_length;
 };
 
 static inline struct iommufd_device *
@@ -432,6 +453,8 @@ iommufd_get_device(struct iommufd_ctx *ictx, u32 id)
 }
 
 void iommufd_device_destroy(struct iommufd_object *obj);
+int iommufd_device_fill_hwpt(struct iommufd_device *idev,
+			     struct iommufd_hw_pagetable *hwpt);
 int iommufd_get_hw_info(struct iommufd_ucmd *ucmd);
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd);
 long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,

@@ -97,11 +97,16 @@ size_t iommufd_test_memory_limit = IOMMUFD_TEST_DEFAULT_MEMORY_LIMIT;
  * is usable. As ARM SMMU and virtio-iommu do, it finishes a domain at its
  * first attach: before that, the domain has no aperture and maps nothing
  * (a map or a lookup WARNs), and its page sizes are only the smallest;
- * the attach gives it the aperture and page sizes of the device's IOMMU.
- * Later attaches may narrow the aperture, as VT-d's do for an IOMMU with
- * fewer address bits, and are refused if something is mapped beyond it.
- * A mock domain takes only mock devices. What a device's IOMMU is like is
- * set when the device is made, from debugfs switches:
+ * the attach gives it the aperture and page sizes of the IOMMU of the
+ * device it was made for (iommu_domain_alloc_flags()), or of the device
+ * attaching.
+ * A map outside the aperture WARNs too: iommufd reserves what lies there.
+ * A later attach through an IOMMU with fewer address bits narrows the
+ * aperture of a domain no device uses, and is refused while one does or
+ * while something is mapped beyond, as VT-d does. A mock domain takes
+ * only mock devices, and an attach to one can fail (fail_iommufd), as a
+ * driver's can for lack of memory. What a device's IOMMU is like is set
+ * when the device is made, from debugfs switches:
  *  - mock_sw_msi: MSIs are not translated by the platform: the device has
  *    an IOMMU_RESV_SW_MSI window at MOCK_SW_MSI_START, where the domain
  *    needs an MSI cookie (as with an ARM ITS or virtio-iommu);
@@ -133,9 +138,12 @@ size_t iommufd_test_memory_limit = IOMMUFD_TEST_DEFAULT_MEMORY_LIMIT;
 #define MOCK_NARROW_LAST (MOCK_APERTURE_START + SZ_1G - 1)
 
 /*
- * The attach state (finished, enforce_cc, no_snoop_devices) changes under
- * the IOMMU group's mutex, max_mapped and map_calls under the caller's
- * serialization of maps and unmaps (iova_rwsem).
+ * The attach state (finished, enforce_cc, devices, no_snoop_devices, and
+ * each mock_dev's domain) changes under mock_attach_lock: attaches of
+ * different groups, and a group leaving a domain for its blocking domain,
+ * are not otherwise serialized. max_mapped and map_calls change under the
+ * caller's serialization of maps and unmaps (iova_rwsem), which iommufd
+ * also holds when it attaches a group to a domain that maps something.
  */
 struct mock_iommu_domain {
 	struct iommu_domain domain;
@@ -144,9 +152,16 @@ struct mock_iommu_domain {
 	bool dirty_tracking;	/* set_dirty_tracking() turned it on */
 	bool finished;		/* attached once: aperture and page sizes set */
 	bool enforce_cc;	/* enforce_cache_coherency() said yes */
-	unsigned int no_snoop_devices;	/* attached mock_no_snoop devices */
+	/* Made for a device: its IOMMU shapes the domain at the finish. */
+	bool shaped;
+	bool shaped_narrow;
+	u32 shaped_flags;	/* MOCK_FLAGS_DEVICE_* */
+	unsigned int devices;	/* attached mock devices */
+	unsigned int no_snoop_devices;	/* of which mock_no_snoop ones */
 	unsigned long max_mapped;	/* the top of what is mapped, + 1 */
 };
+
+static DEFINE_SPINLOCK(mock_attach_lock);
 
 /*
  * A device of the mock bus; what its IOMMU is like is fixed when it is
@@ -231,7 +246,8 @@ static void mock_domain_free(struct iommu_domain *domain)
 	unsigned long index;
 	u64 *leaf;
 
-	/* Whatever was mapped must have been unmapped. */
+	/* Nothing may use it any more, nor stay mapped in it. */
+	WARN_ON(mock->devices);
 	WARN_ON(mock_domain_mapped(mock));
 	xa_for_each(&mock->leaves, index, leaf)
 		free_page((unsigned long)leaf);
@@ -272,17 +288,66 @@ static u64 *mock_domain_leaf(struct mock_iommu_domain *mock,
 
 static struct mock_dev *to_mock_dev(struct device *dev);
 
-/* What the first attach, through @mdev's IOMMU, makes of a domain. */
+/*
+ * What the first attach makes of a domain: it takes the aperture and page
+ * sizes of the IOMMU of the device it was made for (see
+ * mock_domain_alloc_flags()), or else of the device attaching, @mdev.
+ */
 static void mock_domain_finish(struct mock_iommu_domain *mock,
 			       struct mock_dev *mdev)
 {
+	bool narrow = mock->shaped ? mock->shaped_narrow : mdev->narrow;
+	u32 flags = mock->shaped ? mock->shaped_flags : mdev->flags;
+
 	mock->domain.geometry.aperture_start = MOCK_APERTURE_START;
 	mock->domain.geometry.aperture_end =
-		mdev->narrow ? MOCK_NARROW_LAST : MOCK_APERTURE_LAST;
+		narrow ? MOCK_NARROW_LAST : MOCK_APERTURE_LAST;
 	mock->domain.pgsize_bitmap = MOCK_IO_PAGE_SIZE;
-	if (mdev->flags & MOCK_FLAGS_DEVICE_HUGE_IOVA)
+	if (flags & MOCK_FLAGS_DEVICE_HUGE_IOVA)
 		mock->domain.pgsize_bitmap |= MOCK_HUGE_PAGE_SIZE;
 	mock->finished = true;
+}
+
+/*
+ * Attach the device, which leaves the domain it was on: as 6.1's drivers,
+ * the mock hears of the new domain only. The blocking domain takes any
+ * mock device; a paging domain is finished by its first attach.
+ */
+/* Take the device off its paging domain's counts. */
+static void mock_dev_leave_domain(struct mock_dev *mdev)
+{
+	lockdep_assert_held(&mock_attach_lock);
+
+	if (!mdev->domain)
+		return;
+	mdev->domain->devices--;
+	mdev->domain->no_snoop_devices -= mdev->no_snoop;
+	mdev->domain = NULL;
+}
+
+/* Whether @mdev may join @mock, which it may first have to adjust. */
+static int mock_domain_join(struct mock_iommu_domain *mock,
+			    struct mock_dev *mdev)
+{
+	struct iommu_domain *domain = &mock->domain;
+
+	lockdep_assert_held(&mock_attach_lock);
+
+	if (mdev->no_snoop && mock->enforce_cc)
+		return -EINVAL;
+	if (!mock->finished) {
+		mock_domain_finish(mock, mdev);
+		return 0;
+	}
+	if (mdev->narrow && domain->geometry.aperture_end > MOCK_NARROW_LAST) {
+		/* Fewer levels: freeing the top ones would pull them from
+		 * under the devices attached, or drop what is mapped there.
+		 */
+		if (mock->devices || mock->max_mapped > MOCK_NARROW_LAST + 1)
+			return -EINVAL;
+		domain->geometry.aperture_end = MOCK_NARROW_LAST;
+	}
+	return 0;
 }
 
 /*
@@ -293,29 +358,33 @@ static void mock_domain_finish(struct mock_iommu_domain *mock,
 static int mock_domain_attach_dev(struct iommu_domain *domain,
 				  struct device *dev)
 {
-	struct mock_iommu_domain *mock = NULL;
 	struct mock_dev *mdev = to_mock_dev(dev);
+	struct mock_iommu_domain *mock;
+	int rc = 0;
 
 	if (!mdev)
 		return -EINVAL;
-	if (domain != &mock_blocking_domain) {
-		mock = to_mock_domain(domain);
-		if (mdev->no_snoop && mock->enforce_cc)
-			return -EINVAL;
-		if (!mock->finished) {
-			mock_domain_finish(mock, mdev);
-		} else if (mdev->narrow &&
-			   domain->geometry.aperture_end > MOCK_NARROW_LAST) {
-			if (mock->max_mapped > MOCK_NARROW_LAST + 1)
-				return -EINVAL;
-			domain->geometry.aperture_end = MOCK_NARROW_LAST;
-		}
-		mock->no_snoop_devices += mdev->no_snoop;
+	/* A driver may need memory to attach; not for the default domain. */
+	if (domain->type == IOMMU_DOMAIN_UNMANAGED && iommufd_should_fail())
+		return -ENOMEM;
+	spin_lock(&mock_attach_lock);
+	if (domain == &mock_blocking_domain) {
+		mock_dev_leave_domain(mdev);
+		goto out_unlock;
 	}
-	if (mdev->domain)
-		mdev->domain->no_snoop_devices -= mdev->no_snoop;
+	mock = to_mock_domain(domain);
+	if (mdev->domain == mock)
+		goto out_unlock;
+	rc = mock_domain_join(mock, mdev);
+	if (rc)
+		goto out_unlock;
+	mock_dev_leave_domain(mdev);
+	mock->devices++;
+	mock->no_snoop_devices += mdev->no_snoop;
 	mdev->domain = mock;
-	return 0;
+out_unlock:
+	spin_unlock(&mock_attach_lock);
+	return rc;
 }
 
 static void mock_domain_detach_dev(struct iommu_domain *domain,
@@ -323,10 +392,11 @@ static void mock_domain_detach_dev(struct iommu_domain *domain,
 {
 	struct mock_dev *mdev = to_mock_dev(dev);
 
-	if (mdev && mdev->domain) {
-		mdev->domain->no_snoop_devices -= mdev->no_snoop;
-		mdev->domain = NULL;
-	}
+	if (!mdev)
+		return;
+	spin_lock(&mock_attach_lock);
+	mock_dev_leave_domain(mdev);
+	spin_unlock(&mock_attach_lock);
 }
 
 static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
@@ -344,9 +414,15 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 	u64 flags = MOCK_ENTRY_PRESENT;
 	int rc;
 
-	/* Mapping into a domain its driver has not finished is a bug. */
+	/*
+	 * Mapping into a domain its driver has not finished is a bug, and so
+	 * is mapping outside its aperture, which iommufd keeps reserved.
+	 */
 	if (WARN_ON(!mock->finished))
 		return -ENODEV;
+	if (WARN_ON(iova < domain->geometry.aperture_start ||
+		    iova + size - 1 > domain->geometry.aperture_end))
+		return -ERANGE;
 	if (pgsize == MOCK_HUGE_PAGE_SIZE)
 		flags |= MOCK_ENTRY_HUGE;
 	mock->map_calls++;
@@ -458,13 +534,15 @@ static unsigned long mock_domain_iova_to_pfns(struct iommu_domain *domain,
 static bool mock_domain_enforce_cache_coherency(struct iommu_domain *domain)
 {
 	struct mock_iommu_domain *mock = to_mock_domain(domain);
+	bool enforced = true;
 
-	if (mock->enforce_cc)
-		return true;
-	if (mock->no_snoop_devices || mock->map_calls)
-		return false;
-	mock->enforce_cc = true;
-	return true;
+	spin_lock(&mock_attach_lock);
+	if (!mock->enforce_cc) {
+		enforced = !mock->no_snoop_devices && !mock->map_calls;
+		mock->enforce_cc = enforced;
+	}
+	spin_unlock(&mock_attach_lock);
+	return enforced;
 }
 
 static const struct iommu_domain_ops mock_domain_ops = {
@@ -672,7 +750,13 @@ static struct iommu_domain *mock_domain_alloc_flags(struct device *dev,
 	domain = mock_domain_alloc(IOMMU_DOMAIN_UNMANAGED);
 	if (!domain)
 		return ERR_PTR(-ENOMEM);
-	/* Huge pages come with the first attach, as VT-d's superpages. */
+	/*
+	 * Shaped for @dev's IOMMU, but only at the first attach: huge pages
+	 * come then, as VT-d's superpages, whichever device attaches.
+	 */
+	to_mock_domain(domain)->shaped = true;
+	to_mock_domain(domain)->shaped_flags = dev_flags;
+	to_mock_domain(domain)->shaped_narrow = to_mock_dev(dev)->narrow;
 	domain->pgsize_bitmap = MOCK_IO_PAGE_SIZE;
 	if (flags & IOMMU_DOMAIN_ALLOC_DIRTY_TRACKING)
 		domain->dirty_ops = &mock_dirty_ops;
@@ -863,6 +947,10 @@ static void mock_dev_destroy(struct mock_dev *mdev)
 	mutex_lock(&mock_devs_lock);
 	list_del(&mdev->item);
 	mutex_unlock(&mock_devs_lock);
+	/* The IOMMU core does not detach a released device: leave here. */
+	spin_lock(&mock_attach_lock);
+	mock_dev_leave_domain(mdev);
+	spin_unlock(&mock_attach_lock);
 	iommu_release_device(&mdev->dev);
 	device_unregister(&mdev->dev);
 }

@@ -1494,8 +1494,14 @@ TEST_F(domain, hwpt_alloc)
 	EXPECT_EQ(auto_hwpt + 1, other);
 	EXPECT_EQ(0, destroy(self->fd, other));
 
+	/*
+	 * Made for a device that is attached: the mock's driver (as ARM
+	 * SMMU's) finishes a domain only at an attach, so the device's group
+	 * goes to it for a moment, and comes back.
+	 */
 	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas, 0, 0, 0, &hwpt));
 	EXPECT_NE(auto_hwpt, hwpt);
+	EXPECT_EQ(auto_hwpt, device_page_table(idev));
 	EXPECT_EQ(0, md_check_map(self->fd, hwpt, APERTURE, self->mem,
 				  4 * page_size));
 	/* Pinned once, however many page tables map it. */
@@ -1505,9 +1511,10 @@ TEST_F(domain, hwpt_alloc)
 	/* The device moves to it; the automatic page table goes. */
 	ASSERT_EQ(0, mock_replace(self->fd, stdev, hwpt, &got));
 	EXPECT_EQ(hwpt, got);
+	EXPECT_EQ(hwpt, device_page_table(idev));
 	EXPECT_ERRNO(ENOENT, destroy(self->fd, auto_hwpt));
 	EXPECT_ERRNO(EBUSY, destroy(self->fd, hwpt));
-	/* Attaching by IOAS now shares it. */
+	/* Attaching by IOAS keeps it: it mirrors that IOAS. */
 	ASSERT_EQ(0, mock_replace(self->fd, stdev, self->ioas, &got));
 	EXPECT_EQ(hwpt, got);
 
@@ -2669,66 +2676,6 @@ TEST_F(domain, dirty_bitmap_windows)
 }
 
 /*
- * The whole of a small text file of debugfs or tracefs into @buf, with a
- * NUL at the end; its length, or -1.
- */
-static ssize_t read_text(const char *path, char *buf, size_t size)
-{
-	ssize_t len = 0, rc;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	while ((size_t)len + 1 < size) {
-		rc = read(fd, buf + len, size - len - 1);
-		if (rc <= 0)
-			break;
-		len += rc;
-	}
-	close(fd);
-	buf[len] = 0;
-	return len;
-}
-
-#define CONTEXTS_FILE "/sys/kernel/debug/iommufd/contexts"
-
-/*
- * How many contexts this process has open, by debugfs "iommufd/contexts";
- * the lines of the first one go to @section.
- */
-static int debugfs_own_contexts(char *buf, size_t size, char *section,
-				size_t section_size)
-{
-	char head[64], *line, *next;
-	int n = 0;
-
-	if (read_text(CONTEXTS_FILE, buf, size) < 0)
-		return -1;
-	snprintf(head, sizeof(head), "context tgid=%d ", getpid());
-	section[0] = 0;
-	for (line = buf; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			next++;
-		if (strncmp(line, head, strlen(head)))
-			continue;
-		if (!n++) {
-			/* Up to the next context's first line. */
-			char *end = strstr(line + 1, "\ncontext ");
-			size_t len = end ? (size_t)(end - line + 1) :
-					   strlen(line);
-
-			if (len >= section_size)
-				len = section_size - 1;
-			memcpy(section, line, len);
-			section[len] = 0;
-		}
-	}
-	return n;
-}
-
-/*
  * debugfs "iommufd/contexts" shows a context's objects, an IOAS's areas
  * with their pins and page tables, and follows the context's changes.
  */
@@ -2737,7 +2684,7 @@ TEST_F(domain, debugfs_view)
 	size_t size = 1 << 20, section_size = 8192;
 	char *buf = malloc(size), *section = malloc(section_size);
 	uint32_t stdev, hwpt, idev;
-	char want[160];
+	char want[256];
 	int fd2;
 
 	ASSERT_NE(NULL, buf);
@@ -2762,14 +2709,14 @@ TEST_F(domain, debugfs_view)
 	EXPECT_NE(NULL, strstr(section,
 			       " index=0-3 source=user npinned=4/4 mapped=yes access_pins=0\n"));
 	snprintf(want, sizeof(want),
-		 "\n  %u hw_pagetable ioas=%u devices=1 auto aperture=0x%lx-0x%lx pgsizes=0x%lx coherent=yes msi_cookie=no mock_io_pages=%lu mock_huge_io_pages=0\n",
+		 "\n  %u hw_pagetable ioas=%u devices=1 auto filled=yes aperture=0x%lx-0x%lx pgsizes=0x%lx coherent=yes msi_cookie=no mock_io_pages=%lu mock_huge_io_pages=0\n",
 		 hwpt, self->ioas, (unsigned long)MOCK_APERTURE_START,
 		 (unsigned long)MOCK_APERTURE_LAST, page_size / 2,
 		 4 * 2ul);
 	EXPECT_NE(NULL, strstr(section, want));
 	snprintf(want, sizeof(want), "\n  %u device dev=iommufd_mock", idev);
 	EXPECT_NE(NULL, strstr(section, want));
-	snprintf(want, sizeof(want), " hw_pagetable=%u\n", hwpt);
+	snprintf(want, sizeof(want), " hw_pagetable=%u in_domain=yes\n", hwpt);
 	EXPECT_NE(NULL, strstr(section, want));
 
 	/* Without the device, its page table went and nothing is pinned. */
@@ -2830,54 +2777,6 @@ static long read_long(const char *path)
 #define MOCK_SW_MSI_START (MOCK_APERTURE_START + 512 * MiB)
 #define MOCK_NARROW_LAST (MOCK_APERTURE_START + 1024 * MiB - 1)
 
-/*
- * The debugfs line of page table @hwpt of this process's first context,
- * without its newline, in @line; false if there is none.
- */
-static bool hwpt_line(uint32_t hwpt, char *line, size_t size)
-{
-	size_t bufsize = 1 << 20, section_size = 65536;
-	char *buf = malloc(bufsize), *section = malloc(section_size);
-	char head[48], *start, *end;
-	bool found = false;
-
-	if (!buf || !section)
-		goto out;
-	if (debugfs_own_contexts(buf, bufsize, section, section_size) < 1)
-		goto out;
-	snprintf(head, sizeof(head), "\n  %u hw_pagetable ", hwpt);
-	start = strstr(section, head);
-	if (!start)
-		goto out;
-	start++;
-	end = strchr(start, '\n');
-	if (!end || (size_t)(end - start) >= size)
-		goto out;
-	memcpy(line, start, end - start);
-	line[end - start] = 0;
-	found = true;
-out:
-	free(section);
-	free(buf);
-	return found;
-}
-
-/* Whether page table @hwpt's debugfs line has @field (such as "a=b"). */
-static bool hwpt_has(uint32_t hwpt, const char *field)
-{
-	char line[512], want[128];
-	size_t len;
-
-	if (!hwpt_line(hwpt, line, sizeof(line)))
-		return false;
-	snprintf(want, sizeof(want), " %s", field);
-	len = strlen(want);
-	for (char *p = strstr(line, want); p; p = strstr(p + 1, want))
-		if (p[len] == ' ' || !p[len])
-			return true;
-	return false;
-}
-
 /* The mock domain's aperture, as the debugfs field reads. */
 static const char *aperture_field(uint64_t first, uint64_t last)
 {
@@ -2926,17 +2825,20 @@ TEST_F(domain, finished_before_filled)
 	EXPECT_TRUE(hwpt_has(hwpt, aperture_field(MOCK_APERTURE_START,
 						  MOCK_APERTURE_LAST)));
 
-	/* A page table on request, for the attached device: the same. */
+	/*
+	 * A page table on request, for the attached device: finished and
+	 * filled at once, the device's group back on its page table.
+	 */
 	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas, 0, 0, 0, &hwpt2));
+	EXPECT_TRUE(hwpt_has(hwpt2, "filled=yes"));
 	EXPECT_TRUE(hwpt_has(hwpt2, aperture_field(MOCK_APERTURE_START,
 						   MOCK_APERTURE_LAST)));
 	EXPECT_EQ(0, md_check_map(self->fd, hwpt2, APERTURE, self->mem,
 				  4 * page_size));
-	/* The device stayed on its own page table meanwhile. */
-	ASSERT_EQ(0, mock_replace(self->fd, stdev, self->ioas, &got));
-	EXPECT_EQ(hwpt, got);
+	EXPECT_EQ(hwpt, device_page_table(idev));
 	ASSERT_EQ(0, mock_replace(self->fd, stdev, hwpt2, &got));
 	EXPECT_EQ(hwpt2, got);
+	EXPECT_EQ(hwpt2, device_page_table(idev));
 	EXPECT_ERRNO(ENOENT, destroy(self->fd, hwpt));
 	/* A later map reaches it as well. */
 	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem + 4 * page_size,
@@ -2989,9 +2891,11 @@ TEST_F(domain, filled_with_large_pages)
 	/* A page table on request is filled the same way. */
 	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas, 0, 0, 0, &got));
 	EXPECT_TRUE(hwpt_has(got, field));
-	EXPECT_EQ(0, destroy(self->fd, got));
+	ASSERT_EQ(0, mock_replace(self->fd, stdev, got, NULL));
+	EXPECT_EQ(0, md_check_map(self->fd, got, APERTURE, mem, len));
 
 	EXPECT_EQ(0, destroy(self->fd, stdev));
+	EXPECT_EQ(0, destroy(self->fd, got));
 	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, APERTURE, len, NULL));
 	munmap(mem, len);
 	snprintf(field, sizeof(field), "%ld", pool);
@@ -3001,16 +2905,19 @@ TEST_F(domain, filled_with_large_pages)
 /*
  * A device whose MSIs go through a software-managed window (an ARM ITS,
  * virtio-iommu) gets its page table an MSI cookie there, as type1 gives
- * it, whichever way the device attaches; the window stays unmapped.
+ * it, whichever way the device attaches. The window stays unmapped while
+ * the device is attached, and as long as a page table with a cookie
+ * mirrors the IOAS: the doorbells mapped there outlive the device.
  */
 TEST_F(domain, sw_msi_cookie)
 {
-	uint32_t stdev, hwpt, idev, stdev2, hwpt2, hwpt3, got;
+	uint32_t stdev, hwpt, idev, stdev2, idev2, hwpt3, got, other;
 	uint64_t window, length = 0;
 
 	if (access(SW_MSI, W_OK) || access(CONTEXTS_FILE, R_OK))
 		SKIP(return, "no %s (CONFIG_IOMMUFD_TEST, debugfs)", SW_MSI);
 
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
 	ASSERT_EQ(0, debugfs_bool(SW_MSI, true));
 	ASSERT_EQ(0, mock_device(self->fd, self->ioas, &stdev, &hwpt, &idev));
 	ASSERT_EQ(0, debugfs_bool(SW_MSI, false));
@@ -3021,22 +2928,30 @@ TEST_F(domain, sw_msi_cookie)
 	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas, self->mem,
 				       page_size, MOCK_SW_MSI_START));
 
-	/* A page table on request for it has one too. */
-	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas, 0, 0, 0, &hwpt2));
-	EXPECT_TRUE(hwpt_has(hwpt2, "msi_cookie=yes"));
 	/* One without the window shares the page table, needing none. */
-	ASSERT_EQ(0, mock_device(self->fd, self->ioas, &stdev2, &got, &idev));
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas, &stdev2, &got, &idev2));
 	EXPECT_EQ(hwpt, got);
 	/* A page table made for that one gets a cookie when the other joins. */
-	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas, 0, 0, 0, &hwpt3));
+	ASSERT_EQ(0, hwpt_alloc(self->fd, idev2, self->ioas, 0, 0, 0, &hwpt3));
 	EXPECT_TRUE(hwpt_has(hwpt3, "msi_cookie=no"));
 	ASSERT_EQ(0, mock_replace(self->fd, stdev, hwpt3, &got));
 	EXPECT_TRUE(hwpt_has(hwpt3, "msi_cookie=yes"));
+	EXPECT_TRUE(device_in_domain(idev));
 
-	EXPECT_EQ(0, destroy(self->fd, stdev));
+	/* Gone to another IOAS, the device left its cookies behind. */
+	ASSERT_EQ(0, mock_replace(self->fd, stdev, other, &got));
+	EXPECT_EQ(window, aperture_hole(_metadata, self->fd, other, &length));
+	EXPECT_EQ(window, aperture_hole(_metadata, self->fd, self->ioas,
+					&length));
+	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas, self->mem,
+				       page_size, MOCK_SW_MSI_START));
+	/* With the page tables gone, the window is free. */
 	EXPECT_EQ(0, destroy(self->fd, stdev2));
-	EXPECT_EQ(0, destroy(self->fd, hwpt2));
 	EXPECT_EQ(0, destroy(self->fd, hwpt3));
+	EXPECT_EQ(0, aperture_hole(_metadata, self->fd, self->ioas, &length));
+	EXPECT_EQ(0, map_fixed(self->fd, self->ioas, self->mem, page_size,
+			       MOCK_SW_MSI_START));
+	EXPECT_EQ(0, destroy(self->fd, stdev));
 }
 
 /*
@@ -3089,20 +3004,21 @@ TEST_F(domain, cache_coherency)
 }
 
 /*
- * A device behind an IOMMU with fewer address bits narrows the aperture of
- * a page table it joins (as VT-d's do), and the IOAS follows; it cannot
- * join while something is mapped beyond its reach, nor a new page table
- * of its own be filled then.
+ * A device behind an IOMMU with fewer address bits cannot join a page
+ * table in use (as VT-d, which would free the top-level table the other
+ * devices walk): it gets a page table of its own, whose narrower aperture
+ * the IOAS then keeps to, and none while something is mapped beyond. A
+ * page table no device uses is narrowed for it, and the IOAS follows.
  */
 TEST_F(domain, aperture_narrows)
 {
 	uint64_t far = MOCK_NARROW_LAST + 1;
-	uint32_t stdev, hwpt, stdev2, hwpt2;
+	uint32_t stdev, hwpt, idev, stdev2, hwpt2, user1, user2;
 
 	if (access(NARROW, W_OK) || access(CONTEXTS_FILE, R_OK))
 		SKIP(return, "no %s (CONFIG_IOMMUFD_TEST, debugfs)", NARROW);
 
-	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &stdev, &hwpt));
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas, &stdev, &hwpt, &idev));
 	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem, page_size,
 			       far));
 	ASSERT_EQ(0, debugfs_bool(NARROW, true));
@@ -3115,20 +3031,52 @@ TEST_F(domain, aperture_narrows)
 	EXPECT_TRUE(hwpt_has(hwpt, aperture_field(MOCK_APERTURE_START,
 						  MOCK_APERTURE_LAST)));
 	EXPECT_EQ(0, md_check_map(self->fd, hwpt, far, self->mem, page_size));
-
 	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, far, page_size, NULL));
+
+	/* A page table of its own, and the IOAS keeps to both. */
 	ASSERT_EQ(0, debugfs_bool(NARROW, true));
 	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &stdev2, &hwpt2));
 	ASSERT_EQ(0, debugfs_bool(NARROW, false));
-	EXPECT_EQ(hwpt, hwpt2);
+	EXPECT_NE(hwpt, hwpt2);
 	EXPECT_TRUE(hwpt_has(hwpt, aperture_field(MOCK_APERTURE_START,
-						  MOCK_NARROW_LAST)));
+						  MOCK_APERTURE_LAST)));
+	EXPECT_TRUE(hwpt_has(hwpt2, aperture_field(MOCK_APERTURE_START,
+						   MOCK_NARROW_LAST)));
 	expect_one_range(_metadata, self->fd, self->ioas, MOCK_APERTURE_START,
 			 MOCK_NARROW_LAST);
 	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas, self->mem,
 				       page_size, far));
 	EXPECT_EQ(0, destroy(self->fd, stdev2));
+	expect_one_range(_metadata, self->fd, self->ioas, MOCK_APERTURE_START,
+			 MOCK_APERTURE_LAST);
+
+	/*
+	 * A page table that no device uses any more (the device moved on to
+	 * another) is narrowed by the device that joins it.
+	 */
+	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas, 0, 0, 0, &user1));
+	ASSERT_EQ(0, mock_replace(self->fd, stdev, user1, NULL));
+	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas, 0, 0, 0, &user2));
+	ASSERT_EQ(0, mock_replace(self->fd, stdev, user2, NULL));
+	EXPECT_TRUE(hwpt_has(user1, "filled=yes"));
+	EXPECT_TRUE(hwpt_has(user1, "devices=0"));
+	ASSERT_EQ(0, debugfs_bool(NARROW, true));
+	ASSERT_EQ(0, mock_domain(self->fd, user1, &stdev2, &hwpt2));
+	ASSERT_EQ(0, debugfs_bool(NARROW, false));
+	EXPECT_EQ(user1, hwpt2);
+	EXPECT_TRUE(hwpt_has(user1, aperture_field(MOCK_APERTURE_START,
+						   MOCK_NARROW_LAST)));
+	expect_one_range(_metadata, self->fd, self->ioas, MOCK_APERTURE_START,
+			 MOCK_NARROW_LAST);
+	/* Narrowed for good, with or without the device. */
+	EXPECT_EQ(0, destroy(self->fd, stdev2));
+	expect_one_range(_metadata, self->fd, self->ioas, MOCK_APERTURE_START,
+			 MOCK_NARROW_LAST);
+	EXPECT_EQ(0, destroy(self->fd, user1));
+	expect_one_range(_metadata, self->fd, self->ioas, MOCK_APERTURE_START,
+			 MOCK_APERTURE_LAST);
 	EXPECT_EQ(0, destroy(self->fd, stdev));
+	EXPECT_EQ(0, destroy(self->fd, user2));
 }
 
 /* Where tracefs is, mounting it if nobody did; NULL without tracing. */
@@ -3621,7 +3569,6 @@ FIXTURE_VARIANT_ADD(file, hugetlbfs)
 {
 	.kind = "hugetlbfs",
 };
-
 
 /* A new file of the variant's kind, @len bytes, not yet populated. */
 static int file_create(const char *kind, size_t len)

@@ -61,6 +61,9 @@ struct run {
 	/* The expected state: mapped bytes per IOAS, pins per buffer page. */
 	uint64_t mapped[2];
 	unsigned int refs[NPAGES];
+	/* A device that must stay on page table @hwpt, checked if @idev. */
+	uint32_t idev;
+	uint32_t hwpt;
 	long vmpin_base;
 	int err;	/* errno of the call that failed, 0 if none */
 };
@@ -144,6 +147,48 @@ static int mock_domain(int fd, uint32_t ioas, uint32_t *stdev)
 	return rc;
 }
 
+/* A mock device on @ioas: its IDs as a selftest object and as a device. */
+static int mock_device(int fd, uint32_t ioas, uint32_t *stdev, uint32_t *idev)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = ioas,
+	};
+	int rc = test_cmd(fd, &cmd);
+
+	*stdev = cmd.mock_domain.out_stdev_id;
+	*idev = cmd.mock_domain.out_idev_id;
+	return rc;
+}
+
+/* Move mock device @stdev to the IOAS or page table @pt_id; *@hwpt: where. */
+static int mock_replace(int fd, uint32_t stdev, uint32_t pt_id,
+			uint32_t *hwpt)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+		.id = stdev,
+		.mock_domain_replace = { .pt_id = pt_id },
+	};
+	int rc = test_cmd(fd, &cmd);
+
+	*hwpt = cmd.mock_domain_replace.pt_id;
+	return rc;
+}
+
+static int hwpt_alloc(int fd, uint32_t idev, uint32_t ioas, uint32_t *hwpt)
+{
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd),
+		.dev_id = idev,
+		.pt_id = ioas,
+	};
+	int rc = ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
+
+	*hwpt = cmd.out_hwpt_id;
+	return rc;
+}
+
 static int check_refs(int fd, unsigned int first, unsigned int n,
 		      unsigned int refs)
 {
@@ -182,6 +227,8 @@ static int step_failed(struct __test_metadata *_metadata, struct run *run)
 		pinned += run->refs[i];
 	}
 	EXPECT_EQ(run->vmpin_base + pinned * page_size / 1024, vmpin_kb());
+	if (run->idev)
+		EXPECT_EQ(run->hwpt, device_page_table(run->idev));
 	for (i = 0; i != 2; i++) {
 		if (!run->ioas[i])
 			continue;
@@ -481,6 +528,43 @@ static int scenario_dirty(struct __test_metadata *_metadata, struct run *run)
 	return 0;
 }
 
+/*
+ * A device moves to a new page table of another IOAS, then to one made on
+ * request while it was attached: each is finished by its driver at an
+ * attach (the mock's, as ARM SMMU's, needs one), then filled. A failure
+ * leaves the device translated by the page table it was on.
+ */
+static int scenario_replace(struct __test_metadata *_metadata,
+			    struct run *run)
+{
+	uint32_t hwpt, got;
+
+	/* Not debugfs meanwhile: its allocations count for the injection. */
+	if (mock_replace(run->fd, run->stdev[0], run->ioas[1], &got))
+		return step_failed(_metadata, run);
+	run->hwpt = got;
+	if (hwpt_alloc(run->fd, run->idev, run->ioas[0], &hwpt))
+		return step_failed(_metadata, run);
+	if (mock_replace(run->fd, run->stdev[0], hwpt, &got))
+		return step_failed(_metadata, run);
+	EXPECT_EQ(hwpt, got);
+	run->hwpt = got;
+	return 0;
+}
+
+static void setup_replace(struct __test_metadata *_metadata, struct run *run)
+{
+	setup_mapped(_metadata, run);
+	ASSERT_EQ(0, mock_device(run->fd, run->ioas[0], &run->stdev[0],
+				 &run->idev));
+	set_refs(run, 0, 4, 1);
+	ASSERT_EQ(0, copy(run->fd, run->ioas[1], APERTURE, run->ioas[0],
+			  APERTURE, 4 * page_size));
+	run->mapped[1] = 4 * page_size;
+	run->hwpt = device_page_table(run->idev);
+	ASSERT_NE(0, run->hwpt);
+}
+
 static void setup_two_domains(struct __test_metadata *_metadata,
 			      struct run *run)
 {
@@ -530,6 +614,9 @@ static bool run_once(struct __test_metadata *_metadata, struct run *run,
 	fail_nth_set(nth);
 	rc = scenario(_metadata, run);
 	injected = rc ? true : fail_nth_stop();
+	/* A fault that did not fail the calls changed nothing they did. */
+	if (!rc && run->idev)
+		EXPECT_EQ(run->hwpt, device_page_table(run->idev));
 	run_close(_metadata, run);
 	return injected;
 }
@@ -609,6 +696,13 @@ TEST_F_TIMEOUT(fail_nth, access_rw, 600)
 TEST_F_TIMEOUT(fail_nth, dirty, 600)
 {
 	sweep(_metadata, "dirty", setup_mapped, scenario_dirty);
+}
+
+TEST_F_TIMEOUT(fail_nth, replace, 600)
+{
+	if (access(CONTEXTS_FILE, R_OK))
+		SKIP(return, "no " CONTEXTS_FILE " (CONFIG_IOMMUFD_DEBUGFS)");
+	sweep(_metadata, "replace", setup_replace, scenario_replace);
 }
 
 TEST_F_TIMEOUT(fail_nth, map_file, 600)

@@ -4,7 +4,8 @@
  * failing the Nth fault-injection point of the calling thread on purpose
  * through /proc/self/task/<tid>/fail-nth (every slab and page allocation
  * counts, and so does fail_iommufd), the IOMMU_TEST_CMD checks of page
- * tables and pin counts, mapping files, and live updates by fork.
+ * tables and pin counts, what debugfs "iommufd/contexts" shows of this
+ * process's objects, mapping files, and live updates by fork.
  */
 #ifndef __IOMMUFD_TEST_UTIL_H
 #define __IOMMUFD_TEST_UTIL_H
@@ -156,6 +157,152 @@ static inline bool fail_nth_stop(void)
 	for (i = 0; i != 100 && write_file(fail_nth_file(), "0"); i++)
 		;
 	return injected;
+}
+
+/*
+ * The whole of a small text file of debugfs or tracefs into @buf, with a
+ * NUL at the end; its length, or -1.
+ */
+static inline ssize_t read_text(const char *path, char *buf, size_t size)
+{
+	ssize_t len = 0, rc;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	while ((size_t)len + 1 < size) {
+		rc = read(fd, buf + len, size - len - 1);
+		if (rc <= 0)
+			break;
+		len += rc;
+	}
+	close(fd);
+	buf[len] = 0;
+	return len;
+}
+
+#define CONTEXTS_FILE "/sys/kernel/debug/iommufd/contexts"
+
+/*
+ * How many contexts this process has open, by debugfs "iommufd/contexts";
+ * the lines of the first one go to @section.
+ */
+static inline int debugfs_own_contexts(char *buf, size_t size, char *section,
+				size_t section_size)
+{
+	char head[64], *line, *next;
+	int n = 0;
+
+	if (read_text(CONTEXTS_FILE, buf, size) < 0)
+		return -1;
+	snprintf(head, sizeof(head), "context tgid=%d ", getpid());
+	section[0] = 0;
+	for (line = buf; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			next++;
+		if (strncmp(line, head, strlen(head)))
+			continue;
+		if (!n++) {
+			/* Up to the next context's first line. */
+			char *end = strstr(line + 1, "\ncontext ");
+			size_t len = end ? (size_t)(end - line + 1) :
+					   strlen(line);
+
+			if (len >= section_size)
+				len = section_size - 1;
+			memcpy(section, line, len);
+			section[len] = 0;
+		}
+	}
+	return n;
+}
+
+/*
+ * The debugfs line of page table @hwpt of this process's first context,
+ * without its newline, in @line; false if there is none.
+ */
+static inline bool hwpt_line(uint32_t hwpt, char *line, size_t size)
+{
+	size_t bufsize = 1 << 20, section_size = 65536;
+	char *buf = malloc(bufsize), *section = malloc(section_size);
+	char head[48], *start, *end;
+	bool found = false;
+
+	if (!buf || !section)
+		goto out;
+	if (debugfs_own_contexts(buf, bufsize, section, section_size) < 1)
+		goto out;
+	snprintf(head, sizeof(head), "\n  %u hw_pagetable ", hwpt);
+	start = strstr(section, head);
+	if (!start)
+		goto out;
+	start++;
+	end = strchr(start, '\n');
+	if (!end || (size_t)(end - start) >= size)
+		goto out;
+	memcpy(line, start, end - start);
+	line[end - start] = 0;
+	found = true;
+out:
+	free(section);
+	free(buf);
+	return found;
+}
+
+/* Whether page table @hwpt's debugfs line has @field (such as "a=b"). */
+static inline bool hwpt_has(uint32_t hwpt, const char *field)
+{
+	char line[512], want[128];
+	size_t len;
+
+	if (!hwpt_line(hwpt, line, sizeof(line)))
+		return false;
+	snprintf(want, sizeof(want), " %s", field);
+	len = strlen(want);
+	for (char *p = strstr(line, want); p; p = strstr(p + 1, want))
+		if (p[len] == ' ' || !p[len])
+			return true;
+	return false;
+}
+
+/*
+ * The page table that device @idev of this process's first context is
+ * attached to, if its IOMMU group is indeed on that page table's domain;
+ * 0 otherwise.
+ */
+static inline uint32_t device_page_table(uint32_t idev)
+{
+	size_t bufsize = 1 << 20, section_size = 65536;
+	char *buf = malloc(bufsize), *section = malloc(section_size);
+	char head[48], *start, *end, *pt;
+	uint32_t hwpt = 0;
+
+	if (!buf || !section)
+		goto out;
+	if (debugfs_own_contexts(buf, bufsize, section, section_size) < 1)
+		goto out;
+	snprintf(head, sizeof(head), "\n  %u device ", idev);
+	start = strstr(section, head);
+	if (!start)
+		goto out;
+	end = strchr(start + 1, '\n');
+	if (end)
+		*end = 0;
+	pt = strstr(start, " hw_pagetable=");
+	if (pt && strstr(start, " in_domain=yes"))
+		hwpt = strtoul(pt + strlen(" hw_pagetable="), NULL, 10);
+out:
+	free(section);
+	free(buf);
+	return hwpt;
+}
+
+/* Whether device @idev is attached, its group on its page table's domain. */
+static inline bool device_in_domain(uint32_t idev)
+{
+	return device_page_table(idev) != 0;
 }
 
 /* Each page of [va, va + length) is pinned @refs times (0 or -1, errno). */

@@ -1311,6 +1311,90 @@ TEST_F_TIMEOUT(edu, unplug_unbind_group, 120)
 		     &self->edu, &self->devfd, &self->claimed, UNPLUG_UNBIND);
 }
 
+/* The last IOVA VT-d translates for the edu: its MGAW, from sysfs. */
+static uint64_t vtd_last_iova(const char *bdf)
+{
+	uint64_t cap = vtd_register(bdf, "cap");
+
+	return cap ? (1ULL << (((cap >> 16) & 0x3f) + 1)) - 1 : 0;
+}
+
+/*
+ * VT-d finishes a page table (its address width, its superpage sizes) at
+ * its first attach. IOMMU_HWPT_ALLOC for a device that is not attached
+ * attaches it for a moment to have the page table finished and then fills
+ * it, so that the IOAS keeps to the unit's address width before any
+ * attach. For a device that is attached, that would stop its DMA: a VT-d
+ * domain can be filled unfinished, so it is, and VT-d finishes it (drops
+ * its extra levels, with everything mapped in it) at its first attach.
+ * DMA works through each, and the device never leaves its page table
+ * meanwhile.
+ */
+TEST_F_TIMEOUT(edu, hwpt_alloc_finished, 60)
+{
+	uint8_t *src = self->mem, *dst = self->mem + page_size;
+	struct iommu_iova_range ranges[4];
+	struct iommu_ioas_iova_ranges cmd = {
+		.size = sizeof(cmd),
+		.num_iovas = 4,
+		.allowed_iovas = (uintptr_t)ranges,
+	};
+	uint32_t devid, ioas, hwpt, hwpt2, pt_id;
+	uint64_t last;
+
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	last = vtd_last_iova(self->bdf);
+	if (!last)
+		SKIP(return, "not behind VT-d");
+	if (access(CONTEXTS_FILE, R_OK))
+		SKIP(return, "no " CONTEXTS_FILE " (CONFIG_IOMMUFD_DEBUGFS)");
+	OPEN_AND_BIND(&devid);
+	ASSERT_EQ(0, ioas_alloc(self->iommufd, &ioas));
+	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, src, page_size, IOVA_A));
+	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, dst, page_size, IOVA_B));
+
+	ASSERT_EQ(0, hwpt_alloc(self->iommufd, devid, ioas, &hwpt));
+	EXPECT_TRUE(hwpt_has(hwpt, "filled=yes"));
+	cmd.ioas_id = ioas;
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_IOAS_IOVA_RANGES, &cmd));
+	ASSERT_EQ(1, cmd.num_iovas);
+	EXPECT_EQ(0, ranges[0].start);
+	EXPECT_EQ(last, ranges[0].last);
+	EXPECT_EQ(0, device_page_table(devid));
+
+	pt_id = hwpt;
+	ASSERT_EQ(0, vfio_attach(self->devfd, &pt_id));
+	EXPECT_EQ(hwpt, device_page_table(devid));
+	ASSERT_EQ(0, edu_open(&self->edu, self->devfd));
+	fill(src, LEN, 0x21);
+	memset(dst, 0, LEN);
+	ASSERT_EQ(0, edu_copy(&self->edu, IOVA_A, IOVA_B));
+	EXPECT_EQ(0, memcmp(src, dst, LEN));
+
+	ASSERT_EQ(0, hwpt_alloc(self->iommufd, devid, ioas, &hwpt2));
+	EXPECT_TRUE(hwpt_has(hwpt2, "filled=yes"));
+	EXPECT_EQ(hwpt, device_page_table(devid));
+	fill(src, LEN, 0x32);
+	memset(dst, 0, LEN);
+	ASSERT_EQ(0, edu_copy(&self->edu, IOVA_A, IOVA_B));
+	EXPECT_EQ(0, memcmp(src, dst, LEN));
+	pt_id = hwpt2;
+	ASSERT_EQ(0, vfio_attach(self->devfd, &pt_id));
+	EXPECT_EQ(hwpt2, device_page_table(devid));
+	cmd.num_iovas = 4;
+	ASSERT_EQ(0, ioctl(self->iommufd, IOMMU_IOAS_IOVA_RANGES, &cmd));
+	EXPECT_EQ(last, ranges[cmd.num_iovas - 1].last);
+	fill(src, LEN, 0x43);
+	memset(dst, 0, LEN);
+	ASSERT_EQ(0, edu_copy(&self->edu, IOVA_A, IOVA_B));
+	EXPECT_EQ(0, memcmp(src, dst, LEN));
+
+	EXPECT_EQ(0, vfio_detach(self->devfd));
+	EXPECT_EQ(0, iommufd_destroy(self->iommufd, hwpt2));
+	EXPECT_EQ(0, iommufd_destroy(self->iommufd, hwpt));
+}
+
 /* What map_during_first_attach's mapper shares with the test. */
 struct mapper {
 	int iommufd;
@@ -1477,13 +1561,16 @@ static int kvm_vfio_file(int kvmdev, uint64_t op, int fd)
 /*
  * KVM's VFIO device takes a device cdev file as it takes a group file. A
  * VMM adds the file before binding it, so that the driver sees the VM
- * when the bind opens the device.
+ * when the bind opens the device. KVM learns then whether the device's DMA
+ * snoops CPU caches: on VT-d, where the unit has snoop control, since
+ * iommufd puts such a device only on page tables that enforce it.
  */
 TEST_F(edu, kvm_vfio_device)
 {
 	struct kvm_create_device create = { .type = KVM_DEV_TYPE_VFIO };
-	uint32_t devid;
 	int kvm, vm, nullfd, groupfd;
+	uint32_t devid;
+	long noncoherent;
 
 	if (!self->found)
 		SKIP(return, NO_EDU);
@@ -1493,11 +1580,15 @@ TEST_F(edu, kvm_vfio_device)
 	vm = ioctl(kvm, KVM_CREATE_VM, 0);
 	ASSERT_LE(0, vm);
 	ASSERT_EQ(0, ioctl(vm, KVM_CREATE_DEVICE, &create));
+	/* ECAP.SC (bit 7): the unit can make DMA snoop. */
+	noncoherent = !(vtd_register(self->bdf, "ecap") & (1 << 7));
+	EXPECT_EQ(0, kvm_noncoherent_dma(vm));
 
 	self->devfd = vfio_cdev_open(self->bdf);
 	ASSERT_LE(0, self->devfd);
 	ASSERT_EQ(0, kvm_vfio_file(create.fd, KVM_DEV_VFIO_FILE_ADD,
 				   self->devfd));
+	EXPECT_EQ(noncoherent, kvm_noncoherent_dma(vm));
 	EXPECT_ERRNO(EEXIST, kvm_vfio_file(create.fd, KVM_DEV_VFIO_FILE_ADD,
 					   self->devfd));
 	nullfd = open("/dev/null", O_RDWR);
@@ -1510,14 +1601,21 @@ TEST_F(edu, kvm_vfio_device)
 				   self->devfd));
 	EXPECT_ERRNO(ENOENT, kvm_vfio_file(create.fd, KVM_DEV_VFIO_FILE_DEL,
 					   self->devfd));
+	EXPECT_EQ(0, kvm_noncoherent_dma(vm));
 	close(self->devfd);
 	self->devfd = -1;
 
-	/* Group files are accepted as before. */
+	/*
+	 * Group files are accepted as before; a group on an iommufd answers
+	 * as its devices' cdevs do.
+	 */
 	groupfd = vfio_group_open(self->bdf);
 	ASSERT_LE(0, groupfd);
+	ASSERT_EQ(0, ioctl(groupfd, VFIO_GROUP_SET_CONTAINER, &self->iommufd));
 	EXPECT_EQ(0, kvm_vfio_file(create.fd, KVM_DEV_VFIO_FILE_ADD, groupfd));
+	EXPECT_EQ(noncoherent, kvm_noncoherent_dma(vm));
 	EXPECT_EQ(0, kvm_vfio_file(create.fd, KVM_DEV_VFIO_FILE_DEL, groupfd));
+	EXPECT_EQ(0, kvm_noncoherent_dma(vm));
 	close(groupfd);
 	close(create.fd);
 	close(vm);

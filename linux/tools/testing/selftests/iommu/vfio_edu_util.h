@@ -513,6 +513,23 @@ static inline int compat_ioas(int iommufd, uint32_t *ioas)
 	return rc;
 }
 
+/*
+ * How many of the VFIO files added to VM @vmfd's KVM VFIO device KVM counts
+ * as DMA that may bypass the CPU caches (x86 debugfs "noncoherent_dma" of
+ * the VM), or -1 if KVM does not show it.
+ */
+static inline long kvm_noncoherent_dma(int vmfd)
+{
+	char path[PATH_MAX], val[NAME_LEN];
+
+	if (fmt_buf(path, sizeof(path),
+		    "/sys/kernel/debug/kvm/%d-%d/noncoherent_dma", getpid(),
+		    vmfd) ||
+	    read_str(path, val, sizeof(val)))
+		return -1;
+	return strtol(val, NULL, 10);
+}
+
 /* An edu opened through VFIO: its device file and BAR0. */
 struct edu {
 	int devfd;
