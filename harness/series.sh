@@ -28,11 +28,14 @@ AUTHOR_EMAIL="iommufd-6.1@lists.invalid"
 # Fragments of the test kernel; the IOMMUFD=m and =n builds add their own.
 FRAGMENTS=(base debug iommufd)
 
-# git_in DIR ARGS...: git in DIR, committing as the series' author.
+# git_in DIR ARGS...: git in DIR, committing as the series' author, and
+# starting no background "git gc --auto": it would inherit the descriptor
+# of the cache lock and hold the lock for minutes (see tree.sh).
 git_in() {
 	local dir=$1
 	shift
-	git -C "$dir" -c user.name="$AUTHOR_NAME" -c user.email="$AUTHOR_EMAIL" "$@"
+	git -C "$dir" -c gc.auto=0 -c maintenance.auto=false \
+		-c user.name="$AUTHOR_NAME" -c user.email="$AUTHOR_EMAIL" "$@"
 }
 
 # minutes SECONDS: "3m07s".

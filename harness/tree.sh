@@ -15,8 +15,14 @@ cache_lock
 base_version=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || echo unknown)
 patch_stamp=$(series_stamp)
 
+# git am and git commit start "git maintenance run --auto" (git gc) in the
+# background, which would inherit the descriptor of the cache lock and
+# hold it for minutes after this script ends: never here, in this
+# repository or its worktrees (series.sh's).
+NO_GC=(-c gc.auto=0 -c maintenance.auto=false)
+
 git_tree() {
-	git -C "$TREE" -c user.name=harness -c user.email=harness@localhost "$@"
+	git -C "$TREE" "${NO_GC[@]}" -c user.name=harness -c user.email=harness@localhost "$@"
 }
 
 if [ ! -d "$TREE/.git" ]; then
@@ -26,14 +32,17 @@ if [ ! -d "$TREE/.git" ]; then
 	tar -C "$TREE.tmp" -xf "$BASE_TARBALL" --strip-components=1
 	step "tree: recording the pristine base as the first commit"
 	git -C "$TREE.tmp" init -q
-	git -C "$TREE.tmp" -c user.name=harness -c user.email=harness@localhost \
+	git -C "$TREE.tmp" "${NO_GC[@]}" -c user.name=harness -c user.email=harness@localhost \
 		commit -q --allow-empty -m "base: Debian linux-source-6.1 $base_version"
 	git -C "$TREE.tmp" add -A -f .
-	git -C "$TREE.tmp" -c user.name=harness -c user.email=harness@localhost \
+	git -C "$TREE.tmp" "${NO_GC[@]}" -c user.name=harness -c user.email=harness@localhost \
 		commit -q --amend -m "base: Debian linux-source-6.1 $base_version"
 	git -C "$TREE.tmp" tag base
 	mv "$TREE.tmp" "$TREE"
 fi
+# Also for what runs git there without git_tree (series.sh, people).
+git -C "$TREE" config gc.auto 0
+git -C "$TREE" config maintenance.auto false
 echo "    base: Debian linux-source-6.1 $base_version ($(make -s -C "$TREE" kernelversion 2>/dev/null))"
 
 applied_stamp=$(cat "$TREE/.git/series-stamp" 2>/dev/null || true)
