@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # 'make bench': VFIO type1 against iommufd on one non-debug kernel, in one
 # boot, on the same device and memory. Builds the bench kernel in
-# $CACHE/bench-obj (tinyconfig + the base, iommufd and bench fragments) and
+# $CACHE/bench-obj (tinyconfig + the x86, iommufd and bench fragments) and
 # the guest program harness/bench/bench.c, boots them, and writes the
 # report: $OUT/bench.md (a table) and $OUT/bench.png (the ratios as bars).
 # BENCH_REPS (default 5) repetitions of every measurement.
@@ -13,9 +13,9 @@
 . "$(dirname "$0")/lib.sh"
 cache_lock
 
-export OBJ=$CACHE/bench-obj
+use_kernel bench
 export BENCH_REPS=${BENCH_REPS:-5}
-guest=$OUT/bench-guest
+guest=$GUEST
 console=$OUT/bench-console.log
 results=$OUT/bench-results.log
 md=$OUT/bench.md
@@ -32,8 +32,7 @@ run() {
 		$sudo apt-get install -y -q --no-install-recommends gnuplot-nox >/dev/null
 	fi
 
-	CONFIGS="base iommufd bench" IMAGE_NAME=bench-kernel \
-		bash "$TOP/harness/kernel.sh"
+	bash "$TOP/harness/kernel.sh" bench
 
 	step "bench: building the guest program"
 	rm -rf "$guest"

@@ -11,7 +11,30 @@ packages=(
 	python3-ply python3-git	# checkpatch.pl runs scripts/spdxcheck.py
 	python3-sphinx		# the documentation tier (docs.sh)
 	qemu-system-x86 busybox-static
+	# The arm64 machine: QEMU, the cross compiler and its static libc.
+	qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 )
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+
+# busybox for the arm64 machine's initramfs: Debian's arm64 package,
+# unpacked into $CACHE, since it cannot be installed beside the host's.
+busybox_arm64() {
+	local dir=$CACHE/busybox-arm64 tmp
+	[ ! -x "$dir/bin/busybox" ] || return 0
+	step "dependencies: busybox-static for arm64, into $dir"
+	dpkg --print-foreign-architectures | grep -qx arm64 || {
+		$SUDO dpkg --add-architecture arm64
+		$SUDO apt-get update -q >/dev/null
+	}
+	tmp=$(mktemp -d)
+	(cd "$tmp" && apt-get download -q busybox-static:arm64 >/dev/null 2>&1) ||
+		die "cannot download busybox-static:arm64"
+	rm -rf "$dir"
+	dpkg-deb -x "$tmp"/busybox-static_*_arm64.deb "$dir"
+	rm -rf "$tmp"
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -21,12 +44,9 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
 	step "dependencies: all present"
-	exit 0
+else
+	step "dependencies: installing ${missing[*]}"
+	$SUDO apt-get update -q >/dev/null
+	$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
-
-step "dependencies: installing ${missing[*]}"
-SUDO=
-[ "$(id -u)" = 0 ] || SUDO=sudo
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q >/dev/null
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+busybox_arm64

@@ -1,13 +1,25 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Build the programs that go into the initramfs, statically linked against
-# the assembled tree's installed uAPI headers, into $OUT/guest/.
+# the assembled tree's installed uAPI headers: guest.sh [KERNEL]
+#   x86 (the default): every program of the x86 machines, into $OUT/guest/;
+#   arm64: vfio_iommu, the arm64 machine's only suite, cross-built into
+#   $OUT/guest-arm64/.
 . "$(dirname "$0")/lib.sh"
 cache_lock
+use_kernel "${1:-x86}"
 
-guest=$OUT/guest
+guest=$GUEST
 mkdir -p "$guest/selftests"
 headers="-isystem $OBJ/usr/include"
+
+if [ "$KARCH" = arm64 ]; then
+	step "guest: building vfio_iommu for arm64"
+	run_with_ticker "$OUT/selftests-arm64.log" make -C "$TREE/tools/testing/selftests/iommu" \
+		OUTPUT="$guest/selftests" KHDR_INCLUDES="$headers" LDFLAGS=-static \
+		CC="ccache $CROSS_GCC" "$guest/selftests/vfio_iommu"
+	exit 0
+fi
 
 step "guest: building the iommu kselftests"
 run_with_ticker "$OUT/selftests.log" make -C "$TREE/tools/testing/selftests/iommu" \

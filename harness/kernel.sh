@@ -1,29 +1,26 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Configure (tinyconfig + harness/config fragments) and build a kernel in $OBJ.
-# CONFIGS names the fragments, e.g. CONFIGS="base iommufd bench" for the
-# bench kernel; the default, the test kernel, is every fragment but bench.
-# The image and the initramfs packer are copied to $OUT/$IMAGE_NAME
-# (kernel/ or bench-kernel/), which the test machine boots: a later build
-# in $OBJ cannot change a run under way.
+# Configure and build a kernel: kernel.sh [NAME]
+#   NAME is x86 (the default, every x86 machine's test kernel), arm64 or
+#   bench; lib.sh's use_kernel says which fragments of harness/config/ go
+#   on top of tinyconfig, for which architecture, in which object dir.
+# The image, the initramfs packer and the uAPI headers are copied to
+# $OUT/kernel/ (kernel-arm64/, bench-kernel/), which the machines boot and
+# guest.sh builds against: a later build in $OBJ cannot change a run under
+# way.
 . "$(dirname "$0")/lib.sh"
 cache_lock
+use_kernel "${1:-x86}"
 
 mkdir -p "$OBJ" "$OUT"
 fragments=()
-if [ -n "${CONFIGS:-}" ]; then
-	for c in $CONFIGS; do
-		[ -f "$TOP/harness/config/$c.config" ] || die "no harness/config/$c.config"
-		fragments+=("$TOP/harness/config/$c.config")
-	done
-else
-	for f in "$TOP"/harness/config/*.config; do
-		[ "${f##*/}" = bench.config ] || fragments+=("$f")
-	done
-fi
+for c in $KCONFIGS; do
+	[ -f "$TOP/harness/config/$c.config" ] || die "no harness/config/$c.config"
+	fragments+=("$TOP/harness/config/$c.config")
+done
 wanted=$OBJ/.config.wanted
 
-step "kernel: configuring (tinyconfig + ${fragments[*]##*/})"
+step "kernel: configuring $KARCH (tinyconfig + ${fragments[*]##*/})"
 export KCONFIG_CONFIG=$wanted
 "${KMAKE[@]}" -s tinyconfig >"$OBJ/tinyconfig.log" 2>&1
 "$TREE/scripts/kconfig/merge_config.sh" -m -O "$OBJ" "$wanted" "${fragments[@]}" \
@@ -43,14 +40,13 @@ done
 [ "$bad" = 0 ] || die "the config fragments do not hold; fix their dependencies"
 cmp -s "$wanted" "$OBJ/.config" || cp "$wanted" "$OBJ/.config"
 
-step "kernel: building bzImage (ccache: $CCACHE_DIR)"
+step "kernel: building $KARCH $KTARGET (ccache: $CCACHE_DIR)"
 ccache -z >/dev/null
-run_with_ticker "$OBJ/build.log" "${KMAKE[@]}" bzImage
+run_with_ticker "$OBJ/build.log" "${KMAKE[@]}" "$KTARGET"
 echo "    $(ccache -s | grep -E 'Hits|Misses' | tr -s ' ' | paste -sd' ')"
 
 step "kernel: installing uAPI headers"
 run_with_ticker "$OBJ/headers.log" "${KMAKE[@]}" headers_install
 
-image=$OUT/${IMAGE_NAME:-kernel}
-mkdir -p "$image"
-cp "$OBJ/arch/x86/boot/bzImage" "$OBJ/usr/gen_init_cpio" "$image/"
+mkdir -p "$KIMAGE"
+cp "$OBJ/arch/${KARCH%_64}/boot/$KTARGET" "$OBJ/usr/gen_init_cpio" "$KIMAGE/"

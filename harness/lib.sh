@@ -11,7 +11,6 @@ BUILD=${BUILD:-$TOP/build}	# this checkout's programs and logs
 # that writes there holds $CACHE/.lock (see cache_lock).
 CACHE=${IOMMUFD_CACHE:-/var/cache/iommufd-build}
 TREE=$CACHE/linux		# assembled source tree (a git repository)
-OBJ=${OBJ:-$CACHE/obj}		# kernel build output (O=); the bench kernel has its own
 OUT=$BUILD/out			# test programs, initramfs, console logs
 BASE_TARBALL=${BASE_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
 REF_TARBALL=${REF_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
@@ -31,7 +30,35 @@ export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-8G}
 export KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2026'
 export KBUILD_BUILD_USER=iommufd KBUILD_BUILD_HOST=harness
 
-KMAKE=(make -C "$TREE" O="$OBJ" ARCH=x86_64 CC="ccache gcc" HOSTCC="ccache gcc" -j"$JOBS")
+# use_kernel NAME: pick one of the kernels the machines boot. Sets KARCH,
+# OBJ (its objects, O=), KCONFIGS (its harness/config fragments on top of
+# tinyconfig), KTARGET and KIMAGE (the image, copied to $OUT/KNAME/ as
+# kernel.sh finishes), GUEST (its test programs, guest.sh) and KMAKE.
+#   x86    the test kernel of every x86 machine: VT-d, AMD-Vi, virtio-iommu
+#   arm64  the arm64 machine's, cross-built: SMMUv3 and the GICv3 ITS
+#   bench  the x86 bench kernel, without the debug options (bench.sh)
+use_kernel() {
+	local cross=
+	KNAME=$1
+	case "$1" in
+	x86)
+		KARCH=x86_64 KCONFIGS="x86 debug iommufd" OBJ=$CACHE/obj
+		KTARGET=bzImage KNAME=kernel GUEST=$OUT/guest ;;
+	arm64)
+		KARCH=arm64 KCONFIGS="arm64 debug iommufd" OBJ=$CACHE/obj-arm64
+		KTARGET=Image KNAME=kernel-arm64 GUEST=$OUT/guest-arm64
+		cross=aarch64-linux-gnu- ;;
+	bench)
+		KARCH=x86_64 KCONFIGS="x86 iommufd bench" OBJ=$CACHE/bench-obj
+		KTARGET=bzImage KNAME=bench-kernel GUEST=$OUT/bench-guest ;;
+	*) die "no kernel named $1 (x86, arm64 or bench)" ;;
+	esac
+	KIMAGE=$OUT/$KNAME
+	CROSS_GCC=${cross}gcc
+	KMAKE=(make -C "$TREE" O="$OBJ" ARCH="$KARCH" CROSS_COMPILE="$cross"
+		CC="ccache ${cross}gcc" HOSTCC="ccache gcc" -j"$JOBS")
+}
+use_kernel x86
 
 # cache_lock: hold $CACHE/.lock until this script exits, so that two
 # checkouts (or a helper and its owner) never assemble or build at once.
@@ -91,20 +118,6 @@ wait_timeout() {
 		sleep 1
 	done
 	! kill -0 "$1" 2>/dev/null
-}
-
-# only_matches NAME: whether ONLY (globs, comma-separated; unset: all)
-# selects the guest suite NAME, as the guest's init decides.
-only_matches() {
-	local pattern
-	(
-		set -f
-		for pattern in ${ONLY//,/ }; do
-			# shellcheck disable=SC2254
-			case "$1" in $pattern) exit 0 ;; esac
-		done
-		exit 1
-	) || return 1
 }
 
 # series_stamp: a hash of patches/series and every patch it names.

@@ -26,7 +26,7 @@ LOG=$OUT/series				# check's logs, one per build
 AUTHOR_NAME="iommufd-6.1 developers"
 AUTHOR_EMAIL="iommufd-6.1@lists.invalid"
 # Fragments of the test kernel; the IOMMUFD=m and =n builds add their own.
-FRAGMENTS=(base debug iommufd)
+FRAGMENTS=(x86 debug iommufd)
 
 # git_in DIR ARGS...: git in DIR, committing as the series' author, and
 # starting no background "git gc --auto": it would inherit the descriptor
