@@ -8,7 +8,7 @@ H := harness
 export START_TIME := $(shell date +%s)
 
 .PHONY: fuzz all run test check conformance shell tree kernel guest patches clean deps bench docs \
-	series check-series
+	series check-series kernel-arm64 guest-arm64
 
 all: run
 
@@ -19,15 +19,28 @@ tree: deps
 	@bash $(H)/tree.sh
 
 kernel: tree
-	@bash $(H)/kernel.sh
+	@bash $(H)/kernel.sh x86
 
 guest: kernel
-	@bash $(H)/guest.sh
+	@bash $(H)/guest.sh x86
+
+# The arm64 machine's kernel and program (make test builds them itself,
+# beside the x86 machines).
+kernel-arm64: tree
+	@bash $(H)/kernel.sh arm64
+
+guest-arm64: kernel-arm64
+	@bash $(H)/guest.sh arm64
 
 run: guest
 	@bash $(H)/vm.sh demo 900
 
-check: guest
+# MACHINE=amd|virtio|snoop|arm64|test-conformance checks another machine
+# (harness/machines/), make shell boots it.
+export MACHINE
+GUEST_FOR = $(if $(filter arm64,$(MACHINE)),guest-arm64,guest)
+
+check: $(GUEST_FOR)
 	@bash $(H)/check.sh
 
 test: guest
@@ -57,7 +70,7 @@ bench: tree
 	@BENCH_REPS=$(BENCH_REPS) BENCH_ONLY=$(BENCH_ONLY) PROFILE=$(PROFILE) \
 		bash $(H)/bench.sh
 
-shell: guest
+shell: $(GUEST_FOR)
 	@bash $(H)/vm.sh shell
 
 # The documentation through Sphinx, as 'make test' checks it.

@@ -1,0 +1,28 @@
+# The VT-d machine, the default of make check, make run and make shell:
+# interrupt remapping on, one edu alone in its IOMMU group and a group of
+# two edus and a virtio-rng behind a PCIe-to-PCI bridge. make test runs
+# KUnit at its boot and our selftests, vfio_iommu included.
+kernel=x86
+qemu=qemu-system-x86_64
+machine=q35
+# The IOMMU comes first: it must exist before the devices it translates.
+iommu=(-device intel-iommu,intremap=on)
+devices=(
+	# A standalone edu: a single-device group.
+	-device edu,bus=pcie.0,addr=0x5
+	# Two edus and a virtio-rng behind a PCIe-to-PCI bridge: requests from
+	# behind a conventional PCI bridge all look alike, so one group.
+	-device pcie-root-port,id=rp1,bus=pcie.0,addr=0x6,chassis=1
+	-device pcie-pci-bridge,id=br1,bus=rp1
+	-device edu,bus=br1,addr=0x1
+	-device edu,bus=br1,addr=0x2
+	-device virtio-rng-pci,bus=br1,addr=0x3
+)
+# 1 GiB is plenty, and kmemleak's scans at the end take time in proportion
+# to memory (about 24 s per GiB and scan under TCG).
+mem=1G
+smp=2
+# QEMU 7.2's VT-d has 39-bit input addresses (aw-bits).
+append="intel_iommu=on harness.iova_last=0x7fffffffff"
+suites='selftests/*'
+kunit='*'
