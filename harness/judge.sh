@@ -1,12 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Judge one guest run: judge.sh [--injected] CONSOLE RESULTS [COUNTS]
+# Judge one guest run: judge.sh [--injected] CONSOLE RESULTS [COUNTS [MACHINE]]
 #
 # Counts KUnit results (KTAP on the console) and the results of every suite
 # the init script ran (TAP on the second serial port), and scans the console
 # for kernel reports. Any failed test, missing result, unfinished run or
 # report fails the run. Each tier's counts are appended to COUNTS as
-# "tier passed failed skipped".
+# "tier passed failed skipped", the tier named "tier@MACHINE" when MACHINE
+# is given (make test runs one suite on several machines).
 #
 # A report that a test provokes on purpose is tolerated only between the
 # lines "harness: expect <pattern>" and "harness: expect-end" on the console,
@@ -25,6 +26,7 @@ fi
 console=$1
 results_raw=$2
 counts=${3:-/dev/null}
+at=${4:+@$4}
 verdict=0
 
 # The guest's serial ports turn "\n" into "\r\n".
@@ -59,8 +61,8 @@ awk -v injected="$console.injected" '
 [ -z "$injected_only" ] || judged=$console.injected
 
 record() {
-	printf '    %-34s %4d passed, %d failed, %d skipped\n' "$1:" "$2" "$3" "$4"
-	echo "$1 $2 $3 $4" >>"$counts"
+	printf '    %-34s %4d passed, %d failed, %d skipped\n' "$1$at:" "$2" "$3" "$4"
+	echo "$1$at $2 $3 $4" >>"$counts"
 	[ "$3" = 0 ] || verdict=1
 }
 
@@ -118,7 +120,7 @@ if ! grep -qx 'harness: complete' "$results" 2>/dev/null ||
 	! grep -qx 'harness: complete' "$plain"; then
 	echo "    the guest did not finish (timeout, panic or crash): see $console"
 	tail -n 30 "$console" | sed 's/^/    | /'
-	echo "run 0 1 0" >>"$counts"
+	echo "run$at 0 1 0" >>"$counts"
 	verdict=1
 fi
 
@@ -132,7 +134,12 @@ categories=(
 	"kmemleak:unreferenced object 0x"
 	"oops:Oops|Kernel panic|general protection fault"
 	"hang:blocked for more than|soft lockup|hard LOCKUP|detected stall"
+	# A blocked DMA (or interrupt) of each IOMMU a machine has: VT-d,
+	# AMD-Vi (any event it logs), virtio-iommu, SMMUv3 (any event).
 	"dmar:DMAR: \[(DMA (Read|Write)|INTR-REMAP)|DMAR: .*fault"
+	"amd-vi:AMD-Vi: .*Event logged|Event logged \[(IO_PAGE_FAULT|ILLEGAL|INVALID|DEV_TAB|PAGE_TAB|COMMAND)"
+	"virtio-iommu:(page|domain|unknown) fault from EP [0-9]+"
+	"smmu:arm-smmu-v3 .*: (event 0x[0-9a-f]+ received|EVTQ overflow|unexpected PRI request)"
 )
 # Lines outside the windows where a test expects a report. A window ends
 # at the next suite too, so a test that died inside one hides nothing more.
@@ -148,7 +155,7 @@ for c in "${categories[@]}"; do
 	if grep -qE "$pattern" "$console.unexpected"; then
 		echo "    kernel report: $name"
 		grep -m 3 -E -A 12 "$pattern" "$console.unexpected" | sed 's/^/    | /'
-		echo "report-$name 0 1 0" >>"$counts"
+		echo "report-$name$at 0 1 0" >>"$counts"
 		verdict=1
 	fi
 done
