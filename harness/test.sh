@@ -3,18 +3,23 @@
 # 'make test': every tier, then one line "N passed, N failed, N skipped".
 # Expects the kernel and guest programs to be built (the Makefile does it).
 #
-# A test machine under TCG mostly keeps one host CPU busy, so the work is
-# split in streams, one per CPU of this 2-core machine:
-#   1. the machine "test" (2 vCPUs, for the tests that race threads):
-#      KUnit at boot, then our selftests;
-#   2. the machine "test-conformance" (1 vCPU: two machines of 2 vCPUs on
-#      2 CPUs waste time spinning on each other's IPIs): upstream's
-#      selftests, then the harness self-test at the end of the same run.
-# and, at the lowest priority beside them, the static checks and the
-# documentation: they take the CPU time that the machines leave while
-# their tests sleep (an edu DMA takes 100 ms, a PCI reset longer), and
-# finish at full speed when the first machine is done.
-# The other streams' output is shown when they are done.
+# A test machine under TCG mostly keeps one host CPU busy, so the machines
+# (harness/machines/) run in two streams, one per CPU of this 2-core
+# machine, each machine's run judged as it ends:
+#   1. test (2 vCPUs, for the tests that race threads): KUnit at boot, our
+#      selftests;
+#   2. test-conformance (1 vCPU: two machines of 2 vCPUs on 2 CPUs waste
+#      time spinning on each other's IPIs): upstream's selftests, then the
+#      harness self-test;
+# then each stream takes the next of the machines that run vfio_iommu
+# alone (1 vCPU, 512 MiB) off a shared queue: snoop, amd, virtio, arm64.
+# At the lowest priority beside them run the arm64 kernel and program
+# (built beside the machines: only the arm64 machine, last in the queue,
+# needs them), the static checks and the documentation: they take the CPU
+# time that the machines leave while their tests sleep (an edu DMA takes
+# 100 ms, a PCI reset longer), and finish at full speed when a machine is
+# done. Each machine's time goes to $OUT/machine-times; the other
+# streams' output is shown when they are done.
 . "$(dirname "$0")/lib.sh"
 cache_lock
 
@@ -45,20 +50,47 @@ inject_selftest() {
 	done
 }
 
+# machine NAME COUNTS: boot machine NAME with its suites, judge the run.
+machine() {
+	local started=$SECONDS
+	MACHINE=$1 bash "$TOP/harness/vm.sh" test 2400
+	step "judge: machine $1"
+	bash "$TOP/harness/judge.sh" "$OUT/$1-console.log" "$OUT/$1-results.log" "$2" "$1" || true
+	echo "$1 $((SECONDS - started))" >>"$OUT/machine-times"
+}
+
+# queued_machines COUNTS: the machines of the queue, one at a time, until
+# it is empty. The arm64 machine waits for its kernel (checks stream).
+queued_machines() {
+	local m
+	while m=$(flock "$OUT/queue.lock" sh -c 'head -n 1 "$1"; sed -i 1d "$1"' - "$OUT/queue") &&
+	      [ -n "$m" ]; do
+		if [ "$m" = arm64 ]; then
+			while [ ! -e "$OUT/arm64-built" ]; do sleep 5; done
+			if [ "$(cat "$OUT/arm64-built")" != 0 ]; then
+				echo "    FAIL: the arm64 kernel or program did not build; see $OUT/checks.out"
+				echo "machine-arm64 0 1 0" >>"$1"
+				continue
+			fi
+		fi
+		machine "$m" "$1"
+	done
+}
+
 # The second stream; its counts go to $1.
 conformance_stream() {
-	ONLY='conformance/*' KUNIT=none RUN=test-conformance SMP=1 INJECT=1 \
-		bash "$TOP/harness/vm.sh" test 2400
-	step "judge: conformance against upstream's selftests"
-	bash "$TOP/harness/judge.sh" "$OUT/test-conformance-console.log" \
-		"$OUT/test-conformance-results.log" "$1" || true
+	machine test-conformance "$1"
 	bash "$TOP/harness/conformance.sh" judge \
 		"$OUT/test-conformance-results.log" "$1" || true
 	inject_selftest test-conformance "$1"
+	queued_machines "$1"
 }
 
 # The static checks and the documentation; their counts go to $1.
 checks_stream() {
+	local rc=0
+	{ bash "$TOP/harness/kernel.sh" arm64 && bash "$TOP/harness/guest.sh" arm64; } || rc=1
+	echo $rc >"$OUT/arm64-built"
 	bash "$TOP/harness/static.sh" "$1"
 	bash "$TOP/harness/docs.sh" "$1"
 }
@@ -80,18 +112,21 @@ wait_stream() {
 	cat "$OUT/$1-counts" >>"$counts"
 }
 
-step "upstream's selftests and the harness self-test start beside our tests, the static checks and docs below them"
+: >"$OUT/machine-times"
+rm -f "$OUT/arm64-built"
+printf '%s\n' snoop amd virtio arm64 >"$OUT/queue"
+step "machines in two streams, the arm64 build, static checks and docs below them"
 background conformance conformance_stream
 background checks checks_stream nice
 
-ONLY='selftests/*' bash "$TOP/harness/vm.sh" test 2400
-step "judge: test run"
-bash "$TOP/harness/judge.sh" "$OUT/test-console.log" "$OUT/test-results.log" "$counts" || true
+machine test "$counts"
+queued_machines "$counts"
 
 step "waiting for the other streams"
 wait_stream conformance
 wait_stream checks
 
-step "done"
+step "done; each machine's time:"
+awk '{ printf "    %-18s %dm%02ds\n", $1, $2 / 60, $2 % 60 }' "$OUT/machine-times"
 print_totals "$counts"
 keep_evidence "$counts"
