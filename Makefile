@@ -35,7 +35,7 @@ guest-arm64: kernel-arm64
 run: guest
 	@bash $(H)/vm.sh demo 900
 
-# MACHINE=amd|virtio|snoop|arm64|test-conformance checks another machine
+# MACHINE=amd|virtio|arm64|test-conformance checks another machine
 # (harness/machines/), make shell boots it.
 export MACHINE
 GUEST_FOR = $(if $(filter arm64,$(MACHINE)),guest-arm64,guest)

@@ -25,7 +25,7 @@ CHECK_OBJ=$CACHE/series-obj		# check's objects, shared by every step
 LOG=$OUT/series				# check's logs, one per build
 AUTHOR_NAME="iommufd-6.1 developers"
 AUTHOR_EMAIL="iommufd-6.1@lists.invalid"
-# Fragments of the test kernel; the IOMMUFD=m and =n builds add their own.
+# Fragments of the test kernel; the variants at the end add their own.
 FRAGMENTS=(x86 debug iommufd)
 
 # git_in DIR ARGS...: git in DIR, committing as the series' author, and
@@ -447,23 +447,33 @@ build_step() {
 	echo "    $status in $(minutes "${res_time[-1]}")"
 }
 
-# build_variant NAME DIR TARGETS SETTING...: at the end of the series,
-# build TARGETS (a list) in $CACHE/series-obj-DIR, with the test kernel's
-# fragments and SETTINGs on top; every SETTING must hold.
+# build_variant KERNEL NAME DIR TARGETS SETTING...: at the end of the
+# series, build TARGETS (a list) for kernel KERNEL's architecture (see
+# use_kernel) in $CACHE/series-obj-DIR, with the test kernel's fragments
+# (x86) or the arm64 machine's without the debug options (arm64), and
+# SETTINGs on top. Every SETTING must hold, and Kconfig may not warn of
+# unmet dependencies (a select that ignores a "depends on").
 build_variant() {
-	local name=$1 dir=$2 started status=ok obj frag f s log targets frags=()
-	read -r -a targets <<<"$3"
-	shift 3
+	local kernel=$1 name=$2 dir=$3 started status=ok obj frag f s log
+	local targets frags=()
+	read -r -a targets <<<"$4"
+	shift 4
 	started=$(date +%s)
 	obj=$CACHE/series-obj-$dir
 	log=$LOG/variant-$dir.log
 	mkdir -p "$obj"
 	frag=$obj/variant.config
 	printf '%s\n' "$@" >"$frag"
-	for f in "${FRAGMENTS[@]}"; do
-		frags+=("$TOP/harness/config/$f.config")
-	done
-	step "check-series: $name (${targets[*]})"
+	use_kernel "$kernel"
+	if [ "$kernel" = x86 ]; then
+		for f in "${FRAGMENTS[@]}"; do
+			frags+=("$TOP/harness/config/$f.config")
+		done
+	else
+		frags=("$TOP/harness/config/$kernel.config"
+		       "$TOP/harness/config/iommufd.config")
+	fi
+	step "check-series: $name (${targets[*]}, $KARCH)"
 	if configure "$CHECK_TREE" "$obj" "${frags[@]}" "$frag"; then
 		# Only the variant's own settings must hold: the rest follows.
 		for s in "$@"; do
@@ -472,6 +482,11 @@ build_variant() {
 				status="config failed"
 			fi
 		done
+		if grep -q 'unmet direct dependencies' "$obj/configure.log"; then
+			grep -A4 'unmet direct dependencies' "$obj/configure.log" |
+				sort -u | head -n 20 | sed 's/^/    | /'
+			status="config failed"
+		fi
 	else
 		status="config failed"
 	fi
@@ -480,6 +495,7 @@ build_variant() {
 		grep -E 'ERROR: modpost|undefined reference|undefined!' "$log" |
 			sort -u | head -n 40 | sed 's/^/    /'
 	fi
+	use_kernel x86
 	record "$name" "$status" $(($(date +%s) - started))
 	echo "    $status in $(minutes "${res_time[-1]}")"
 }
@@ -552,13 +568,33 @@ check_series() {
 
 	if [ "$n" = ${#patches[@]} ] && [ "$(git -C "$CHECK_TREE" rev-list --count "$base..HEAD")" = "$n" ]; then
 		checkpatch_all
-		build_variant "IOMMUFD=m with IOMMUFD_TEST" m-test "vmlinux modules" \
+		build_variant x86 "IOMMUFD=m with IOMMUFD_TEST" m-test "vmlinux modules" \
 			CONFIG_MODULES=y CONFIG_VFIO=m CONFIG_VFIO_PCI=m CONFIG_IOMMUFD=m \
 			CONFIG_IOMMUFD_TEST=y
-		build_variant "IOMMUFD=m without IOMMUFD_TEST" m "vmlinux modules" \
+		build_variant x86 "IOMMUFD=m without IOMMUFD_TEST" m "vmlinux modules" \
 			CONFIG_MODULES=y CONFIG_VFIO=m CONFIG_VFIO_PCI=m CONFIG_IOMMUFD=m \
 			"# CONFIG_IOMMUFD_TEST is not set"
-		build_variant "IOMMUFD=n" n vmlinux "# CONFIG_IOMMUFD is not set"
+		build_variant x86 "IOMMUFD=n" n vmlinux "# CONFIG_IOMMUFD is not set"
+		# Every IOMMU driver the base has for x86 (the test kernel
+		# has VT-d, AMD-Vi and virtio-iommu already).
+		build_variant x86 "x86, every IOMMU driver" x86-all vmlinux \
+			CONFIG_INTEL_IOMMU=y CONFIG_AMD_IOMMU=y CONFIG_VIRTIO_IOMMU=y \
+			CONFIG_HYPERVISOR_GUEST=y CONFIG_HYPERV=y CONFIG_HYPERV_IOMMU=y
+		build_variant x86 "SHMEM=n" no-shmem vmlinux \
+			"# CONFIG_SHMEM is not set" CONFIG_IOMMUFD=y
+		# VFIO selects IOMMUFD_DRIVER (the dirty bitmap) without IOMMU
+		# support too; IOMMUFD itself goes.
+		build_variant x86 "IOMMU_SUPPORT=n" no-iommu vmlinux \
+			"# CONFIG_IOMMU_SUPPORT is not set" CONFIG_VFIO=y
+		build_variant arm64 "arm64, SMMUv3, SMMUv2, virtio-iommu, IOMMUFD=y" \
+			arm64-y vmlinux \
+			CONFIG_ARM_SMMU_V3=y CONFIG_ARM_SMMU=y CONFIG_VIRTIO_IOMMU=y \
+			CONFIG_IOMMUFD=y CONFIG_VFIO_DEVICE_CDEV=y \
+			CONFIG_DEBUG_KERNEL=y CONFIG_FAULT_INJECTION=y CONFIG_IOMMUFD_TEST=y
+		build_variant arm64 "arm64, SMMUv3, SMMUv2, virtio-iommu, IOMMUFD=m" \
+			arm64-m "vmlinux modules" \
+			CONFIG_ARM_SMMU_V3=y CONFIG_ARM_SMMU=y CONFIG_VIRTIO_IOMMU=y \
+			CONFIG_MODULES=y CONFIG_IOMMUFD=m CONFIG_VFIO=m CONFIG_VFIO_PCI=m
 	fi
 
 	total=$(($(date +%s) - started))

@@ -657,9 +657,11 @@ EXPORT_SYMBOL_NS_GPL(iommufd_device_attach, IOMMUFD);
  * @idev: the device object, attached
  * @pt_id: as for iommufd_device_attach()
  *
- * The device's DMA goes through the old page table until it goes through
- * the new one, never elsewhere. A page table the kernel created for the
- * device goes away with its last device.
+ * The device's DMA goes through the old page table, then through the new
+ * one, never through a third; it is blocked for a moment in between with
+ * 6.1's VT-d, AMD-Vi and SMMUv3, and while a new page table is filled if
+ * @pt_id is an IOAS that needs one. A page table the kernel created for
+ * the device goes away with its last device.
  *
  * Return: 0, -EINVAL if not attached, or an errno of
  * iommufd_device_attach(); on error the device stays where it was.

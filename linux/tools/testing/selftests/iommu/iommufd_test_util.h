@@ -188,8 +188,8 @@ static inline ssize_t read_text(const char *path, char *buf, size_t size)
  * How many contexts this process has open, by debugfs "iommufd/contexts";
  * the lines of the first one go to @section.
  */
-static inline int debugfs_own_contexts(char *buf, size_t size, char *section,
-				size_t section_size)
+static inline int debugfs_own_contexts(char *buf, size_t size,
+				       char *section, size_t section_size)
 {
 	char head[64], *line, *next;
 	int n = 0;

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <linux/iommufd.h>
+#include <linux/kvm.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
@@ -528,6 +529,41 @@ static inline long kvm_noncoherent_dma(int vmfd)
 	    read_str(path, val, sizeof(val)))
 		return -1;
 	return strtol(val, NULL, 10);
+}
+
+/*
+ * Whether KVM counts the DMA of VFIO file @fd (a device cdev or a group)
+ * as possibly bypassing the CPU caches, once added to a new VM's KVM VFIO
+ * device: 1 or 0, or -1 without KVM or its count in debugfs.
+ */
+static inline long kvm_file_noncoherent(int fd)
+{
+	struct kvm_create_device create = { .type = KVM_DEV_TYPE_VFIO };
+	struct kvm_device_attr attr = {
+		.group = KVM_DEV_VFIO_FILE,
+		.attr = KVM_DEV_VFIO_FILE_ADD,
+		.addr = (uintptr_t)&fd,
+	};
+	int kvm, vm = -1;
+	long count = -1;
+
+	kvm = open("/dev/kvm", O_RDWR);
+	if (kvm < 0)
+		return -1;
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (vm < 0 || ioctl(vm, KVM_CREATE_DEVICE, &create))
+		goto out;
+	if (!ioctl(create.fd, KVM_SET_DEVICE_ATTR, &attr)) {
+		count = kvm_noncoherent_dma(vm);
+		attr.attr = KVM_DEV_VFIO_FILE_DEL;
+		ioctl(create.fd, KVM_SET_DEVICE_ATTR, &attr);
+	}
+	close(create.fd);
+out:
+	if (vm >= 0)
+		close(vm);
+	close(kvm);
+	return count;
 }
 
 /* An edu opened through VFIO: its device file and BAR0. */

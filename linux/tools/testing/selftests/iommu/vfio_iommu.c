@@ -912,13 +912,15 @@ TEST_F_TIMEOUT(vfio_iommu, iova_ranges, 120)
  * Cache coherency: where the IOMMU can enforce snooping for the device
  * (VT-d with snoop control), its domain does; as type1 decides it for the
  * same device. Containers answer VFIO_CHECK_EXTENSION(VFIO_DMA_CC_IOMMU),
- * and iommufd's debugfs view of the page table says coherent=yes|no.
+ * iommufd's debugfs view of the page table says coherent=yes|no, and KVM's
+ * VFIO device, given the device's or the group's file, counts it so.
  */
 TEST_F_TIMEOUT(vfio_iommu, coherency, 120)
 {
 	struct range r[MAX_RANGES];
 	int type1_cc = -1, own_cc = -1, compat_cc = -1, snoop;
 	struct hwpt_view view;
+	long noncoherent;
 
 	if (!self->found)
 		SKIP(return, NO_EDU);
@@ -942,6 +944,13 @@ TEST_F_TIMEOUT(vfio_iommu, coherency, 120)
 			       VFIO_DMA_CC_IOMMU);
 		EXPECT_EQ(type1_cc, own_cc);
 	}
+	/* KVM's VFIO device takes the answer from VFIO, for this file. */
+	noncoherent = kvm_file_noncoherent(variant->path == PATH_CDEV ?
+					   self->devfd : self->groupfd);
+	if (noncoherent < 0)
+		printf("# no KVM here to ask\n");
+	else
+		EXPECT_EQ(!type1_cc, noncoherent);
 	if (variant->path == PATH_TYPE1)
 		return;
 	ASSERT_EQ(0, hwpt_view(self->ioas, &view));
