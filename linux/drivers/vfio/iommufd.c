@@ -287,7 +287,13 @@ int vfio_device_iommufd_pin_pages(struct vfio_device *device, dma_addr_t iova,
 		return -EINVAL;
 	if (prot & IOMMU_WRITE)
 		flags |= IOMMUFD_ACCESS_RW_WRITE;
-	ret = iommufd_access_pin_pages(device->iommufd_access, iova,
+	/*
+	 * As with type1, @npage pages from the one @iova is in: the driver
+	 * finds its data at @pages[0] + @iova % PAGE_SIZE (s390's vfio-ap and
+	 * vfio-ccw pin byte addresses).
+	 */
+	ret = iommufd_access_pin_pages(device->iommufd_access,
+				       ALIGN_DOWN(iova, PAGE_SIZE),
 				       (unsigned long)npage * PAGE_SIZE, pages,
 				       flags);
 	return ret ? ret : npage;
@@ -298,7 +304,8 @@ void vfio_device_iommufd_unpin_pages(struct vfio_device *device,
 {
 	if (WARN_ON(!device->iommufd_access || iova > ULONG_MAX))
 		return;
-	iommufd_access_unpin_pages(device->iommufd_access, iova,
+	iommufd_access_unpin_pages(device->iommufd_access,
+				   ALIGN_DOWN(iova, PAGE_SIZE),
 				   (unsigned long)npage * PAGE_SIZE);
 }
 

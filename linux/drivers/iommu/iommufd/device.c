@@ -170,6 +170,18 @@ int iommufd_group_restore(struct iommufd_group *igroup)
 	return rc;
 }
 
+/*
+ * A device of the group stops holding the group's ownership for the
+ * context: before the claim is released, so that iommufd_ctx_has_group()
+ * never answers for a group the context may no longer own.
+ */
+static void iommufd_group_disown(struct iommufd_group *igroup)
+{
+	mutex_lock(&igroup->ictx->groups_lock);
+	igroup->owners--;
+	mutex_unlock(&igroup->ictx->groups_lock);
+}
+
 void iommufd_device_destroy(struct iommufd_object *obj)
 {
 	struct iommufd_device *idev =
@@ -177,6 +189,7 @@ void iommufd_device_destroy(struct iommufd_object *obj)
 
 	WARN_ON(idev->hwpt);
 	mutex_destroy(&idev->attach_lock);
+	iommufd_group_disown(idev->igroup);
 	iommu_device_release_dma_owner(idev->dev);
 	iommufd_put_group(idev->igroup);
 }
@@ -238,6 +251,9 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 	rc = iommu_device_claim_dma_owner(dev, ictx);
 	if (rc)
 		goto out_put_group;
+	mutex_lock(&ictx->groups_lock);
+	igroup->owners++;
+	mutex_unlock(&ictx->groups_lock);
 
 	idev = iommufd_object_alloc(ictx, idev, IOMMUFD_OBJ_DEVICE);
 	if (IS_ERR(idev)) {
@@ -258,6 +274,7 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 	return idev;
 
 out_release_owner:
+	iommufd_group_disown(igroup);
 	iommu_device_release_dma_owner(dev);
 out_put_group:
 	iommufd_put_group(igroup);
@@ -507,6 +524,9 @@ iommufd_device_set_hwpt(struct iommufd_device *idev,
 
 	lockdep_assert_held(&hwpt->ioas->mutex);
 
+	/* The kernel's page table that just lost its last device. */
+	if (hwpt->dying)
+		return ERR_PTR(-ENOENT);
 	rc = iommufd_device_set_domain(idev, hwpt);
 	if (rc)
 		return ERR_PTR(rc);
@@ -514,31 +534,45 @@ iommufd_device_set_hwpt(struct iommufd_device *idev,
 	return hwpt;
 }
 
-/* Take the device off the list of its page table; true if it was last. */
-static bool iommufd_device_unlink(struct iommufd_device *idev,
+/* Take the device off the list of its page table. */
+static void iommufd_device_unlink(struct iommufd_device *idev,
 				  struct iommufd_hw_pagetable *hwpt)
 {
-	bool last;
-
 	mutex_lock(&hwpt->devices_lock);
 	list_del(&idev->devices_item);
-	last = list_empty(&hwpt->devices);
 	mutex_unlock(&hwpt->devices_lock);
-	return last;
 }
 
 /*
- * Drop the reference of a device that left @hwpt; a page table the kernel
- * made goes with its last device.
+ * Drop the reference of a device that left @hwpt. A page table the kernel
+ * made goes with its last device: decided under the IOAS's mutex, where
+ * every attach takes its reference, and marked dying there, so that no
+ * attach (by the IOAS or by the page table's ID) can join it afterwards.
+ * The device's reference then waits for the short-term ones of ioctls and
+ * debugfs readers, and IOMMU_DESTROY of the ID in the meantime answers
+ * EBUSY: the page table never stays behind, nor does another object that
+ * reuses its ID get destroyed in its place.
  */
 static void iommufd_device_put_hwpt(struct iommufd_device *idev,
-				    struct iommufd_hw_pagetable *hwpt,
-				    bool last)
+				    struct iommufd_hw_pagetable *hwpt)
 {
-	refcount_dec(&hwpt->obj.users);
-	/* Fails only if an ioctl holds it this instant; userspace may retry. */
-	if (hwpt->auto_domain && last)
-		iommufd_object_destroy_user(idev->ictx, hwpt->obj.id);
+	bool destroy = false;
+
+	if (hwpt->auto_domain) {
+		mutex_lock(&hwpt->ioas->mutex);
+		mutex_lock(&hwpt->devices_lock);
+		if (list_empty(&hwpt->devices) && !hwpt->dying) {
+			hwpt->dying = true;
+			list_del_init(&hwpt->hwpt_item);
+			destroy = true;
+		}
+		mutex_unlock(&hwpt->devices_lock);
+		mutex_unlock(&hwpt->ioas->mutex);
+	}
+	if (destroy)
+		iommufd_object_destroy_owned(idev->ictx, &hwpt->obj);
+	else
+		refcount_dec(&hwpt->obj.users);
 }
 
 /*
@@ -553,7 +587,6 @@ static int iommufd_device_change_pt(struct iommufd_device *idev, u32 *pt_id)
 	struct iommufd_object *pt_obj;
 	struct iommufd_ioas *ioas;
 	bool new_ioas, created = false;
-	bool old_last = false;
 	int rc;
 
 	pt_obj = iommufd_get_object(idev->ictx, *pt_id, IOMMUFD_OBJ_ANY);
@@ -605,7 +638,7 @@ static int iommufd_device_change_pt(struct iommufd_device *idev, u32 *pt_id)
 		refcount_dec(&hwpt->obj.users);
 	} else {
 		if (old_hwpt)
-			old_last = iommufd_device_unlink(idev, old_hwpt);
+			iommufd_device_unlink(idev, old_hwpt);
 		mutex_lock(&hwpt->devices_lock);
 		list_add_tail(&idev->devices_item, &hwpt->devices);
 		mutex_unlock(&hwpt->devices_lock);
@@ -623,7 +656,7 @@ out_unlock:
 	if (IS_ERR(hwpt))
 		return PTR_ERR(hwpt);
 	if (old_hwpt && old_hwpt != hwpt)
-		iommufd_device_put_hwpt(idev, old_hwpt, old_last);
+		iommufd_device_put_hwpt(idev, old_hwpt);
 	return 0;
 }
 
@@ -708,7 +741,8 @@ void iommufd_device_detach(struct iommufd_device *idev)
 	idev->hwpt = NULL;
 	trace_iommufd_detach(idev->dev, idev->obj.id, hwpt->obj.id,
 			     hwpt->ioas->obj.id, 0);
-	iommufd_device_put_hwpt(idev, hwpt, iommufd_device_unlink(idev, hwpt));
+	iommufd_device_unlink(idev, hwpt);
+	iommufd_device_put_hwpt(idev, hwpt);
 out_unlock:
 	mutex_unlock(&idev->attach_lock);
 }

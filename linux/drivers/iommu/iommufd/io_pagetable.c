@@ -474,9 +474,9 @@ out_unlock:
 static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
 				 unsigned long last, unsigned long *unmapped)
 {
+	unsigned long total = 0, waited_iova = 0;
 	struct iopt_area *first, *area, *next;
 	unsigned int tries = 0;
-	unsigned long total = 0;
 	int rc = 0;
 
 again:
@@ -502,6 +502,16 @@ again:
 
 			area->prevent_access = true;
 			up_write(&iopt->iova_rwsem);
+			/*
+			 * The budget is per area: an unmap may cross any
+			 * number of pinned areas, each let go at the first
+			 * notice. One that stays pinned through all of them
+			 * has an access that ignores its unmap callback.
+			 */
+			if (!tries || iova != waited_iova) {
+				waited_iova = iova;
+				tries = 0;
+			}
 			if (WARN_ON(++tries > IOPT_UNMAP_ACCESS_TRIES)) {
 				rc = -EDEADLK;
 				goto out;

@@ -236,24 +236,20 @@ static int iommufd_ioas_map_check(u32 flags, u64 iova, u64 length)
 }
 
 /*
- * After a map: tell userspace the IOVA the kernel chose, or take the
- * mapping back if it cannot learn it. A fixed IOVA is what userspace gave:
- * nothing to tell.
+ * After a map: tell userspace the IOVA the kernel chose. A fixed IOVA is
+ * what userspace gave: nothing to tell. If the answer cannot be written,
+ * the mapping stays, as upstream's does: the IOVA lock was dropped once
+ * the mapping was made, so another thread may already have unmapped it
+ * and mapped something else there, which taking it back would remove.
  */
-static int iommufd_ioas_map_respond(struct iommufd_ucmd *ucmd,
-				    struct iommufd_ioas *ioas, u32 flags,
+static int iommufd_ioas_map_respond(struct iommufd_ucmd *ucmd, u32 flags,
 				    u64 *cmd_iova, unsigned long iova,
-				    unsigned long length, size_t cmd_len)
+				    size_t cmd_len)
 {
-	int rc;
-
 	if (flags & IOMMU_IOAS_MAP_FIXED_IOVA)
 		return 0;
 	*cmd_iova = iova;
-	rc = iommufd_ucmd_respond(ucmd, cmd_len);
-	if (rc)
-		WARN_ON(iopt_unmap_iova(&ioas->iopt, iova, length, NULL));
-	return rc;
+	return iommufd_ucmd_respond(ucmd, cmd_len);
 }
 
 int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
@@ -278,9 +274,8 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 				 iommufd_ioas_map_prot(cmd->flags),
 				 !(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA));
 	if (!rc)
-		rc = iommufd_ioas_map_respond(ucmd, ioas, cmd->flags,
-					      &cmd->iova, iova, cmd->length,
-					      sizeof(*cmd));
+		rc = iommufd_ioas_map_respond(ucmd, cmd->flags, &cmd->iova,
+					      iova, sizeof(*cmd));
 	if (!rc)
 		trace_iommufd_map(ioas->obj.id, iova, cmd->length,
 				  iommufd_ioas_map_prot(cmd->flags),
@@ -316,9 +311,8 @@ int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
 				 !(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA));
 	fput(file);
 	if (!rc)
-		rc = iommufd_ioas_map_respond(ucmd, ioas, cmd->flags,
-					      &cmd->iova, iova, cmd->length,
-					      sizeof(*cmd));
+		rc = iommufd_ioas_map_respond(ucmd, cmd->flags, &cmd->iova,
+					      iova, sizeof(*cmd));
 	if (!rc)
 		trace_iommufd_map(ioas->obj.id, iova, cmd->length,
 				  iommufd_ioas_map_prot(cmd->flags),
@@ -360,12 +354,10 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 	if (rc)
 		goto out_put_dst;
 
+	/* An answer that cannot be written leaves the copy: see above. */
 	cmd->dst_iova = iova;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc)
-		WARN_ON(iopt_unmap_iova(&dst_ioas->iopt, iova, cmd->length,
-					NULL));
-	else
+	if (!rc)
 		trace_iommufd_map(dst_ioas->obj.id, iova, cmd->length,
 				  iommufd_ioas_map_prot(cmd->flags),
 				  IOMMUFD_TRACE_MAP_COPY);

@@ -337,6 +337,8 @@ int iommufd_option_rlimit_mode(struct iommufd_ucmd *ucmd);
  *	it is filled (see iommufd_hw_pagetable_fill())
  * @auto_domain: the kernel made it for an attach to an IOAS; it goes away
  *	with its last device, and attaches by IOAS ID may share it
+ * @dying: an auto_domain page table whose last device left: off the IOAS's
+ *	list, no device may attach to it any more
  * @filled: @domain mirrors the IOAS (it is one of the IOAS's domains);
  *	false only while it is being made
  * @enforce_cache_coherency: the IOMMU makes all DMA through it snoop CPU
@@ -364,6 +366,7 @@ struct iommufd_hw_pagetable {
 	struct iommufd_ioas *ioas;
 	struct iommu_domain *domain;
 	bool auto_domain;
+	bool dying;
 	bool filled;
 	bool enforce_cache_coherency;
 	bool msi_cookie;
@@ -392,8 +395,12 @@ int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd);
 
 /**
  * struct iommufd_group - an IOMMU group with devices bound to a context
- * @ref: one reference per bound device of the group
- * @ictx: the context; its groups_lock protects the lookup by group ID
+ * @ref: one reference per device of the group being bound or bound
+ * @ictx: the context; its groups_lock protects the lookup by group ID and
+ *	@owners
+ * @owners: how many devices of the group hold the group's DMA ownership
+ *	for the context: the context owns the group only while this is not 0
+ *	(a bind takes a reference before it tries to claim the group)
  * @group: the IOMMU group
  * @lock: protects @hwpt and @attached
  * @hwpt: the page table the group is attached to, or NULL
@@ -402,6 +409,7 @@ int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd);
 struct iommufd_group {
 	struct kref ref;
 	struct iommufd_ctx *ictx;
+	unsigned int owners;
 	struct iommu_group *group;
 	/* Protects hwpt and attached. */
 	struct mutex lock;

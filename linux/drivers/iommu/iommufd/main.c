@@ -572,16 +572,21 @@ EXPORT_SYMBOL_NS_GPL(iommufd_ctx_put, IOMMUFD);
  * @group: an IOMMU group
  *
  * Such a group belongs to the context's user as a whole, since a context
- * owns a group as soon as one of its devices is bound.
+ * owns a group as soon as one of its devices is bound. A device whose bind
+ * is under way does not count: its claim of the group may still fail,
+ * because another context owns the group (VFIO's hot reset relies on this
+ * answer to reset only devices the caller owns).
  *
  * Return: true if at least one device of @group is bound to @ictx.
  */
 bool iommufd_ctx_has_group(struct iommufd_ctx *ictx, struct iommu_group *group)
 {
+	struct iommufd_group *igroup;
 	bool found;
 
 	mutex_lock(&ictx->groups_lock);
-	found = xa_load(&ictx->groups, iommu_group_id(group));
+	igroup = xa_load(&ictx->groups, iommu_group_id(group));
+	found = igroup && igroup->owners;
 	mutex_unlock(&ictx->groups_lock);
 	return found;
 }

@@ -135,8 +135,10 @@ static int iommufd_vfio_map_dma(struct iommufd_ctx *ictx, void __user *arg)
 
 	if (copy_from_user(&map, arg, minsz))
 		return -EFAULT;
+	/* As type1: a mapping a device can neither read nor write is none. */
 	if (map.argsz < minsz ||
-	    map.flags & ~(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE))
+	    map.flags & ~(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE) ||
+	    !(map.flags & (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)))
 		return -EINVAL;
 	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
 		prot |= IOMMU_READ;
@@ -172,8 +174,8 @@ static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
 	/* The dirty bitmap of type1 is left to IOMMU_HWPT_GET_DIRTY_BITMAP. */
 	if (unmap.argsz < minsz || unmap.flags & ~VFIO_DMA_UNMAP_FLAG_ALL)
 		return -EINVAL;
-	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL &&
-	    (unmap.iova || unmap.size))
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL ?
+	    unmap.iova || unmap.size : !unmap.size)
 		return -EINVAL;
 	if (unmap.iova >= ULONG_MAX || unmap.size >= ULONG_MAX)
 		return -EOVERFLOW;
@@ -183,8 +185,6 @@ static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
 		return PTR_ERR(ioas);
 	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL) {
 		rc = iopt_unmap_all(&ioas->iopt, &unmapped);
-	} else if (!unmap.size) {
-		rc = 0;
 	} else {
 		/* VFIO_TYPE1_IOMMU: cut mappings at the ends of the range. */
 		rc = iopt_cut_iova(&ioas->iopt, unmap.iova,

@@ -57,6 +57,17 @@ static struct iommufd_test_mdev *to_test_mdev(struct vfio_device *vdev)
 	return container_of(vdev, struct iommufd_test_mdev, vdev);
 }
 
+/*
+ * The IOVA of the page a pin starts in: VFIO pins from the page a byte
+ * address is in (s390's vfio-ap and vfio-ccw pin byte addresses), and the
+ * driver finds its data at the address's offset in the first page. The
+ * pin keeps the address it was made with, which type1 unpins by.
+ */
+static u64 iommufd_test_mdev_pin_base(struct iommufd_test_mdev_pin *pin)
+{
+	return ALIGN_DOWN(pin->iova, PAGE_SIZE);
+}
+
 /* Unpin range @i and drop it from the list; the lock is held. */
 static void iommufd_test_mdev_unpin(struct iommufd_test_mdev *tdev,
 				    unsigned int i)
@@ -78,9 +89,9 @@ static int iommufd_test_mdev_find(struct iommufd_test_mdev *tdev,
 
 	for (i = 0; i != tdev->npins; i++) {
 		struct iommufd_test_mdev_pin *pin = tdev->pins[i];
+		u64 base = iommufd_test_mdev_pin_base(pin);
 
-		if (iova >= pin->iova &&
-		    last <= pin->iova + pin->npages * PAGE_SIZE - 1)
+		if (iova >= base && last <= base + pin->npages * PAGE_SIZE - 1)
 			return i;
 	}
 	return -ENOENT;
@@ -142,7 +153,7 @@ static int iommufd_test_mdev_pinned_rw(struct iommufd_test_mdev *tdev,
 	if (i < 0)
 		return i;
 	pin = tdev->pins[i];
-	offset = cmd->iova - pin->iova;
+	offset = cmd->iova - iommufd_test_mdev_pin_base(pin);
 
 	while (done != cmd->length) {
 		struct page *page = pin->pages[offset / PAGE_SIZE];
@@ -257,9 +268,10 @@ static void iommufd_test_mdev_dma_unmap(struct vfio_device *vdev, u64 iova,
 	mutex_lock(&tdev->lock);
 	while (i != tdev->npins) {
 		struct iommufd_test_mdev_pin *pin = tdev->pins[i];
-		u64 pin_last = pin->iova + pin->npages * PAGE_SIZE - 1;
+		u64 base = iommufd_test_mdev_pin_base(pin);
+		u64 pin_last = base + pin->npages * PAGE_SIZE - 1;
 
-		if (pin->iova > last || pin_last < iova) {
+		if (base > last || pin_last < iova) {
 			i++;
 			continue;
 		}

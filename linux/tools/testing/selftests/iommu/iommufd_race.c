@@ -343,4 +343,74 @@ TEST_F_TIMEOUT(race, map_during_first_attach, 300)
 	close(fa.fd);
 }
 
+/* What auto_hwpt_goes's reader shares with the test. */
+struct hwpt_reader {
+	int fd;
+	uint8_t *mem;
+	atomic_uint hwpt;	/* the page table to hold, 0 for none */
+	atomic_bool stop;
+	atomic_ulong reads;
+};
+
+/* Hold short-term references on the page table, as any ioctl on it does. */
+static void *hwpt_reader_fn(void *arg)
+{
+	struct hwpt_reader *r = arg;
+
+	while (!atomic_load(&r->stop)) {
+		uint32_t hwpt = atomic_load(&r->hwpt);
+
+		if (hwpt)
+			md_check_map(r->fd, hwpt, IOVA, r->mem, page_size);
+		atomic_fetch_add(&r->reads, 1);
+	}
+	return NULL;
+}
+
+/*
+ * The page table the kernel made for an attach goes with its last device,
+ * even while ioctls on it hold it for a moment: it never stays behind,
+ * pinning and charging its memory until the context closes.
+ */
+TEST_F_TIMEOUT(race, auto_hwpt_goes, 300)
+{
+	struct hwpt_reader r = { .mem = self->mem };
+	pthread_t reader;
+	unsigned int round;
+	uint32_t ioas;
+
+	r.fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, r.fd);
+	ASSERT_EQ(0, ioas_alloc(r.fd, &ioas));
+	ASSERT_EQ(0, ioas_map(r.fd, ioas, self->mem, PAGES * page_size, IOVA));
+	ASSERT_EQ(0, pthread_create(&reader, NULL, hwpt_reader_fn, &r));
+	for (round = 0; round != ROUNDS; round++) {
+		struct iommu_test_cmd cmd = {
+			.size = sizeof(cmd),
+			.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+			.id = ioas,
+		};
+		unsigned long reads;
+
+		ASSERT_EQ(0, ioctl(r.fd, IOMMU_TEST_CMD, &cmd));
+		atomic_store(&r.hwpt, cmd.mock_domain.out_hwpt_id);
+		reads = atomic_load(&r.reads);
+		while (atomic_load(&r.reads) < reads + 2)
+			usleep(10);
+		ASSERT_EQ(0, iommufd_destroy(r.fd,
+					     cmd.mock_domain.out_stdev_id));
+		/* Gone with the device, whatever the reader was doing. */
+		EXPECT_ERRNO(ENOENT, iommufd_destroy(r.fd,
+						     cmd.mock_domain.out_hwpt_id));
+		EXPECT_EQ(0, md_check_refs(r.fd, self->mem, PAGES * page_size,
+					   0));
+		atomic_store(&r.hwpt, 0);
+		if (!_metadata->passed)
+			break;
+	}
+	atomic_store(&r.stop, true);
+	ASSERT_EQ(0, pthread_join(reader, NULL));
+	close(r.fd);
+}
+
 TEST_HARNESS_MAIN

@@ -383,6 +383,37 @@ TEST_F(mdev, pin_and_copy)
 }
 
 /*
+ * A driver may pin at a byte address (s390's vfio-ap and vfio-ccw do): the
+ * pages are those from the one the address is in, on every backend, and
+ * the driver finds its data at the address's offset in the first.
+ */
+TEST_F(mdev, pin_unaligned)
+{
+	uint8_t buf[64];
+	long before;
+
+	if (!self->found)
+		SKIP(return, NO_MDEV);
+	fill(self->mem, PAGES * page_size, 4);
+	ASSERT_EQ(0, mdev_map(&self->io, self->mem, PAGES * page_size, IOVA,
+			      true));
+	before = status_kb(self->charge);
+	ASSERT_EQ(0, mdev_cmd(self->devfd, IOMMU_TEST_MDEV_OP_PIN, 0,
+			      IOVA + page_size + 100, 2 * page_size, NULL,
+			      &self->cmd));
+	EXPECT_EQ(1, self->cmd.out_pins);
+	EXPECT_EQ(before + 2 * page_kb, status_kb(self->charge));
+	ASSERT_EQ(0, mdev_cmd(self->devfd, IOMMU_TEST_MDEV_OP_PINNED_RW, 0,
+			      IOVA + page_size + 100, sizeof(buf), buf,
+			      &self->cmd));
+	EXPECT_EQ(0, memcmp(buf, self->mem + page_size + 100, sizeof(buf)));
+	ASSERT_EQ(0, mdev_cmd(self->devfd, IOMMU_TEST_MDEV_OP_UNPIN, 0,
+			      IOVA + page_size + 100, 0, NULL, &self->cmd));
+	EXPECT_EQ(0, self->cmd.out_pins);
+	EXPECT_EQ(before, status_kb(self->charge));
+}
+
+/*
  * Unmapping IOVA the driver pinned calls its dma_unmap() for the range,
  * before the unmap returns, and only for the pins inside it.
  */
