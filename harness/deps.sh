@@ -32,6 +32,7 @@ busybox_arm64() {
 	(cd "$tmp" && apt-get download -q busybox-static:arm64 >/dev/null 2>&1) ||
 		die "cannot download busybox-static:arm64"
 	rm -rf "$dir"
+	mkdir -p "$CACHE"
 	dpkg-deb -x "$tmp"/busybox-static_*_arm64.deb "$dir"
 	rm -rf "$tmp"
 }
