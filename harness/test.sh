@@ -10,7 +10,7 @@
 #      selftests;
 #   2. test-conformance (1 vCPU: two machines of 2 vCPUs on 2 CPUs waste
 #      time spinning on each other's IPIs; VT-d with snoop control):
-#      vfio_iommu, upstream's selftests, then the harness self-test;
+#      upstream's selftests, vfio_iommu, then the harness self-test;
 # then each stream takes the next of the machines that run vfio_iommu
 # alone (1 vCPU, 384 MiB, arm64 256) off a shared queue: amd, virtio,
 # arm64.

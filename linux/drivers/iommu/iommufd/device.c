@@ -114,36 +114,86 @@ out_unlock:
 }
 
 /*
- * Move the group to @hwpt's domain (NULL: block its DMA), as the driver's
- * attach_dev() does it: in one step, though not hitless (see
- * iommu_group_replace_domain()). A domain that mirrors an IOAS is attached
- * with the IOAS's iova_rwsem held for writing: the driver may change its
- * page table at an attach (VT-d may free top-levels, virtio-iommu replays
- * every mapping, then counts the endpoint that maps and unmaps must reach),
- * which must not meet a map or an unmap, nor another attach.
+ * What moving a group between two page tables locks: the iova_rwsem of the
+ * IOAS of each that mirrors its IOAS (filled), for writing. The driver may
+ * change both domains at an attach: the one joined (VT-d may free top
+ * levels, virtio-iommu replays every mapping, then counts the endpoint
+ * that maps and unmaps must reach) and the one left (virtio-iommu counts
+ * the endpoint gone, and the host drops the domain's mappings); neither
+ * may meet a map, an unmap or another attach. Two IOASes are locked under
+ * the context's all_ioas_lock, as IOMMU_IOAS_CHANGE_PROCESS locks them.
+ */
+struct iommufd_attach_locks {
+	struct mutex *nest;
+	struct rw_semaphore *rwsem[2];
+};
+
+static struct rw_semaphore *
+iommufd_hw_pagetable_rwsem(struct iommufd_hw_pagetable *hwpt)
+{
+	return hwpt && hwpt->filled ? &hwpt->ioas->iopt.iova_rwsem : NULL;
+}
+
+static void iommufd_attach_lock(struct iommufd_group *igroup,
+				struct iommufd_hw_pagetable *from,
+				struct iommufd_hw_pagetable *to,
+				struct iommufd_attach_locks *locks)
+{
+	struct rw_semaphore *a = iommufd_hw_pagetable_rwsem(to);
+	struct rw_semaphore *b = iommufd_hw_pagetable_rwsem(from);
+
+	if (!a || a == b)
+		swap(a, b);
+	if (a == b)
+		b = NULL;
+	locks->rwsem[0] = a;
+	locks->rwsem[1] = b;
+	locks->nest = NULL;
+	if (a && b) {
+		locks->nest = &igroup->ictx->all_ioas_lock;
+		mutex_lock(locks->nest);
+		down_write_nest_lock(a, locks->nest);
+		down_write_nest_lock(b, locks->nest);
+	} else if (a) {
+		down_write(a);
+	}
+}
+
+static void iommufd_attach_unlock(struct iommufd_attach_locks *locks)
+{
+	if (locks->rwsem[1])
+		up_write(locks->rwsem[1]);
+	if (locks->rwsem[0])
+		up_write(locks->rwsem[0]);
+	if (locks->nest)
+		mutex_unlock(locks->nest);
+}
+
+/*
+ * Move the group from @from's domain (the one it is on) to @to's (NULL:
+ * block its DMA), as the driver's attach_dev() does it: in one step,
+ * though not hitless (see iommu_group_replace_domain()).
  */
 static int iommufd_group_set_domain(struct iommufd_group *igroup,
-				    struct iommufd_hw_pagetable *hwpt)
+				    struct iommufd_hw_pagetable *from,
+				    struct iommufd_hw_pagetable *to)
 {
-	struct rw_semaphore *iova_rwsem = NULL;
+	struct iommufd_attach_locks locks;
 	int rc;
 
 	lockdep_assert_held(&igroup->lock);
 
-	if (hwpt && hwpt->filled)
-		iova_rwsem = &hwpt->ioas->iopt.iova_rwsem;
-	if (iova_rwsem)
-		down_write(iova_rwsem);
-	rc = iommu_group_replace_domain(igroup->group,
-					hwpt ? hwpt->domain : NULL);
-	if (iova_rwsem)
-		up_write(iova_rwsem);
+	iommufd_attach_lock(igroup, from, to, &locks);
+	rc = iommu_group_replace_domain(igroup->group, to ? to->domain : NULL);
+	iommufd_attach_unlock(&locks);
 	return rc;
 }
 
 /**
  * iommufd_group_restore - put a group back on the domain iommufd records
  * @igroup: the group, its lock held
+ * @from: the page table whose domain the group is on now, or NULL if
+ *	blocking
  *
  * After the group was moved to another domain for a moment (a new domain
  * its driver had to finish), or an attach failed half-way: the group goes
@@ -152,15 +202,16 @@ static int iommufd_group_set_domain(struct iommufd_group *igroup,
  * tried a few times.
  *
  * Return: 0, or the driver's errno: the group is then blocking DMA, or on
- * the domain it was moved to if even that failed (the IOMMU core warns).
+ * @from's domain if even that failed (the IOMMU core warns).
  * iommufd_device_set_domain() notices either and attaches again.
  */
-int iommufd_group_restore(struct iommufd_group *igroup)
+int iommufd_group_restore(struct iommufd_group *igroup,
+			  struct iommufd_hw_pagetable *from)
 {
 	int tries, rc = 0;
 
 	for (tries = 0; tries != 3; tries++) {
-		rc = iommufd_group_set_domain(igroup, igroup->hwpt);
+		rc = iommufd_group_set_domain(igroup, from, igroup->hwpt);
 		if (!rc)
 			return 0;
 	}
@@ -340,12 +391,12 @@ static int iommufd_device_attach_and_fill(struct iommufd_device *idev,
 
 	if (iommufd_should_fail())
 		return -ENOMEM;
-	rc = iommufd_group_set_domain(igroup, hwpt);
+	rc = iommufd_group_set_domain(igroup, igroup->hwpt, hwpt);
 	if (rc)
 		return rc;
 	rc = iommufd_hw_pagetable_fill(hwpt, idev);
 	if (rc)
-		iommufd_group_restore(igroup);
+		iommufd_group_restore(igroup, hwpt);
 	return rc;
 }
 
@@ -360,6 +411,7 @@ static int iommufd_device_set_domain(struct iommufd_device *idev,
 {
 	struct iommufd_group *igroup = idev->igroup;
 	struct io_pagetable *iopt = &hwpt->ioas->iopt;
+	struct iommufd_attach_locks locks;
 	int rc;
 
 	lockdep_assert_held(&hwpt->ioas->mutex);
@@ -377,24 +429,25 @@ static int iommufd_device_set_domain(struct iommufd_device *idev,
 	if (!hwpt->filled)
 		return iommufd_device_attach_and_fill(idev, hwpt);
 
-	rc = iommufd_hw_pagetable_setup_msi(hwpt, idev);
-	if (rc)
-		return rc;
 	if (iommufd_should_fail())
 		return -ENOMEM;
-	down_write(&iopt->iova_rwsem);
+	iommufd_attach_lock(igroup, igroup->hwpt, hwpt, &locks);
 	rc = iommu_group_replace_domain(igroup->group, hwpt->domain);
-	if (!rc) {
+	if (rc) {
+		iommufd_attach_unlock(&locks);
+		return rc;
+	}
+	/* Once the group is on the domain: a failed trial leaves nothing. */
+	rc = iommufd_hw_pagetable_msi_cookie(hwpt, idev);
+	if (!rc)
+		rc = iommufd_hw_pagetable_reserve_msi(hwpt);
+	if (!rc)
 		rc = iopt_table_narrow_aperture(iopt, hwpt->domain,
 						&hwpt->aperture_start,
 						&hwpt->aperture_last);
-		if (rc) {
-			up_write(&iopt->iova_rwsem);
-			iommufd_group_restore(igroup);
-			return rc;
-		}
-	}
-	up_write(&iopt->iova_rwsem);
+	iommufd_attach_unlock(&locks);
+	if (rc)
+		iommufd_group_restore(igroup, hwpt);
 	return rc;
 }
 
@@ -438,7 +491,7 @@ iommufd_device_set_ioas(struct iommufd_device *idev, struct iommufd_ioas *ioas,
 			continue;
 		if (!iommufd_device_set_domain(idev, hwpt))
 			return hwpt;
-		refcount_dec(&hwpt->obj.users);
+		iommufd_put_object(idev->ictx, &hwpt->obj);
 	}
 
 	hwpt = iommufd_hw_pagetable_alloc(idev->ictx, ioas, idev, 0);
@@ -498,10 +551,10 @@ int iommufd_device_fill_hwpt(struct iommufd_device *idev,
 		rc = -ENOMEM;
 		goto out_unlock;
 	}
-	rc = iommufd_group_set_domain(igroup, hwpt);
+	rc = iommufd_group_set_domain(igroup, igroup->hwpt, hwpt);
 	if (rc)
 		goto out_unlock;
-	rc = iommufd_group_restore(igroup);
+	rc = iommufd_group_restore(igroup, hwpt);
 	if (rc) {
 		/* Still in use by the group: never to be freed. */
 		if (iommu_get_domain_for_dev(idev->dev) == hwpt->domain)
@@ -545,13 +598,14 @@ static void iommufd_device_unlink(struct iommufd_device *idev,
 
 /*
  * Drop the reference of a device that left @hwpt. A page table the kernel
- * made goes with its last device: decided under the IOAS's mutex, where
- * every attach takes its reference, and marked dying there, so that no
- * attach (by the IOAS or by the page table's ID) can join it afterwards.
- * The device's reference then waits for the short-term ones of ioctls and
- * debugfs readers, and IOMMU_DESTROY of the ID in the meantime answers
- * EBUSY: the page table never stays behind, nor does another object that
- * reuses its ID get destroyed in its place.
+ * made goes with its last device to get here: decided under the IOAS's
+ * mutex, where every attach takes its reference, and marked dying there,
+ * so that no attach (by the IOAS or by the page table's ID) can join it
+ * afterwards. The device's reference then waits for the others, those of
+ * devices still on their way out and the short-term ones of ioctls and
+ * debugfs readers; IOMMU_DESTROY of the ID in the meantime answers EBUSY.
+ * The page table never stays behind, nor does another object that reuses
+ * its ID get destroyed in its place.
  */
 static void iommufd_device_put_hwpt(struct iommufd_device *idev,
 				    struct iommufd_hw_pagetable *hwpt)
@@ -569,10 +623,15 @@ static void iommufd_device_put_hwpt(struct iommufd_device *idev,
 		mutex_unlock(&hwpt->devices_lock);
 		mutex_unlock(&hwpt->ioas->mutex);
 	}
+	/*
+	 * The last device to leave destroys it, so the others' references
+	 * must wake it as they go: two devices may leave at once, and the
+	 * first to get the IOAS's mutex sees both gone.
+	 */
 	if (destroy)
 		iommufd_object_destroy_owned(idev->ictx, &hwpt->obj);
 	else
-		refcount_dec(&hwpt->obj.users);
+		iommufd_put_object(idev->ictx, &hwpt->obj);
 }
 
 /*
@@ -635,7 +694,7 @@ static int iommufd_device_change_pt(struct iommufd_device *idev, u32 *pt_id)
 
 	if (hwpt == old_hwpt) {
 		/* Already there: keep the one reference the device had. */
-		refcount_dec(&hwpt->obj.users);
+		iommufd_put_object(idev->ictx, &hwpt->obj);
 	} else {
 		if (old_hwpt)
 			iommufd_device_unlink(idev, old_hwpt);
@@ -734,7 +793,7 @@ void iommufd_device_detach(struct iommufd_device *idev)
 	mutex_lock(&igroup->lock);
 	if (!--igroup->attached) {
 		igroup->hwpt = NULL;
-		iommufd_group_restore(igroup);
+		iommufd_group_restore(igroup, hwpt);
 	}
 	mutex_unlock(&igroup->lock);
 	iopt_remove_reserved_iova(&hwpt->ioas->iopt, idev);

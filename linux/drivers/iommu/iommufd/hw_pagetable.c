@@ -35,7 +35,7 @@ void iommufd_hw_pagetable_destroy(struct iommufd_object *obj)
 }
 
 /**
- * iommufd_hw_pagetable_setup_msi - let MSIs of a device through a page table
+ * iommufd_hw_pagetable_msi_cookie - let MSIs of a device through a page table
  * @hwpt: the page table
  * @idev: a device that attaches to it
  *
@@ -45,49 +45,60 @@ void iommufd_hw_pagetable_destroy(struct iommufd_object *obj)
  * devices that use the domain: the domain needs an MSI cookie at that base,
  * as VFIO type1 gives it. One cookie serves every device of the page table,
  * so they must agree on the window. The doorbells stay mapped as long as
- * the domain, so while the page table mirrors the IOAS the window stays
- * reserved there, even after the device that needed it left.
+ * the domain, so the window stays reserved in the IOAS while the page
+ * table mirrors it (iommufd_hw_pagetable_reserve_msi()). Called with the
+ * IOAS's mutex held, once the device's group is on the page table.
  *
- * Called with the IOAS's mutex held; the window of a page table that is
- * not yet filled is reserved when it is filled.
- *
- * Return: 0, -EINVAL if @idev's window is elsewhere than the cookie's,
- * -EADDRINUSE if the window is mapped, or the errno of
- * iommu_get_msi_cookie(). Without the DMA layer's IOMMU support (-ENODEV)
- * no doorbell is ever mapped and no cookie is needed.
+ * Return: 0, -EINVAL if @idev's window is elsewhere than the cookie's, or
+ * the errno of iommu_get_msi_cookie(). Without the DMA layer's IOMMU
+ * support (-ENODEV) no doorbell is ever mapped and no cookie is needed.
  */
-int iommufd_hw_pagetable_setup_msi(struct iommufd_hw_pagetable *hwpt,
-				   struct iommufd_device *idev)
+int iommufd_hw_pagetable_msi_cookie(struct iommufd_hw_pagetable *hwpt,
+				    struct iommufd_device *idev)
 {
-	struct io_pagetable *iopt = &hwpt->ioas->iopt;
 	int rc;
 
 	lockdep_assert_held(&hwpt->ioas->mutex);
 
 	if (idev->sw_msi_start == PHYS_ADDR_MAX)
 		return 0;
-	if (hwpt->msi_cookie) {
-		if (hwpt->sw_msi_start != idev->sw_msi_start)
-			return -EINVAL;
-	} else {
-		if (iommufd_should_fail())
-			return -ENOMEM;
-		rc = iommu_get_msi_cookie(hwpt->domain, idev->sw_msi_start);
-		if (rc == -ENODEV)
-			return 0;
-		if (rc)
-			return rc;
-		hwpt->msi_cookie = true;
-		hwpt->sw_msi_start = idev->sw_msi_start;
-		hwpt->sw_msi_length = idev->sw_msi_length;
-	}
-	if (!hwpt->filled || hwpt->msi_reserved)
+	if (hwpt->msi_cookie)
+		return hwpt->sw_msi_start == idev->sw_msi_start ? 0 : -EINVAL;
+	if (iommufd_should_fail())
+		return -ENOMEM;
+	rc = iommu_get_msi_cookie(hwpt->domain, idev->sw_msi_start);
+	if (rc == -ENODEV)
 		return 0;
-	down_write(&iopt->iova_rwsem);
+	if (rc)
+		return rc;
+	hwpt->msi_cookie = true;
+	hwpt->sw_msi_start = idev->sw_msi_start;
+	hwpt->sw_msi_length = idev->sw_msi_length;
+	return 0;
+}
+
+/**
+ * iommufd_hw_pagetable_reserve_msi - keep a page table's MSI window unmapped
+ * @hwpt: the page table, filled
+ *
+ * The window of its MSI cookie, if it has one, is reserved in the IOAS,
+ * owned by the domain so that it goes with it. Called with the IOAS's
+ * iova_rwsem held for writing.
+ *
+ * Return: 0, -EADDRINUSE if the window is mapped, or -ENOMEM.
+ */
+int iommufd_hw_pagetable_reserve_msi(struct iommufd_hw_pagetable *hwpt)
+{
+	struct io_pagetable *iopt = &hwpt->ioas->iopt;
+	int rc;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	if (!hwpt->msi_cookie || hwpt->msi_reserved)
+		return 0;
 	rc = iopt_reserve_iova(iopt, hwpt->sw_msi_start,
 			       hwpt->sw_msi_start + hwpt->sw_msi_length - 1,
 			       hwpt->domain);
-	up_write(&iopt->iova_rwsem);
 	if (rc)
 		return rc;
 	hwpt->msi_reserved = true;
@@ -194,7 +205,7 @@ int iommufd_hw_pagetable_fill(struct iommufd_hw_pagetable *hwpt,
 	     !domain->ops->enforce_cache_coherency(domain)))
 		return -EINVAL;
 
-	rc = iommufd_hw_pagetable_setup_msi(hwpt, idev);
+	rc = iommufd_hw_pagetable_msi_cookie(hwpt, idev);
 	if (rc)
 		return rc;
 
@@ -204,16 +215,14 @@ int iommufd_hw_pagetable_fill(struct iommufd_hw_pagetable *hwpt,
 	hwpt->aperture_start = domain->geometry.aperture_start;
 	hwpt->aperture_last = domain->geometry.aperture_end;
 	hwpt->filled = true;
-	/* The window of a cookie made before the fill: see setup_msi. */
-	if (hwpt->msi_cookie) {
-		rc = iommufd_hw_pagetable_setup_msi(hwpt, idev);
-		if (rc) {
-			hwpt->filled = false;
-			iopt_table_remove_domain(iopt, domain);
-			return rc;
-		}
+	down_write(&iopt->iova_rwsem);
+	rc = iommufd_hw_pagetable_reserve_msi(hwpt);
+	up_write(&iopt->iova_rwsem);
+	if (rc) {
+		hwpt->filled = false;
+		iopt_table_remove_domain(iopt, domain);
 	}
-	return 0;
+	return rc;
 }
 
 /**

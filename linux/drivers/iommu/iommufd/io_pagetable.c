@@ -8,7 +8,9 @@
  *    MSI window or what lies outside a domain's aperture;
  *  - allowed_itree: if not empty, the only ranges the kernel may choose
  *    IOVAs from (userspace picks them with IOMMU_IOAS_ALLOW_IOVAS).
- * Allowed and reserved ranges never intersect.
+ * Allowed and reserved ranges do not intersect, but where a domain's
+ * aperture narrowed at an attach (iopt_table_narrow_aperture()); IOVAs
+ * are never picked from a reserved range either way.
  */
 #include <linux/err.h>
 #include <linux/lockdep.h>
@@ -1029,11 +1031,14 @@ out_unlock:
  * cannot map (VT-d raises its address width for a wider IOMMU, while its
  * levels stay). The IOAS follows the intersection of every aperture the
  * domain had: it reserves what the aperture lost, never gives anything
- * back. The caller holds iova_rwsem for writing.
+ * back. The driver has changed the domain by then, so an allowed range
+ * there does not stop it: the range just loses what was reserved (the
+ * kernel never picks an IOVA there), as it would have if the domain had
+ * been attached first. The caller holds iova_rwsem for writing.
  *
- * Return: 0, -EADDRINUSE if a mapping or an allowed range lies where the
- * aperture no longer reaches, -EINVAL if nothing is left of it, or
- * -ENOMEM; on error nothing changed.
+ * Return: 0, -EADDRINUSE if a mapping lies where the aperture no longer
+ * reaches (a driver would refuse such an attach), -EINVAL if nothing is
+ * left of it, or -ENOMEM; on error nothing changed.
  */
 int iopt_table_narrow_aperture(struct io_pagetable *iopt,
 			       struct iommu_domain *domain,
@@ -1053,11 +1058,8 @@ int iopt_table_narrow_aperture(struct io_pagetable *iopt,
 	if (new_start == *start && new_last == *last)
 		return 0;
 	if ((new_start != *start &&
-	     (iopt_area_iter_first(iopt, *start, new_start - 1) ||
-	      iopt_allowed_iter_first(iopt, *start, new_start - 1))) ||
-	    (new_last != *last &&
-	     (iopt_area_iter_first(iopt, new_last + 1, *last) ||
-	      iopt_allowed_iter_first(iopt, new_last + 1, *last))))
+	     iopt_area_iter_first(iopt, *start, new_start - 1)) ||
+	    (new_last != *last && iopt_area_iter_first(iopt, new_last + 1, *last)))
 		return -EADDRINUSE;
 
 	if (new_start != *start) {

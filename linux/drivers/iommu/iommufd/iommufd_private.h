@@ -38,7 +38,14 @@
  *   iommufd_ioas.mutex -> io_pagetable.iova_rwsem -> iopt_pages.mutex ->
  *     mmap_lock
  *   iommufd_device.attach_lock -> iommufd_ioas.mutex -> iommufd_group.lock
- *     -> io_pagetable.iova_rwsem (creating a page table on attach)
+ *     -> [iommufd_ctx.all_ioas_lock ->] io_pagetable.iova_rwsem ->
+ *     iommu_group.mutex -> the IOMMU driver's locks: attaching a group to
+ *     a domain that mirrors an IOAS, or taking it off one, holds that
+ *     IOAS's iova_rwsem for writing; when two IOASes are concerned, both,
+ *     nested in all_ioas_lock (see device.c). IOMMU_HWPT_ALLOC takes the
+ *     IOAS's mutex and the group lock without attach_lock; a group lock
+ *     holder may take the iova_rwsem of an IOAS whose mutex it does not
+ *     hold (putting the group back on its page table).
  *   iommufd_ctx.groups_lock: taken alone
  *   iommufd_ctx.all_ioas_lock -> every io_pagetable.iova_rwsem, nested
  *   iommufd_access.ioas_lock -> io_pagetable.iova_rwsem (and on down)
@@ -386,8 +393,9 @@ iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			   struct iommufd_device *idev, u32 flags);
 int iommufd_hw_pagetable_fill(struct iommufd_hw_pagetable *hwpt,
 			      struct iommufd_device *idev);
-int iommufd_hw_pagetable_setup_msi(struct iommufd_hw_pagetable *hwpt,
-				   struct iommufd_device *idev);
+int iommufd_hw_pagetable_msi_cookie(struct iommufd_hw_pagetable *hwpt,
+				    struct iommufd_device *idev);
+int iommufd_hw_pagetable_reserve_msi(struct iommufd_hw_pagetable *hwpt);
 void iommufd_hw_pagetable_destroy(struct iommufd_object *obj);
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd);
 int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd);
@@ -417,7 +425,8 @@ struct iommufd_group {
 	unsigned int attached;
 };
 
-int iommufd_group_restore(struct iommufd_group *igroup);
+int iommufd_group_restore(struct iommufd_group *igroup,
+			  struct iommufd_hw_pagetable *from);
 
 /**
  * struct iommufd_device - a device bound to a context, see device.c

@@ -194,10 +194,12 @@ int iommufd_object_destroy_user(struct iommufd_ctx *ictx, u32 id)
  * iommufd_object_destroy_owned - destroy an object a kernel user owns
  * @ictx: the context
  * @obj: the object; the caller holds a long-term reference on it, which
- *	this consumes, and nothing else may hold one
+ *	this consumes, and no new long-term one may be taken
  *
  * Userspace cannot destroy such an object (IOMMU_DESTROY answers EBUSY), so
- * only short-term references can be in the way: wait for them.
+ * only short-term references, and long-term ones on their way out, can be
+ * in the way: wait for them. Whoever drops one drops it with
+ * iommufd_put_object(), which wakes this.
  */
 void iommufd_object_destroy_owned(struct iommufd_ctx *ictx,
 				  struct iommufd_object *obj)

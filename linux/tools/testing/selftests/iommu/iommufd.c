@@ -2874,6 +2874,14 @@ static const char *aperture_field(uint64_t first, uint64_t last)
 	return field;
 }
 
+/* Map @length bytes at @va at an IOVA the kernel picks: 0 or -1, errno. */
+static int map_auto(int fd, uint32_t ioas, void *va, uint64_t length)
+{
+	uint64_t iova;
+
+	return ioas_map(fd, ioas, RW, va, length, &iova);
+}
+
 /* The IOAS's one usable range is [@first, @last]. */
 static void expect_one_range(struct __test_metadata *_metadata, int fd,
 			     uint32_t ioas, uint64_t first, uint64_t last)
@@ -3095,12 +3103,14 @@ TEST_F(domain, cache_coherency)
  * table in use (as VT-d, which would free the top-level table the other
  * devices walk): it gets a page table of its own, whose narrower aperture
  * the IOAS then keeps to, and none while something is mapped beyond. A
- * page table no device uses is narrowed for it, and the IOAS follows.
+ * page table no device uses is narrowed for it, and the IOAS follows, even
+ * where userspace allowed IOVAs.
  */
 TEST_F(domain, aperture_narrows)
 {
-	uint64_t far = MOCK_NARROW_LAST + 1;
 	uint32_t stdev, hwpt, idev, stdev2, hwpt2, user1, user2;
+	struct iommu_iova_range allowed;
+	uint64_t far = MOCK_NARROW_LAST + 1;
 
 	if (access(NARROW, W_OK) || access(CONTEXTS_FILE, R_OK))
 		SKIP(return, "no %s (CONFIG_IOMMUFD_TEST, debugfs)", NARROW);
@@ -3147,10 +3157,20 @@ TEST_F(domain, aperture_narrows)
 	ASSERT_EQ(0, mock_replace(self->fd, stdev, user2, NULL));
 	EXPECT_TRUE(hwpt_has(user1, "filled=yes"));
 	EXPECT_TRUE(hwpt_has(user1, "devices=0"));
+	/*
+	 * Even where userspace allowed IOVAs: the driver narrowed the domain
+	 * at the attach, and nothing is picked there any more.
+	 */
+	allowed.start = far;
+	allowed.last = far + MiB - 1;
+	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, &allowed, 1));
 	ASSERT_EQ(0, debugfs_bool(NARROW, true));
 	ASSERT_EQ(0, mock_domain(self->fd, user1, &stdev2, &hwpt2));
 	ASSERT_EQ(0, debugfs_bool(NARROW, false));
 	EXPECT_EQ(user1, hwpt2);
+	EXPECT_ERRNO(ENOSPC, map_auto(self->fd, self->ioas, self->mem,
+				      page_size));
+	ASSERT_EQ(0, allow_iovas(self->fd, self->ioas, NULL, 0));
 	EXPECT_TRUE(hwpt_has(user1, aperture_field(MOCK_APERTURE_START,
 						   MOCK_NARROW_LAST)));
 	expect_one_range(_metadata, self->fd, self->ioas, MOCK_APERTURE_START,

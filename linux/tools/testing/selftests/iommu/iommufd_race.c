@@ -28,7 +28,9 @@
 
 static long page_size;
 
-static int mock_device(int fd, uint32_t pt_id, uint32_t *stdev)
+/* A mock device on @pt_id; *@hwpt, if not NULL: its page table. */
+static int mock_device_hwpt(int fd, uint32_t pt_id, uint32_t *stdev,
+			    uint32_t *hwpt)
 {
 	struct iommu_test_cmd cmd = {
 		.size = sizeof(cmd),
@@ -38,7 +40,14 @@ static int mock_device(int fd, uint32_t pt_id, uint32_t *stdev)
 	int rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
 
 	*stdev = cmd.mock_domain.out_stdev_id;
+	if (hwpt)
+		*hwpt = cmd.mock_domain.out_hwpt_id;
 	return rc;
+}
+
+static int mock_device(int fd, uint32_t pt_id, uint32_t *stdev)
+{
+	return mock_device_hwpt(fd, pt_id, stdev, NULL);
 }
 
 static int access_create(int fd, uint32_t ioas, int *access)
@@ -313,7 +322,7 @@ TEST_F_TIMEOUT(race, map_during_first_attach, 300)
 	fa.fd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, fa.fd);
 	for (round = 0; round != ROUNDS; round++) {
-		uint32_t stdev, ioas;
+		uint32_t stdev, ioas, hwpt;
 		unsigned long maps;
 
 		ASSERT_EQ(0, ioas_alloc(fa.fd, &ioas));
@@ -328,12 +337,17 @@ TEST_F_TIMEOUT(race, map_during_first_attach, 300)
 					    &fa));
 		while (atomic_load(&fa.maps) < maps + 2)
 			usleep(20);
-		ASSERT_EQ(0, mock_device(fa.fd, ioas, &stdev));
+		ASSERT_EQ(0, mock_device_hwpt(fa.fd, ioas, &stdev, &hwpt));
 		usleep(round % 8 * 100);
 		atomic_store(&fa.stop, true);
 		ASSERT_EQ(0, pthread_join(mapper, NULL));
 		ASSERT_EQ(0, fa.bad_errno)
 			TH_LOG("%s: errno %d", fa.bad_call, fa.bad_errno);
+		/* What stayed mapped, the page table maps. */
+		ASSERT_EQ(0, md_check_map(fa.fd, hwpt,
+					  IOVA + PAGES * page_size,
+					  self->mem + PAGES * page_size / 2,
+					  page_size));
 		ASSERT_EQ(0, iommufd_destroy(fa.fd, stdev));
 		ASSERT_EQ(0, ioas_unmap(fa.fd, ioas, 0, UINT64_MAX, NULL));
 		ASSERT_EQ(0, iommufd_destroy(fa.fd, ioas));

@@ -981,4 +981,121 @@ TEST_F_TIMEOUT(vfio_iommu, msi_cookie, 120)
 	EXPECT_EQ(sw_msi, view.msi_cookie);
 }
 
+/*
+ * Page tables by ID, on the cdev alone (the group and container paths know
+ * only their IOAS): the edu attached to an IOAS, a page table made on
+ * request for it while attached, then a replace to that page table.
+ * IOMMU_HWPT_ALLOC fills the page table at once: unfinished on VT-d and
+ * AMD-Vi, whose domains can be filled before their first attach; after the
+ * edu's group visited it on SMMUv3 and virtio-iommu, which finish a domain
+ * only at an attach. DMA works before, between and after, and the IOVA
+ * ranges stay those of the IOMMU.
+ */
+FIXTURE(vfio_iommu_pt)
+{
+	char bdf[NAME_LEN];
+	char iommu_name[NAME_LEN];
+	const struct iommu_desc *iommu;
+	bool found;
+	bool claimed;
+	int iommufd;
+	int devfd;
+	struct edu edu;
+	uint8_t *mem;
+	size_t page_size;
+};
+
+FIXTURE_SETUP(vfio_iommu_pt)
+{
+	self->devfd = -1;
+	self->iommufd = -1;
+	self->page_size = sysconf(_SC_PAGESIZE);
+	if (edu_find_alone(self->bdf))
+		SKIP(return, NO_EDU);
+	self->iommu = iommu_of(self->bdf, self->iommu_name,
+			       sizeof(self->iommu_name));
+	if (!self->iommu)
+		SKIP(return, "the edu's IOMMU (%s) is not VT-d, AMD-Vi, virtio-iommu or SMMUv3",
+		     self->iommu_name);
+	if (!self->iommu->isolates_msi)
+		ASSERT_EQ(0, set_unsafe_interrupts(true));
+	self->mem = mmap(NULL, PAGES * self->page_size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->mem);
+	ASSERT_EQ(0, vfio_pci_claim(self->bdf, &self->claimed));
+	self->found = true;
+}
+
+FIXTURE_TEARDOWN(vfio_iommu_pt)
+{
+	edu_close(&self->edu);
+	if (self->devfd >= 0)
+		close(self->devfd);
+	if (self->iommufd >= 0)
+		close(self->iommufd);
+	if (self->mem && self->mem != MAP_FAILED)
+		munmap(self->mem, PAGES * self->page_size);
+	if (self->found)
+		EXPECT_EQ(0, vfio_pci_release(self->bdf, self->claimed));
+}
+
+/* A copy from IOVA_A to IOVA_B by the edu: whether it arrived. */
+static bool copied(struct edu *edu, uint8_t *src, uint8_t *dst,
+		   uint8_t seed)
+{
+	fill(src, LEN, seed);
+	memset(dst, 0, LEN);
+	return !edu_dma_from_ram(edu, IOVA_A, LEN) &&
+	       !edu_dma_to_ram(edu, IOVA_B, LEN) && !memcmp(src, dst, LEN);
+}
+
+TEST_F_TIMEOUT(vfio_iommu_pt, hwpt_alloc_replace, 120)
+{
+	uint8_t *src = self->mem, *dst = self->mem + self->page_size;
+	const char *want_last = getenv("IOMMU_IOVA_LAST");
+	uint32_t devid, ioas, auto_hwpt, hwpt, pt;
+	struct range r[MAX_RANGES];
+	int n;
+
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	self->iommufd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, self->iommufd);
+	self->devfd = vfio_cdev_open(self->bdf);
+	ASSERT_LE(0, self->devfd);
+	ASSERT_EQ(0, vfio_bind(self->devfd, self->iommufd, &devid));
+	ASSERT_EQ(0, ioas_alloc(self->iommufd, &ioas));
+	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, src, self->page_size,
+			      IOVA_A));
+	ASSERT_EQ(0, ioas_map(self->iommufd, ioas, dst, self->page_size,
+			      IOVA_B));
+	pt = ioas;
+	ASSERT_EQ(0, vfio_attach(self->devfd, &pt));
+	auto_hwpt = pt;
+	ASSERT_EQ(0, edu_open(&self->edu, self->devfd));
+	EXPECT_TRUE(copied(&self->edu, src, dst, 0x51));
+
+	ASSERT_EQ(0, hwpt_alloc(self->iommufd, devid, ioas, &hwpt));
+	EXPECT_NE(auto_hwpt, hwpt);
+	EXPECT_EQ(auto_hwpt, device_page_table(devid));
+	EXPECT_TRUE(copied(&self->edu, src, dst, 0x52));
+
+	pt = hwpt;
+	ASSERT_EQ(0, vfio_attach(self->devfd, &pt));
+	EXPECT_EQ(hwpt, pt);
+	EXPECT_EQ(hwpt, device_page_table(devid));
+	EXPECT_TRUE(copied(&self->edu, src, dst, 0x53));
+
+	n = ioas_ranges(self->iommufd, ioas, r, MAX_RANGES);
+	ASSERT_LT(0, n);
+	if (!want_last) {
+		printf("# no IOMMU_IOVA_LAST to check the aperture against\n");
+	} else {
+		EXPECT_EQ(strtoull(want_last, NULL, 0), r[n - 1].last);
+	}
+
+	EXPECT_EQ(0, vfio_detach(self->devfd));
+	EXPECT_EQ(0, iommufd_destroy(self->iommufd, hwpt));
+}
+
 TEST_HARNESS_MAIN
