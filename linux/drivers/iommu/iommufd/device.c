@@ -124,6 +124,7 @@ out_unlock:
  * the context's all_ioas_lock, as IOMMU_IOAS_CHANGE_PROCESS locks them.
  */
 struct iommufd_attach_locks {
+	/* The context's all_ioas_lock, held when two rwsems are */
 	struct mutex *nest;
 	struct rw_semaphore *rwsem[2];
 };
