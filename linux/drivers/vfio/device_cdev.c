@@ -29,6 +29,9 @@
 #include <linux/fs.h>
 #include <linux/iommu.h>
 #include <linux/iommufd.h>
+#if IS_ENABLED(CONFIG_KVM)
+#include <linux/kvm_host.h>
+#endif
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -48,6 +51,8 @@ static dev_t vfio_device_devt;
  * @kvm_lock: protects @kvm
  * @kvm: the VM KVM's VFIO device linked the file to, given to the driver
  *	when the device is opened at bind
+ * @put_kvm: kvm_put_kvm(), while the device holds a reference on the VM it
+ *	was given (in device->kvm), under the device set's lock
  */
 struct vfio_device_file {
 	struct vfio_device *device;
@@ -55,6 +60,7 @@ struct vfio_device_file {
 	struct iommufd_ctx *iommufd;
 	spinlock_t kvm_lock; /* protects kvm */
 	struct kvm *kvm;
+	void (*put_kvm)(struct kvm *kvm);
 };
 
 static const struct file_operations vfio_device_cdev_fops;
@@ -194,6 +200,74 @@ err_put_registration:
 	return ret;
 }
 
+/*
+ * Give the device the VM KVM linked the file to, with a reference: a
+ * driver (vfio-ap, KVMGT) takes its own reference on device->kvm when it
+ * opens the device, which must not happen once the VM is being destroyed.
+ * The group path has that from its locks: KVM's VFIO device sets the VM
+ * under the group's lock that opening the device holds. Here the VM is
+ * read under kvm_lock, which KVM's VFIO device takes to clear it before
+ * the VM is freed, and a reference is taken only on a VM that still has
+ * users (kvm_get_kvm_safe()). KVM may be a module: its functions are
+ * looked up, as VFIO's KVM hooks are.
+ */
+#if IS_ENABLED(CONFIG_KVM)
+static void vfio_device_cdev_get_kvm(struct vfio_device_file *df)
+{
+	bool (*get)(struct kvm *kvm);
+	void (*put)(struct kvm *kvm);
+	struct kvm *kvm = NULL;
+
+	lockdep_assert_held(&df->device->dev_set->lock);
+
+	if (!READ_ONCE(df->kvm))
+		return;
+	put = symbol_get(kvm_put_kvm);
+	if (!put)
+		return;
+	get = symbol_get(kvm_get_kvm_safe);
+	if (!get) {
+		symbol_put(kvm_put_kvm);
+		return;
+	}
+	spin_lock(&df->kvm_lock);
+	if (df->kvm && get(df->kvm))
+		kvm = df->kvm;
+	spin_unlock(&df->kvm_lock);
+	symbol_put(kvm_get_kvm_safe);
+	if (!kvm) {
+		symbol_put(kvm_put_kvm);
+		return;
+	}
+	df->device->kvm = kvm;
+	df->put_kvm = put;
+}
+
+/* Drop what vfio_device_cdev_get_kvm() took; dev_set lock held. */
+static void vfio_device_cdev_put_kvm(struct vfio_device_file *df)
+{
+	struct vfio_device *device = df->device;
+
+	lockdep_assert_held(&device->dev_set->lock);
+
+	if (!df->put_kvm)
+		return;
+	df->put_kvm(device->kvm);
+	symbol_put(kvm_put_kvm);
+	df->put_kvm = NULL;
+	device->kvm = NULL;
+}
+#else
+/* Without KVM, nothing links a file to a VM. */
+static void vfio_device_cdev_get_kvm(struct vfio_device_file *df)
+{
+}
+
+static void vfio_device_cdev_put_kvm(struct vfio_device_file *df)
+{
+}
+#endif
+
 /* Open the device in its driver for the bound file; dev_set lock held. */
 static int vfio_device_cdev_open_device(struct vfio_device_file *df,
 					struct iommufd_ctx *ictx, u32 *devid)
@@ -211,9 +285,7 @@ static int vfio_device_cdev_open_device(struct vfio_device_file *df,
 		goto err_module_put;
 	device->cdev_bound = true;
 
-	spin_lock(&df->kvm_lock);
-	device->kvm = df->kvm;
-	spin_unlock(&df->kvm_lock);
+	vfio_device_cdev_get_kvm(df);
 	if (device->ops->open_device) {
 		ret = device->ops->open_device(device);
 		if (ret)
@@ -223,7 +295,7 @@ static int vfio_device_cdev_open_device(struct vfio_device_file *df,
 	return 0;
 
 err_unbind:
-	device->kvm = NULL;
+	vfio_device_cdev_put_kvm(df);
 	vfio_device_iommufd_unbind(device);
 err_module_put:
 	module_put(device->dev->driver->owner);
@@ -241,7 +313,7 @@ static void vfio_device_cdev_close_device(struct vfio_device_file *df)
 	if (device->ops->close_device)
 		device->ops->close_device(device);
 	device->open_count = 0;
-	device->kvm = NULL;
+	vfio_device_cdev_put_kvm(df);
 	vfio_device_iommufd_unbind(device);
 	module_put(device->dev->driver->owner);
 }

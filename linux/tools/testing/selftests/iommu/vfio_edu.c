@@ -1634,6 +1634,71 @@ TEST_F(edu, kvm_vfio_device)
 	close(kvm);
 }
 
+/* Whether VM @vmfd of this process still exists: KVM's debugfs has it. */
+static bool kvm_vm_exists(int vmfd)
+{
+	char path[PATH_MAX];
+
+	if (fmt_buf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d",
+		    getpid(), vmfd))
+		return false;
+	return !access(path, F_OK);
+}
+
+/*
+ * The device opened at bind holds the VM it was given, as a driver that
+ * uses device->kvm (KVMGT, vfio-ap) needs: the VM outlives its own file
+ * and KVM's VFIO device while the device is bound, and goes when the
+ * device file is closed.
+ */
+TEST_F(edu, kvm_held_while_bound)
+{
+	struct kvm_create_device create = { .type = KVM_DEV_TYPE_VFIO };
+	int kvm, vm;
+	uint32_t devid;
+
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	kvm = open("/dev/kvm", O_RDWR);
+	if (kvm < 0)
+		SKIP(return, "no /dev/kvm: KVM found no SVM or VMX to use");
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, vm);
+	close(kvm);
+	ASSERT_EQ(0, ioctl(vm, KVM_CREATE_DEVICE, &create));
+	ASSERT_TRUE(kvm_vm_exists(vm));
+
+	self->devfd = vfio_cdev_open(self->bdf);
+	ASSERT_LE(0, self->devfd);
+	ASSERT_EQ(0, kvm_vfio_file(create.fd, KVM_DEV_VFIO_FILE_ADD,
+				   self->devfd));
+	ASSERT_EQ(0, vfio_bind(self->devfd, self->iommufd, &devid));
+	/* Closing KVM's VFIO device lets the device file go from KVM. */
+	close(create.fd);
+	close(vm);
+	EXPECT_TRUE(kvm_vm_exists(vm));
+	close(self->devfd);
+	self->devfd = -1;
+	EXPECT_FALSE(kvm_vm_exists(vm));
+
+	/* A file unbound when the VM goes holds nothing. */
+	kvm = open("/dev/kvm", O_RDWR);
+	ASSERT_LE(0, kvm);
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	ASSERT_LE(0, vm);
+	close(kvm);
+	ASSERT_EQ(0, ioctl(vm, KVM_CREATE_DEVICE, &create));
+	self->devfd = vfio_cdev_open(self->bdf);
+	ASSERT_LE(0, self->devfd);
+	ASSERT_EQ(0, kvm_vfio_file(create.fd, KVM_DEV_VFIO_FILE_ADD,
+				   self->devfd));
+	close(create.fd);
+	close(vm);
+	EXPECT_FALSE(kvm_vm_exists(vm));
+	/* Bound afterwards, the device sees no VM. */
+	ASSERT_EQ(0, vfio_bind(self->devfd, self->iommufd, &devid));
+}
+
 /*
  * The edus that share an IOMMU group with the virtio-rng, which virtio-pci
  * drives: both edus are given to vfio-pci, the rng is left as it was.
