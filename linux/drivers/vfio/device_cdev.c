@@ -222,11 +222,12 @@ static void vfio_device_cdev_get_kvm(struct vfio_device_file *df)
 
 	if (!READ_ONCE(df->kvm))
 		return;
+	/* KVM linked the file, so it is loaded and must have both. */
 	put = symbol_get(kvm_put_kvm);
-	if (!put)
+	if (WARN_ON(!put))
 		return;
 	get = symbol_get(kvm_get_kvm_safe);
-	if (!get) {
+	if (WARN_ON(!get)) {
 		symbol_put(kvm_put_kvm);
 		return;
 	}

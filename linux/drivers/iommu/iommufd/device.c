@@ -468,11 +468,13 @@ iommufd_device_set_ioas(struct iommufd_device *idev, struct iommufd_ioas *ioas,
 
 	*created = false;
 	/*
-	 * The group stays on its page table if that mirrors this IOAS, and
-	 * must stay there while other devices of the group use it.
+	 * The group stays on the page table the kernel made for this IOAS,
+	 * and on any page table of this IOAS while other devices of the
+	 * group use it.
 	 */
 	hwpt = idev->igroup->hwpt;
-	if (hwpt && hwpt->ioas == ioas) {
+	if (hwpt && hwpt->ioas == ioas &&
+	    (hwpt->auto_domain || iommufd_device_group_others(idev))) {
 		rc = iommufd_device_set_domain(idev, hwpt);
 		if (rc)
 			return ERR_PTR(rc);

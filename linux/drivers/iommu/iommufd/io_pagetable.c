@@ -22,6 +22,7 @@
 
 #include "io_pagetable.h"
 #include "iommufd_private.h"
+#include "iommufd_trace.h"
 
 /*
  * The largest alignment worth giving an automatically chosen IOVA: enough
@@ -701,12 +702,17 @@ int iopt_list_file_pages(struct io_pagetable *iopt, struct list_head *list,
 			continue;
 		list_add_tail(&pages->move_item, list);
 		/* Pins charged to the caller already stay where they are. */
-		if (iopt_pages_charged_to_current(pages))
+		if (iopt_pages_charged_to_current(pages)) {
+			pages->move_npinned = 0;
 			continue;
+		}
+		mutex_lock(&pages->mutex);
+		pages->move_npinned = pages->npinned;
+		mutex_unlock(&pages->mutex);
 		if (pages->account_mode == IOPT_PAGES_ACCOUNT_USER)
-			*user_pages += pages->npinned;
+			*user_pages += pages->move_npinned;
 		else if (pages->account_mode == IOPT_PAGES_ACCOUNT_MM)
-			*mm_pages += pages->npinned;
+			*mm_pages += pages->move_npinned;
 	}
 	return 0;
 }
@@ -1261,6 +1267,7 @@ static int iopt_dirty_report_fn(struct iova_bitmap *bitmap,
 {
 	struct iopt_dirty_report *report = opaque;
 
+	trace_iommufd_read_dirty(iova, length, report->flags);
 	return iopt_read_and_clear_range(report->iopt, report->domain, iova,
 					 iova + length - 1, report->flags,
 					 bitmap);

@@ -93,6 +93,8 @@ enum iopt_pages_source {
  * @domains_itree: the filled areas, by page index
  * @move_item: on the list of IOMMU_IOAS_CHANGE_PROCESS while it moves the
  *	pages to another process; empty otherwise
+ * @move_npinned: while on that list, how many pins the caller was charged
+ *	for; fewer may be left to move (see iopt_pages_move_to_current())
  */
 struct iopt_pages {
 	struct kref kref;
@@ -117,6 +119,7 @@ struct iopt_pages {
 	struct rb_root_cached access_itree;
 	struct rb_root_cached domains_itree;
 	struct list_head move_item;
+	size_t move_npinned;
 };
 
 static inline unsigned long iopt_area_index(struct iopt_area *area)

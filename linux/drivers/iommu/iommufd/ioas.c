@@ -69,7 +69,10 @@ int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd)
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	if (rc)
 		goto out_destroy;
+	/* IOMMU_IOAS_CHANGE_PROCESS sees every IOAS, or none appears. */
+	mutex_lock(&ucmd->ictx->all_ioas_lock);
 	iommufd_object_finalize(ucmd->ictx, &ioas->obj);
+	mutex_unlock(&ucmd->ictx->all_ioas_lock);
 	return 0;
 
 out_destroy:
@@ -471,7 +474,11 @@ static int iommufd_get_all_ioas(struct iommufd_ctx *ictx,
  * IOMMU_IOAS_CHANGE_PROCESS: with every IOAS locked, so that nothing maps,
  * unmaps, pins or unpins, list the memory of every mapping (all of it must
  * come from files), charge it to the caller all or nothing, then move each
- * iopt_pages's charges and owner over.
+ * iopt_pages's charges and owner over. An IOAS appears only under
+ * all_ioas_lock, which is held from before the IOASes are gathered: one
+ * made meanwhile could otherwise share (by IOMMU_IOAS_COPY) and pin more
+ * of the listed pages between their count and their move, uncharging the
+ * old owner for more than the caller was charged.
  */
 int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 {
@@ -486,11 +493,12 @@ int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
 
-	n = iommufd_get_all_ioas(ictx, &ioases);
-	if (n < 0)
-		return n;
-
 	mutex_lock(&ictx->all_ioas_lock);
+	n = iommufd_get_all_ioas(ictx, &ioases);
+	if (n < 0) {
+		mutex_unlock(&ictx->all_ioas_lock);
+		return n;
+	}
 	for (i = 0; i != n; i++)
 		down_write_nest_lock(&ioases[i]->iopt.iova_rwsem,
 				     &ictx->all_ioas_lock);

@@ -88,7 +88,9 @@ struct mock_dev;
  * @vfio_ioas: the IOAS VFIO's group interface uses (IOMMU_VFIO_IOAS), if
  *	any; protected by the lock of @objects, see vfio_compat.c
  * @all_ioas_lock: held by whoever holds the iova_rwsem of every IOAS at
- *	once (IOMMU_IOAS_CHANGE_PROCESS), which lockdep sees nested in it
+ *	once (IOMMU_IOAS_CHANGE_PROCESS), which lockdep sees nested in it,
+ *	and around the finalize of a new IOAS, so that no IOAS appears
+ *	while it is held
  * @nr_ioas: how many IOASes exist, at most IOMMUFD_MAX_IOAS
  * @debugfs_item: on the list of debugfs "iommufd/contexts", see debugfs.c
  * @opener_tgid: the process that created the context, for that list
@@ -533,6 +535,9 @@ struct iommu_domain *iommufd_test_mock_domain_alloc(void);
 unsigned long iommufd_test_mock_domain_count(struct iommu_domain *domain,
 					     unsigned long *map_calls);
 int iommufd_test(struct iommufd_ucmd *ucmd);
+struct device *iommufd_test_mock_device_create(struct device *group_with);
+struct iommu_domain *iommufd_test_mock_device_domain(struct device *dev);
+void iommufd_test_mock_device_destroy(struct device *dev);
 bool iommufd_should_fail(void);
 int iommufd_test_init(void);
 void iommufd_test_exit(void);

@@ -12,6 +12,9 @@
  *				a device started or stopped DMA through a
  *				page table (a replace is an attach that
  *				names the page table it left)
+ *   iommufd_read_dirty	the dirty bits of an IOVA range were read
+ *				into userspace's bitmap, one window of
+ *				pinned bitmap pages at a time
  *
  * The pin events name the pages by a hashed pointer, the same in both,
  * so that a pin can be matched to its unpin.
@@ -131,6 +134,21 @@ DEFINE_EVENT(iommufd_device_class, iommufd_detach,
 	     TP_PROTO(struct device *dev, u32 dev_id, u32 hwpt_id,
 		      u32 ioas_id, u32 old_hwpt_id),
 	     TP_ARGS(dev, dev_id, hwpt_id, ioas_id, old_hwpt_id)
+);
+
+TRACE_EVENT(iommufd_read_dirty,
+	    TP_PROTO(unsigned long iova, unsigned long length,
+		     unsigned long flags),
+	    TP_ARGS(iova, length, flags),
+	    TP_STRUCT__entry(__field(unsigned long, iova)
+			     __field(unsigned long, length)
+			     __field(unsigned long, flags)),
+	    TP_fast_assign(__entry->iova = iova;
+			   __entry->length = length;
+			   __entry->flags = flags;),
+	    TP_printk("iova=0x%lx length=0x%lx clear=%s",
+		      __entry->iova, __entry->length,
+		      __entry->flags & IOMMU_DIRTY_NO_CLEAR ? "no" : "yes")
 );
 
 #endif /* _IOMMUFD_TRACE_H */

@@ -399,10 +399,21 @@ bool iopt_pages_charged_to_current(struct iopt_pages *pages)
 void iopt_pages_move_to_current(struct iopt_pages *pages)
 {
 	mutex_lock(&pages->mutex);
-	if (!iopt_pages_charged_to_current(pages))
+	if (!iopt_pages_charged_to_current(pages)) {
 		iopt_uncharge(pages->account_mode, pages->source_user,
 			      pages->source_mm, pages->source_task,
 			      pages->npinned);
+		/*
+		 * The IOAS of a destroy in flight, which no lock here holds
+		 * back, may have unpinned some since they were counted (and
+		 * uncharged the old owner for them): the caller was charged
+		 * for those too.
+		 */
+		if (!WARN_ON(pages->npinned > pages->move_npinned))
+			iopt_uncharge(pages->account_mode, current_user(),
+				      current->mm, current->group_leader,
+				      pages->move_npinned - pages->npinned);
+	}
 	if (pages->source_mm != current->mm) {
 		atomic64_sub(pages->npinned, &pages->source_mm->pinned_vm);
 		atomic64_add(pages->npinned, &current->mm->pinned_vm);
@@ -839,9 +850,79 @@ void iopt_area_unmap_pfns(struct iopt_area *area, struct iommu_domain *domain,
 }
 
 /*
+ * How many of the @n pages from @index, whose PFNs are @pfns, can be
+ * unmapped without cutting an IO page in two. A large IO page lies within
+ * a physically contiguous run that one iommu_map() mapped, so a cut is
+ * safe where the PFNs break, at the end of [index, last] (the area, or
+ * what a fill mapped), and anywhere when large pages are disabled. An
+ * unmap that ended inside a large IO page would take all of it (VT-d,
+ * AMD-Vi), and the pages past the cut would then read back as unmapped.
+ * Returns @n, or where the chunk's last run starts if that run goes on
+ * past it, or 0 if the whole chunk is one run that goes on.
+ */
+static unsigned long iopt_area_unmap_cut(struct iopt_area *area,
+					 unsigned long index,
+					 unsigned long last,
+					 const unsigned long *pfns,
+					 unsigned long n)
+{
+	unsigned long next, i;
+
+	if (index + n - 1 == last || area->iopt->disable_large_pages)
+		return n;
+	iopt_area_read_pfns(area, index + n, &next, 1);
+	if (next != pfns[n - 1] + 1)
+		return n;
+	for (i = n - 1; i; i--)
+		if (pfns[i] != pfns[i - 1] + 1)
+			return i;
+	return 0;
+}
+
+/*
+ * Take out of @domains a physically contiguous run of pages that starts at
+ * @index and is longer than @buf, whose first chunk @buf holds: find where
+ * it ends, unmap it at once, and release it a chunk at a time with its
+ * PFNs counted from the first. Returns the index after the run.
+ */
+static unsigned long iopt_area_unfill_run(struct iopt_area *area,
+					  struct iommu_domain **domains,
+					  unsigned int ndomains,
+					  unsigned long index,
+					  unsigned long last,
+					  struct iopt_pfn_buffer *buf)
+{
+	unsigned long first_pfn = buf->pfns[0], end = index + buf->len;
+	unsigned long cur, n, i;
+	unsigned int d;
+
+	while (end <= last) {
+		n = min(buf->len, last - end + 1);
+		iopt_area_read_pfns(area, end, buf->pfns, n);
+		for (i = 0; i != n; i++)
+			if (buf->pfns[i] != first_pfn + (end - index) + i)
+				break;
+		end += i;
+		if (i != n)
+			break;
+	}
+	for (d = 0; d != ndomains; d++)
+		iopt_area_unmap_pfns(area, domains[d], index, end - index);
+	for (cur = index; cur != end; cur += n) {
+		n = min(buf->len, end - cur);
+		for (i = 0; i != n; i++)
+			buf->pfns[i] = first_pfn + (cur - index) + i;
+		iopt_pages_release(area->pages, cur, buf->pfns, n, area);
+	}
+	return end;
+}
+
+/*
  * Take [index, last] of an area out of @domains (the area must be out of
  * domains_itree, so that its own pages count as unused), reading the PFNs
- * from domains[0] and unpinning what no one else needs.
+ * from domains[0] and unpinning what no one else needs. The buffer may be
+ * smaller than what the fill used (its allocation failed, or the test
+ * budget changed): the unmaps still cut only where no IO page spans.
  */
 static void iopt_area_unfill_range(struct iopt_area *area,
 				   struct iommu_domain **domains,
@@ -851,16 +932,22 @@ static void iopt_area_unfill_range(struct iopt_area *area,
 	struct iopt_pages *pages = area->pages;
 	struct iommu_domain *storage = area->storage_domain;
 
+	area->storage_domain = domains[0];
 	while (index <= last) {
-		unsigned long n = min(buf->len, last - index + 1);
+		unsigned long n = min(buf->len, last - index + 1), cut;
 		unsigned int d;
 
-		area->storage_domain = domains[0];
 		iopt_area_read_pfns(area, index, buf->pfns, n);
+		cut = iopt_area_unmap_cut(area, index, last, buf->pfns, n);
+		if (!cut) {
+			index = iopt_area_unfill_run(area, domains, ndomains,
+						     index, last, buf);
+			continue;
+		}
 		for (d = 0; d != ndomains; d++)
-			iopt_area_unmap_pfns(area, domains[d], index, n);
-		iopt_pages_release(pages, index, buf->pfns, n, area);
-		index += n;
+			iopt_area_unmap_pfns(area, domains[d], index, cut);
+		iopt_pages_release(pages, index, buf->pfns, cut, area);
+		index += cut;
 	}
 	area->storage_domain = storage;
 }

@@ -178,6 +178,7 @@ struct mock_dev {
 	bool narrow;
 	struct mock_iommu_domain *domain;
 	struct list_head item;	/* in mock_devs */
+	struct mock_dev *group_with;	/* joins its group, for KUnit */
 };
 
 static struct mock_iommu_domain *to_mock_domain(struct iommu_domain *domain)
@@ -464,24 +465,42 @@ static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
 	struct mock_iommu_domain *mock = to_mock_domain(domain);
 	size_t size = pgsize * pgcount, done = 0;
 
+	u64 *entry;
+
 	if (WARN_ON(!mock->finished))
 		return 0;
-	/* As VT-d, the top of what is mapped comes down with its unmap. */
-	if (mock->max_mapped == iova + size)
-		mock->max_mapped = iova;
+	/*
+	 * Stricter than VT-d, which may leave a large IO page mapped: an
+	 * unmap that starts inside a huge IO page is a caller's bug, and one
+	 * that ends inside it takes all of it, returning more than was asked
+	 * (which iommufd WARNs about).
+	 */
+	entry = mock_domain_entry(mock, iova);
+	if (WARN_ON(entry && (READ_ONCE(*entry) & MOCK_ENTRY_HUGE) &&
+		    iova % MOCK_HUGE_PAGE_SIZE))
+		return 0;
 	while (done != size) {
-		u64 *entry = mock_domain_entry(mock, iova + done);
 		unsigned long i = ((iova + done) % MOCK_LEAF_SPAN) /
 				  MOCK_IO_PAGE_SIZE;
 
+		entry = mock_domain_entry(mock, iova + done);
 		for (; i != MOCK_LEAF_ENTRIES && done != size;
 		     i++, done += MOCK_IO_PAGE_SIZE, entry++) {
+			u64 val = entry ? READ_ONCE(*entry) : 0;
+
 			/* iommufd never unmaps what it did not map. */
-			if (WARN_ON(!entry || !(*entry & MOCK_ENTRY_PRESENT)))
+			if (WARN_ON(!(val & MOCK_ENTRY_PRESENT)))
 				return done;
+			if ((val & MOCK_ENTRY_HUGE) &&
+			    !((iova + done) % MOCK_HUGE_PAGE_SIZE) &&
+			    size - done < MOCK_HUGE_PAGE_SIZE)
+				size = done + MOCK_HUGE_PAGE_SIZE;
 			WRITE_ONCE(*entry, 0);
 		}
 	}
+	/* As VT-d, the top of what is mapped comes down with its unmap. */
+	if (mock->max_mapped == iova + done)
+		mock->max_mapped = iova;
 	return done;
 }
 
@@ -882,9 +901,12 @@ static void mock_dev_release(struct device *dev)
 
 static struct iommu_group *mock_device_group(struct device *dev)
 {
+	struct mock_dev *mdev = to_mock_dev(dev);
 	struct iommu_group *group = NULL;
 	struct mock_dev *last;
 
+	if (mdev->group_with)
+		return iommu_group_get(&mdev->group_with->dev);
 	mutex_lock(&mock_devs_lock);
 	if (READ_ONCE(mock_share_group) && !list_empty(&mock_devs)) {
 		last = list_last_entry(&mock_devs, struct mock_dev, item);
@@ -895,10 +917,12 @@ static struct iommu_group *mock_device_group(struct device *dev)
 }
 
 /*
- * A new device on the mock bus, with its own IOMMU group; with
- * MOCK_FLAGS_DEVICE_PASID it supports MOCK_PASID_WIDTH bits of PASID.
+ * A new device on the mock bus, with its own IOMMU group or that of
+ * @group_with; with MOCK_FLAGS_DEVICE_PASID it supports MOCK_PASID_WIDTH
+ * bits of PASID.
  */
-static struct mock_dev *mock_dev_create(u32 flags)
+static struct mock_dev *mock_dev_create_in(u32 flags,
+					   struct mock_dev *group_with)
 {
 	struct mock_dev *mdev;
 	int rc;
@@ -917,6 +941,7 @@ static struct mock_dev *mock_dev_create(u32 flags)
 	mdev->sw_msi = READ_ONCE(mock_sw_msi);
 	mdev->no_snoop = READ_ONCE(mock_no_snoop);
 	mdev->narrow = READ_ONCE(mock_narrow);
+	mdev->group_with = group_with;
 	device_initialize(&mdev->dev);
 	mdev->dev.release = mock_dev_release;
 	mdev->dev.bus = &iommufd_mock_bus;
@@ -942,6 +967,11 @@ err_put:
 	return ERR_PTR(rc);
 }
 
+static struct mock_dev *mock_dev_create(u32 flags)
+{
+	return mock_dev_create_in(flags, NULL);
+}
+
 static void mock_dev_destroy(struct mock_dev *mdev)
 {
 	mutex_lock(&mock_devs_lock);
@@ -954,6 +984,52 @@ static void mock_dev_destroy(struct mock_dev *mdev)
 	iommu_release_device(&mdev->dev);
 	device_unregister(&mdev->dev);
 }
+
+#if IS_ENABLED(CONFIG_IOMMUFD_KUNIT_TEST)
+/**
+ * iommufd_test_mock_device_create - a device of the mock IOMMU, for KUnit
+ * @group_with: a device made here whose IOMMU group it joins, or NULL for
+ *	a group of its own
+ *
+ * Return: the device, or an ERR_PTR.
+ */
+struct device *iommufd_test_mock_device_create(struct device *group_with)
+{
+	struct mock_dev *mdev;
+
+	mdev = mock_dev_create_in(0, group_with ? to_mock_dev(group_with) :
+						  NULL);
+	return IS_ERR(mdev) ? ERR_CAST(mdev) : &mdev->dev;
+}
+
+/**
+ * iommufd_test_mock_device_domain - the paging domain a mock device is on
+ * @dev: a device of the mock IOMMU
+ *
+ * Return: the mock domain @dev is attached to, or NULL (blocked or the
+ * group's default).
+ */
+struct iommu_domain *iommufd_test_mock_device_domain(struct device *dev)
+{
+	struct mock_dev *mdev = to_mock_dev(dev);
+	struct iommu_domain *domain = NULL;
+
+	spin_lock(&mock_attach_lock);
+	if (mdev->domain)
+		domain = &mdev->domain->domain;
+	spin_unlock(&mock_attach_lock);
+	return domain;
+}
+
+/**
+ * iommufd_test_mock_device_destroy - undo iommufd_test_mock_device_create()
+ * @dev: the device
+ */
+void iommufd_test_mock_device_destroy(struct device *dev)
+{
+	mock_dev_destroy(to_mock_dev(dev));
+}
+#endif
 
 void iommufd_selftest_destroy(struct iommufd_object *obj)
 {

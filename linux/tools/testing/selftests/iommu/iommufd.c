@@ -1514,7 +1514,7 @@ static int hwpt_alloc(int fd, uint32_t idev, uint32_t pt_id, uint32_t flags,
  */
 TEST_F(domain, hwpt_alloc)
 {
-	uint32_t stdev, auto_hwpt, idev, hwpt, got, other;
+	uint32_t stdev, auto_hwpt, idev, hwpt, got, other, stdev2, idev2;
 
 	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem,
 			       4 * page_size, APERTURE));
@@ -1563,12 +1563,22 @@ TEST_F(domain, hwpt_alloc)
 	EXPECT_EQ(hwpt, device_page_table(idev));
 	EXPECT_ERRNO(ENOENT, destroy(self->fd, auto_hwpt));
 	EXPECT_ERRNO(EBUSY, destroy(self->fd, hwpt));
-	/* Attaching by IOAS keeps it: it mirrors that IOAS. */
+	/*
+	 * One that userspace made is used only by its ID: a device attaching
+	 * by IOAS gets one the kernel makes, as upstream's does, and so does
+	 * this device when it moves there by IOAS.
+	 */
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas, &stdev2, &auto_hwpt,
+				 &idev2));
+	EXPECT_NE(hwpt, auto_hwpt);
 	ASSERT_EQ(0, mock_replace(self->fd, stdev, self->ioas, &got));
-	EXPECT_EQ(hwpt, got);
+	EXPECT_EQ(auto_hwpt, got);
+	EXPECT_EQ(auto_hwpt, device_page_table(idev));
+	ASSERT_EQ(0, destroy(self->fd, stdev2));
 
 	/* Without devices it stays, and still pins, until destroyed. */
 	ASSERT_EQ(0, destroy(self->fd, stdev));
+	EXPECT_ERRNO(ENOENT, destroy(self->fd, auto_hwpt));
 	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 4 * page_size, 1));
 	EXPECT_EQ(0, destroy(self->fd, hwpt));
 	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 4 * page_size, 0));
@@ -2858,6 +2868,35 @@ static long read_long(const char *path)
 	return len > 0 ? atol(buf) : -1;
 }
 
+/*
+ * One 2 MiB page more in the pool than it had, so that a page some other
+ * test left in use does not starve this one. Returns the pool's size to
+ * give hugepage_put(), or -1 with the pool as it was.
+ */
+static long hugepage_get(void)
+{
+	long pool = read_long(HUGEPAGES);
+	char val[32];
+
+	if (pool < 0)
+		return -1;
+	snprintf(val, sizeof(val), "%ld", pool + 1);
+	if (write_file(HUGEPAGES, val) || read_long(HUGEPAGES) <= pool) {
+		snprintf(val, sizeof(val), "%ld", pool);
+		write_file(HUGEPAGES, val);
+		return -1;
+	}
+	return pool;
+}
+
+static int hugepage_put(long pool)
+{
+	char val[32];
+
+	snprintf(val, sizeof(val), "%ld", pool);
+	return write_file(HUGEPAGES, val);
+}
+
 #define SW_MSI "/sys/kernel/debug/iommufd/mock_sw_msi"
 #define NO_SNOOP "/sys/kernel/debug/iommufd/mock_no_snoop"
 #define NARROW "/sys/kernel/debug/iommufd/mock_narrow"
@@ -2950,6 +2989,32 @@ TEST_F(domain, finished_before_filled)
 }
 
 /*
+ * 2 MiB of hugetlbfs memory mapped at APERTURE, then a mock device with
+ * huge IO pages attached: the page table made for it is filled at that
+ * attach with one huge IO page for each 256 small ones.
+ */
+static uint8_t *map_huge_on_mock(struct __test_metadata *_metadata, int fd,
+				 uint32_t ioas, uint32_t *stdev, uint32_t *idev,
+				 uint32_t *hwpt)
+{
+	size_t len = 2 * MiB, io_pages = len / (page_size / 2);
+	char field[64];
+	uint8_t *mem;
+
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE,
+		   -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	ASSERT_EQ(0, map_fixed(fd, ioas, mem, len, APERTURE));
+	ASSERT_EQ(0, mock_device_flags(fd, ioas, MOCK_FLAGS_DEVICE_HUGE_IOVA,
+				       stdev, idev));
+	ASSERT_EQ(0, mock_replace(fd, *stdev, ioas, hwpt));
+	snprintf(field, sizeof(field), "mock_huge_io_pages=%zu", io_pages);
+	ASSERT_TRUE(hwpt_has(*hwpt, field));
+	return mem;
+}
+
+/*
  * The fill of a new page table maps with the large IO pages its driver
  * allows once the domain is finished (VT-d's superpages come with the
  * first attach), not only the maps made afterwards.
@@ -2957,31 +3022,16 @@ TEST_F(domain, finished_before_filled)
 TEST_F(domain, filled_with_large_pages)
 {
 	size_t len = 2 * MiB, io_pages = len / (page_size / 2);
-	long pool = read_long(HUGEPAGES);
+	long pool = hugepage_get();
 	uint32_t stdev, idev, hwpt, got;
 	char field[64];
 	uint8_t *mem;
 
-	if (pool < 0 || write_file(HUGEPAGES, "1") ||
-	    read_long(HUGEPAGES) < 1) {
-		if (pool >= 0) {
-			snprintf(field, sizeof(field), "%ld", pool);
-			write_file(HUGEPAGES, field);
-		}
+	if (pool < 0)
 		SKIP(return, "no 2 MiB hugetlbfs page to be had");
-	}
-	mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE,
-		   -1, 0);
-	ASSERT_NE(MAP_FAILED, mem);
-	/* Filled at attach: one huge IO page for each 256 small ones. */
-	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, mem, len, APERTURE));
-	ASSERT_EQ(0, mock_device_flags(self->fd, self->ioas,
-				       MOCK_FLAGS_DEVICE_HUGE_IOVA, &stdev,
-				       &idev));
-	ASSERT_EQ(0, mock_replace(self->fd, stdev, self->ioas, &hwpt));
+	mem = map_huge_on_mock(_metadata, self->fd, self->ioas, &stdev, &idev,
+			       &hwpt);
 	snprintf(field, sizeof(field), "mock_huge_io_pages=%zu", io_pages);
-	EXPECT_TRUE(hwpt_has(hwpt, field));
 	EXPECT_EQ(0, md_check_map(self->fd, hwpt, APERTURE, mem, len));
 	/* A page table on request is filled the same way. */
 	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas, 0, 0, 0, &got));
@@ -2993,8 +3043,53 @@ TEST_F(domain, filled_with_large_pages)
 	EXPECT_EQ(0, destroy(self->fd, got));
 	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, APERTURE, len, NULL));
 	munmap(mem, len);
-	snprintf(field, sizeof(field), "%ld", pool);
-	EXPECT_EQ(0, write_file(HUGEPAGES, field));
+	EXPECT_EQ(0, hugepage_put(pool));
+}
+
+/* The kernel's budget for temporary buffers, until a test changes it. */
+#define TEMP_MEMORY_DEFAULT 65536
+
+static int set_temp_memory_limit(int fd, uint32_t limit)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT,
+		.memory_limit = { .limit = limit },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
+/*
+ * An unmap whose buffer of PFNs is smaller than a huge IO page (its
+ * allocation failed, here the test budget shrank after the fill) still
+ * unmaps huge IO pages whole: the mock, as VT-d, takes a whole huge IO page
+ * for an unmap that ends inside it, and WARNs at one that starts inside.
+ * Every pin is dropped and the page table is left empty.
+ */
+TEST_F(domain, unmap_huge_in_small_chunks)
+{
+	size_t len = 2 * MiB;
+	long pool = hugepage_get();
+	uint32_t stdev, idev, hwpt;
+	uint8_t *mem;
+
+	if (pool < 0)
+		SKIP(return, "no 2 MiB hugetlbfs page to be had");
+	mem = map_huge_on_mock(_metadata, self->fd, self->ioas, &stdev, &idev,
+			       &hwpt);
+	EXPECT_EQ(0, md_check_refs(self->fd, mem, len, 1));
+
+	/* 100 PFNs at a time: no chunk ends on a huge IO page's edge. */
+	ASSERT_EQ(0, set_temp_memory_limit(self->fd, 100 * sizeof(long)));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, APERTURE, len, NULL));
+	EXPECT_EQ(0, set_temp_memory_limit(self->fd, TEMP_MEMORY_DEFAULT));
+	EXPECT_EQ(0, md_check_refs(self->fd, mem, len, 0));
+	EXPECT_TRUE(hwpt_has(hwpt, "mock_io_pages=0"));
+
+	EXPECT_EQ(0, destroy(self->fd, stdev));
+	munmap(mem, len);
+	EXPECT_EQ(0, hugepage_put(pool));
 }
 
 /*
@@ -3301,6 +3396,153 @@ TEST_F(domain, tracepoints)
 		 idev, hwpt, self->ioas);
 	EXPECT_NE(NULL, strstr(text, want));
 out:
+	free(trace);
+}
+
+/* How many lines of @trace have @event; the first one's text in *@first. */
+static unsigned int trace_count(const char *trace, const char *event,
+				const char **first)
+{
+	const char *p = trace;
+	unsigned int n = 0;
+	char key[64];
+
+	snprintf(key, sizeof(key), " %s: ", event);
+	*first = NULL;
+	while ((p = strstr(p, key))) {
+		p += strlen(key);
+		if (!n++)
+			*first = p;
+	}
+	return n;
+}
+
+/*
+ * The dirty bits are read one window of the user bitmap at a time, with
+ * the window's IOVA range, as VFIO calls its drivers' dirty reports: here
+ * a 2 MiB bitmap that starts 8 bytes before a page boundary is pinned as
+ * 512 pages less those 8 bytes, then the rest. A huge IO page across the
+ * end of the first window is recorded whole, though its dirty bit is
+ * cleared by the first read.
+ */
+TEST_F(domain, dirty_bitmap_window_straddle)
+{
+	size_t length = 64 * MiB, bit_size = 4, huge = 2 * MiB;
+	size_t bitmap_bytes = length / bit_size / 8;
+	size_t mock_huge = 512 * MOCK_IO_PAGE_SIZE;
+	/* 512 page pointers in the page that holds them, less the offset. */
+	size_t window = ((page_size / sizeof(void *)) * page_size -
+			 (page_size - 8)) * 8 * bit_size;
+	uint64_t first_io = window / mock_huge * mock_huge / MOCK_IO_PAGE_SIZE;
+	uint64_t nr_io = length / MOCK_IO_PAGE_SIZE, i, nr;
+	uint64_t bits_per_io = MOCK_IO_PAGE_SIZE / bit_size;
+	long pool;
+	size_t trace_size = 1 << 20;
+	char *trace = malloc(trace_size), path[160], want[96];
+	uint32_t stdev, idev, hwpt;
+	uint64_t *written, *bitmap;
+	uint8_t *buf, *raw, *big;
+	const char *dir, *text;
+
+	ASSERT_NE(NULL, trace);
+	dir = tracefs_dir();
+	if (dir) {
+		snprintf(path, sizeof(path), "%s/events/iommufd/iommufd_read_dirty",
+			 dir);
+		if (access(path, F_OK))
+			dir = NULL;
+	}
+	if (!dir)
+		SKIP(goto out_trace, "no tracefs or no iommufd events (CONFIG_TRACING)");
+	pool = hugepage_get();
+	if (pool < 0)
+		SKIP(goto out_trace, "no 2 MiB hugetlbfs page to be had");
+	/* The window must end in the last 2 MiB, where the huge page goes. */
+	if (window <= length - huge || window >= length)
+		SKIP(goto out_pool, "a window of %zu bytes of IOVA ends outside the last 2 MiB",
+		     window);
+
+	buf = mmap(NULL, length - huge, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	big = mmap(NULL, huge, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE,
+		   -1, 0);
+	ASSERT_NE(MAP_FAILED, big);
+	raw = mmap(NULL, bitmap_bytes + 2 * page_size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, raw);
+	bitmap = (uint64_t *)(raw + page_size - 8);
+	written = calloc(nr_io / 64 + 1, sizeof(*written));
+	ASSERT_NE(NULL, written);
+
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, buf, length - huge,
+			       APERTURE));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, big, huge,
+			       APERTURE + length - huge));
+	ASSERT_EQ(0, mock_device_flags(self->fd, self->ioas,
+				       MOCK_FLAGS_DEVICE_HUGE_IOVA, &stdev,
+				       &idev));
+	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas,
+				IOMMU_HWPT_ALLOC_DIRTY_TRACKING, 0, 0, &hwpt));
+	ASSERT_EQ(0, mock_replace(self->fd, stdev, hwpt, NULL));
+	ASSERT_EQ(0, set_dirty_tracking(self->fd, hwpt,
+					IOMMU_HWPT_DIRTY_TRACKING_ENABLE, 0));
+
+	/* The first IO page, the last small one, and the huge one across. */
+	bit_set(written, 0);
+	bit_set(written, (length - huge) / MOCK_IO_PAGE_SIZE - 1);
+	bit_set(written, first_io);
+	ASSERT_EQ(0, mock_write(self->fd, hwpt, APERTURE, length, written,
+				&nr));
+	/* A huge IO page's dirty bit stands for all its small ones. */
+	for (i = first_io; i != first_io + mock_huge / MOCK_IO_PAGE_SIZE; i++)
+		bit_set(written, i);
+
+	memset(bitmap, 0, bitmap_bytes);
+	ASSERT_EQ(0, tracefs_write(dir, "trace", ""));
+	ASSERT_EQ(0, tracefs_write(dir, "events/iommufd/iommufd_read_dirty/enable",
+				   "1"));
+	EXPECT_EQ(0, get_dirty(self->fd, hwpt, 0, APERTURE, length, bit_size,
+			       bitmap));
+	ASSERT_EQ(0, tracefs_write(dir, "events/iommufd/iommufd_read_dirty/enable",
+				   "0"));
+	snprintf(path, sizeof(path), "%s/trace", dir);
+	ASSERT_LT(0, read_text(path, trace, trace_size));
+	EXPECT_EQ(2, trace_count(trace, "iommufd_read_dirty", &text));
+	ASSERT_NE(NULL, text);
+	snprintf(want, sizeof(want), "iova=0x%lx length=0x%lx clear=yes\n",
+		 (unsigned long)APERTURE, (unsigned long)window);
+	EXPECT_EQ(0, strncmp(text, want, strlen(want)));
+	text = trace_last(trace, "iommufd_read_dirty");
+	ASSERT_NE(NULL, text);
+	snprintf(want, sizeof(want), "iova=0x%lx length=0x%lx clear=yes\n",
+		 (unsigned long)(APERTURE + window),
+		 (unsigned long)(length - window));
+	EXPECT_EQ(0, strncmp(text, want, strlen(want)));
+
+	for (i = 0; i != nr_io; i++) {
+		bool want_dirty = bit_is_set(written, i);
+
+		if (want_dirty != bit_is_set(bitmap, i * bits_per_io) ||
+		    want_dirty != bit_is_set(bitmap, (i + 1) * bits_per_io - 1)) {
+			EXPECT_EQ(want_dirty, !want_dirty);
+			TH_LOG("IO page %lu", (unsigned long)i);
+			break;
+		}
+	}
+	EXPECT_EQ(0, ((uint8_t *)bitmap)[bitmap_bytes]);
+
+	EXPECT_EQ(0, destroy(self->fd, stdev));
+	EXPECT_EQ(0, destroy(self->fd, hwpt));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, APERTURE, length, NULL));
+	free(written);
+	munmap(raw, bitmap_bytes + 2 * page_size);
+	munmap(big, huge);
+	munmap(buf, length - huge);
+out_pool:
+	EXPECT_EQ(0, hugepage_put(pool));
+out_trace:
 	free(trace);
 }
 

@@ -1665,8 +1665,11 @@ TEST_F(edu, kvm_held_while_bound)
 	vm = ioctl(kvm, KVM_CREATE_VM, 0);
 	ASSERT_LE(0, vm);
 	close(kvm);
+	if (!kvm_vm_exists(vm)) {
+		close(vm);
+		SKIP(return, "KVM shows its VMs in no debugfs directory");
+	}
 	ASSERT_EQ(0, ioctl(vm, KVM_CREATE_DEVICE, &create));
-	ASSERT_TRUE(kvm_vm_exists(vm));
 
 	self->devfd = vfio_cdev_open(self->bdf);
 	ASSERT_LE(0, self->devfd);
@@ -1681,7 +1684,7 @@ TEST_F(edu, kvm_held_while_bound)
 	self->devfd = -1;
 	EXPECT_FALSE(kvm_vm_exists(vm));
 
-	/* A file unbound when the VM goes holds nothing. */
+	/* A file unbound when the VM goes holds nothing: the VM goes at once. */
 	kvm = open("/dev/kvm", O_RDWR);
 	ASSERT_LE(0, kvm);
 	vm = ioctl(kvm, KVM_CREATE_VM, 0);
@@ -1695,7 +1698,7 @@ TEST_F(edu, kvm_held_while_bound)
 	close(create.fd);
 	close(vm);
 	EXPECT_FALSE(kvm_vm_exists(vm));
-	/* Bound afterwards, the device sees no VM. */
+	/* Bound afterwards, it must not touch the freed VM (KASAN would say). */
 	ASSERT_EQ(0, vfio_bind(self->devfd, self->iommufd, &devid));
 }
 
