@@ -11,9 +11,9 @@
 #   2. test-conformance (1 vCPU: two machines of 2 vCPUs on 2 CPUs waste
 #      time spinning on each other's IPIs; VT-d with snoop control):
 #      upstream's selftests, vfio_iommu, then the harness self-test;
-# then each stream takes the next of the machines that run vfio_iommu
-# alone (1 vCPU, 384 MiB, arm64 256) off a shared queue: amd, virtio,
-# arm64.
+# then each stream takes the next of the machines that run one program
+# (1 vCPU, 384 MiB, arm64 256) off a shared queue: amd, virtio and arm64
+# (vfio_iommu), noiommu (vfio_noiommu).
 # The arm64 kernel and program are built beside them (only the arm64
 # machine, last in the queue, needs them), and at the lowest priority the
 # static checks and the documentation: they take the CPU time that the
@@ -121,7 +121,7 @@ wait_stream() {
 
 : >"$OUT/machine-times"
 rm -f "$OUT/arm64-built"
-printf '%s\n' amd virtio arm64 >"$OUT/queue"
+printf '%s\n' amd virtio noiommu arm64 >"$OUT/queue"
 step "machines in two streams, the arm64 build, static checks and docs below them"
 background conformance conformance_stream
 background arm64-build arm64_build

@@ -17,6 +17,12 @@
  * its ID from IOMMU_VFIO_IOAS, or with the type1 ioctls when the iommufd is
  * /dev/vfio/vfio served by iommufd.
  *
+ * A group of a device without an IOMMU (VFIO's unsafe no-IOMMU mode) takes
+ * an iommufd as VFIO's no-IOMMU container: the context then offers
+ * VFIO_NOIOMMU_IOMMU, makes no compatibility IOAS, and the device is
+ * opened without being bound, as nothing translates its DMA. Such a
+ * device has no cdev.
+ *
  * The group holds a reference on the context from SET_CONTAINER until
  * UNSET_CONTAINER or the group file's release; an open device holds the
  * group file, as with a container.
@@ -39,8 +45,8 @@
  * @group: the group, without a container or iommufd
  * @file: the file userspace passed
  *
- * Return: 0, -EINVAL if @file is not an iommufd or the group has neither a
- * real nor an emulated IOMMU, -ENOMEM.
+ * Return: 0, -EINVAL if @file is not an iommufd or the context cannot
+ * serve groups of this kind along with those it serves, -ENOMEM.
  */
 int vfio_group_set_iommufd(struct vfio_group *group, struct file *file)
 {
@@ -50,13 +56,13 @@ int vfio_group_set_iommufd(struct vfio_group *group, struct file *file)
 
 	lockdep_assert_held(&group->group_lock);
 
-	if (group->type != VFIO_IOMMU && group->type != VFIO_EMULATED_IOMMU)
-		return -EINVAL;
 	ictx = iommufd_ctx_from_file(file);
 	if (IS_ERR(ictx))
 		return -EINVAL;
-	/* Make sure the context has a compatibility IOAS from now on. */
-	ret = iommufd_vfio_compat_ioas_get_id(ictx, &ioas_id);
+	if (group->type == VFIO_NO_IOMMU)
+		ret = iommufd_vfio_compat_set_no_iommu(ictx);
+	else	/* A compatibility IOAS from now on. */
+		ret = iommufd_vfio_compat_ioas_get_id(ictx, &ioas_id);
 	if (ret) {
 		iommufd_ctx_put(ictx);
 		return ret;
@@ -243,9 +249,12 @@ void vfio_device_iommufd_unbind(struct vfio_device *device)
  *	its group
  * @device: the device, being opened for the first time
  *
- * Called with the device set's lock and the group's group_lock held.
+ * Called with the device set's lock and the group's group_lock held. A
+ * device without an IOMMU is neither bound nor attached.
  *
- * Return: 0 or the errno of the bind or attach.
+ * Return: 0, -EPERM for a device without an IOMMU when the context has a
+ * compatibility IOAS (userspace expects its DMA translated), or the errno
+ * of the bind or attach.
  */
 int vfio_device_group_iommufd_bind(struct vfio_device *device)
 {
@@ -254,6 +263,11 @@ int vfio_device_group_iommufd_bind(struct vfio_device *device)
 	int ret;
 
 	lockdep_assert_held(&group->group_lock);
+
+	/* (VFIO asked for CAP_SYS_RAWIO already.) */
+	if (group->type == VFIO_NO_IOMMU)
+		return iommufd_vfio_compat_ioas_get_id(group->iommufd,
+						       &ioas_id) ? 0 : -EPERM;
 
 	/* The IOAS that is the compatibility IOAS now, made if cleared. */
 	ret = iommufd_vfio_compat_ioas_get_id(group->iommufd, &ioas_id);

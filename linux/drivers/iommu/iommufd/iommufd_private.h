@@ -87,6 +87,9 @@ struct mock_dev;
  * @groups: the iommufd_groups of the bound devices, by IOMMU group ID
  * @vfio_ioas: the IOAS VFIO's group interface uses (IOMMU_VFIO_IOAS), if
  *	any; protected by the lock of @objects, see vfio_compat.c
+ * @no_iommu_mode: a VFIO group without an IOMMU was given this context;
+ *	it then never makes a compatibility IOAS. Set once, under the lock
+ *	of @objects
  * @all_ioas_lock: held by whoever holds the iova_rwsem of every IOAS at
  *	once (IOMMU_IOAS_CHANGE_PROCESS), which lockdep sees nested in it,
  *	and around the finalize of a new IOAS, so that no IOAS appears
@@ -105,6 +108,7 @@ struct iommufd_ctx {
 	struct mutex groups_lock;
 	struct xarray groups;
 	struct iommufd_ioas *vfio_ioas;
+	bool no_iommu_mode;
 	/* Nests the iova_rwsem of every IOAS, see above. */
 	struct mutex all_ioas_lock;
 	atomic_t nr_ioas;

@@ -16,7 +16,14 @@
  * iommufd_container parameter says so. VFIO_TYPE1_IOMMU, which may unmap
  * part of a mapping, is type1v2 with IO pages no larger than CPU pages, so
  * that any mapping can be cut at any page.
+ *
+ * A context given a VFIO group of a device without an IOMMU (VFIO's unsafe
+ * no-IOMMU mode) serves it as VFIO's no-IOMMU container does: it offers
+ * VFIO_NOIOMMU_IOMMU instead of the type1 types, and has no compatibility
+ * IOAS, for nothing translates that device's DMA. A context cannot serve
+ * groups of both kinds.
  */
+#include <linux/capability.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/interval_tree.h>
@@ -51,7 +58,8 @@ static struct iommufd_ioas *iommufd_vfio_ioas_get(struct iommufd_ctx *ictx)
  * VFIO calls this when a group is given an iommufd instead of a container,
  * and attaches the group's devices to the IOAS when they are opened.
  *
- * Return: 0 or -ENOMEM.
+ * Return: 0, -ENOMEM, or -EINVAL if the context serves a no-IOMMU group
+ * and has no compatibility IOAS.
  */
 int iommufd_vfio_compat_ioas_get_id(struct iommufd_ctx *ictx, u32 *ioas_id)
 {
@@ -71,6 +79,12 @@ int iommufd_vfio_compat_ioas_get_id(struct iommufd_ctx *ictx, u32 *ioas_id)
 	/* An IOAS appears under all_ioas_lock, see ioas.c. */
 	mutex_lock(&ictx->all_ioas_lock);
 	xa_lock(&ictx->objects);
+	if (ictx->no_iommu_mode) {
+		xa_unlock(&ictx->objects);
+		mutex_unlock(&ictx->all_ioas_lock);
+		iommufd_object_abort_and_destroy(ictx, &ioas->obj);
+		return -EINVAL;
+	}
 	if (ictx->vfio_ioas) {
 		/* Another thread set one meanwhile: use it. */
 		*ioas_id = ictx->vfio_ioas->obj.id;
@@ -91,6 +105,31 @@ int iommufd_vfio_compat_ioas_get_id(struct iommufd_ctx *ictx, u32 *ioas_id)
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_ioas_get_id, IOMMUFD);
+
+/**
+ * iommufd_vfio_compat_set_no_iommu - serve a VFIO group without an IOMMU
+ * @ictx: the context
+ *
+ * VFIO calls this when a no-IOMMU group is given the context as its
+ * container. From then on the context offers VFIO_NOIOMMU_IOMMU rather
+ * than the type1 types, and makes no compatibility IOAS: groups that need
+ * one are refused.
+ *
+ * Return: 0, or -EINVAL if the context has a compatibility IOAS already.
+ */
+int iommufd_vfio_compat_set_no_iommu(struct iommufd_ctx *ictx)
+{
+	int rc = 0;
+
+	xa_lock(&ictx->objects);
+	if (ictx->vfio_ioas)
+		rc = -EINVAL;
+	else
+		WRITE_ONCE(ictx->no_iommu_mode, true);
+	xa_unlock(&ictx->objects);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_set_no_iommu, IOMMUFD);
 
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
 {
@@ -209,10 +248,20 @@ static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
 
 static int iommufd_vfio_set_iommu(struct iommufd_ctx *ictx, unsigned long type)
 {
+	bool no_iommu_mode = READ_ONCE(ictx->no_iommu_mode);
 	struct iommufd_ioas *ioas;
 	int rc = 0;
 
-	if (type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU)
+	/*
+	 * As VFIO's no-IOMMU driver: nothing to set up, but the devices'
+	 * DMA reaches all of memory, so only for CAP_SYS_RAWIO. The type1
+	 * ioctls then fail, having no IOAS to work on (ENODEV).
+	 */
+	if (IS_ENABLED(CONFIG_VFIO_NOIOMMU) && type == VFIO_NOIOMMU_IOMMU &&
+	    no_iommu_mode)
+		return capable(CAP_SYS_RAWIO) ? 0 : -EPERM;
+	if ((type != VFIO_TYPE1_IOMMU && type != VFIO_TYPE1v2_IOMMU) ||
+	    no_iommu_mode)
 		return -EINVAL;
 	/* As type1, there must be a group: that is, a compatibility IOAS. */
 	ioas = iommufd_vfio_ioas_get(ictx);
@@ -259,11 +308,13 @@ static int iommufd_vfio_check_extension(struct iommufd_ctx *ictx,
 	case VFIO_TYPE1_IOMMU:
 	case VFIO_TYPE1v2_IOMMU:
 	case VFIO_UNMAP_ALL:
-		return 1;
+		return !READ_ONCE(ictx->no_iommu_mode);
+	case VFIO_NOIOMMU_IOMMU:
+		return IS_ENABLED(CONFIG_VFIO_NOIOMMU);
 	case VFIO_DMA_CC_IOMMU:
 		return iommufd_vfio_dma_cc(ictx);
 	default:
-		/* Not VFIO_UPDATE_VADDR, nesting or no-IOMMU mode. */
+		/* Not VFIO_UPDATE_VADDR nor nesting. */
 		return 0;
 	}
 }

@@ -574,25 +574,6 @@ TEST_F(ioas, unmap_whole_mappings_only)
 	EXPECT_EQ(4 * page_size, total_mapped(_metadata, self->fd, self->ioas));
 }
 
-static int ioas_copy(int fd, uint32_t flags, uint32_t dst, uint64_t *dst_iova,
-		     uint32_t src, uint64_t src_iova, uint64_t length)
-{
-	struct iommu_ioas_copy cmd = {
-		.size = sizeof(cmd),
-		.flags = flags,
-		.dst_ioas_id = dst,
-		.src_ioas_id = src,
-		.length = length,
-		.dst_iova = *dst_iova,
-		.src_iova = src_iova,
-	};
-	int rc;
-
-	rc = ioctl(fd, IOMMU_IOAS_COPY, &cmd);
-	*dst_iova = cmd.dst_iova;
-	return rc;
-}
-
 TEST_F(ioas, copy_ranges)
 {
 	uint64_t iova, unmapped;
@@ -3046,20 +3027,6 @@ TEST_F(domain, filled_with_large_pages)
 	EXPECT_EQ(0, hugepage_put(pool));
 }
 
-/* The kernel's budget for temporary buffers, until a test changes it. */
-#define TEMP_MEMORY_DEFAULT 65536
-
-static int set_temp_memory_limit(int fd, uint32_t limit)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT,
-		.memory_limit = { .limit = limit },
-	};
-
-	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
-}
-
 /*
  * An unmap whose buffer of PFNs is smaller than a huge IO page (its
  * allocation failed, here the test budget shrank after the fill) still
@@ -3781,20 +3748,6 @@ TEST_F(vfio_compat, get_info)
 	EXPECT_EQ(sizeof(buf), buf.info.argsz);
 }
 
-#define IOMMUFD_CONTAINER "/sys/module/vfio/parameters/iommufd_container"
-
-/* Open /dev/vfio/vfio with iommufd serving it or not. */
-static int container_open(bool iommufd)
-{
-	int fd;
-
-	if (write_file(IOMMUFD_CONTAINER, iommufd ? "1" : "0"))
-		return -1;
-	fd = open("/dev/vfio/vfio", O_RDWR);
-	write_file(IOMMUFD_CONTAINER, "0");
-	return fd;
-}
-
 /*
  * vfio.iommufd_container picks who serves the opens of /dev/vfio/vfio that
  * follow: an iommufd context charging the mm as type1 does, or VFIO's own
@@ -3808,7 +3761,7 @@ TEST(vfio_container_provider)
 
 	if (access(IOMMUFD_CONTAINER, W_OK))
 		SKIP(return, "no vfio.iommufd_container (CONFIG_VFIO)");
-	fd = container_open(true);
+	fd = vfio_container_open(true);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(VFIO_API_VERSION, ioctl(fd, VFIO_GET_API_VERSION));
 	EXPECT_EQ(0, option(fd, 0, IOMMU_OPTION_RLIMIT_MODE,
@@ -3824,7 +3777,7 @@ TEST(vfio_container_provider)
 	EXPECT_EQ(1, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU));
 	close(fd);
 
-	fd = container_open(false);
+	fd = vfio_container_open(false);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(VFIO_API_VERSION, ioctl(fd, VFIO_GET_API_VERSION));
 	/* VFIO's container: EINVAL for what it does not know. */
@@ -3866,7 +3819,7 @@ TEST(vfio_container_charges_mm)
 	mem = mmap(NULL, 8 * page_size, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	ASSERT_NE(MAP_FAILED, mem);
-	fd = container_open(true);
+	fd = vfio_container_open(true);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
 	ASSERT_EQ(0, mock_domain(fd, ioas, &stdev, NULL));

@@ -50,11 +50,15 @@
 #define MDEV_TYPE_DIR "/sys/class/mdev_bus/" IOMMU_TEST_MDEV_PARENT \
 	"/mdev_supported_types/" IOMMU_TEST_MDEV_TYPE
 #define MDEV_DEVICES "/sys/bus/mdev/devices"
+#define HUGE_SIZE (2ul << 20)
+#define HUGEPAGES "/proc/sys/vm/nr_hugepages"
 
 static long page_size;
 static uint8_t *anon;		/* BUFFER_PAGES pages, populated */
 static uint8_t *shared;		/* BUFFER_PAGES pages of a memfd */
 static uint8_t *scratch;	/* what the mdev driver copies to and from */
+static uint8_t *huge;		/* one 2 MiB hugetlbfs page, or NULL */
+static uint8_t *huge_area;	/* it and the guards around it */
 static int memfd;
 static int iommufd;
 static char mdev_uuid[64];	/* empty without the test mdev */
@@ -88,7 +92,7 @@ enum fuzz_op {
 	OP_ACCESS_PAGES, OP_DESTROY_ACCESS_PAGES, OP_ACCESS_RW,
 	OP_ACCESS_REPLACE, OP_MOCK_DIRTY, OP_CHECK_MAP, OP_VFIO_BIND,
 	OP_VFIO_ATTACH, OP_VFIO_DETACH, OP_VFIO_REOPEN, OP_MDEV_CMD,
-	OP_RANDOM_IOCTL, NR_OPS
+	OP_CHANGE_PROCESS, OP_TEMP_MEMORY, OP_RANDOM_IOCTL, NR_OPS
 };
 
 static const char *const op_names[NR_OPS] = {
@@ -98,7 +102,7 @@ static const char *const op_names[NR_OPS] = {
 	"add_reserved", "create_access", "close_access", "access_pages",
 	"destroy_access_pages", "access_rw", "access_replace", "mock_dirty",
 	"check_map", "vfio_bind", "vfio_attach", "vfio_detach", "vfio_reopen",
-	"mdev_cmd", "random_ioctl",
+	"mdev_cmd", "change_process", "temp_memory", "random_ioctl",
 };
 
 struct fuzz_thread {
@@ -255,7 +259,11 @@ static uint64_t pick_iova_in(struct fuzz_thread *t, uint32_t ioas_id,
 	return iova + offset;
 }
 
-/* A user address in (or just off) one of the buffers, or a bad one. */
+/*
+ * A user address in (or just off) one of the buffers, or a bad one. The
+ * hugetlbfs page, where there is one, is often mapped whole, so that the
+ * mock devices with huge IO pages map it with one.
+ */
 static uint64_t pick_uptr(struct fuzz_thread *t, uint64_t *length)
 {
 	uint8_t *base = chance(t, 50) ? anon : shared;
@@ -264,6 +272,11 @@ static uint64_t pick_uptr(struct fuzz_thread *t, uint64_t *length)
 
 	if (chance(t, 5))
 		return below(t, 4) ? rnd(t) : 0;
+	if (huge && chance(t, 15)) {
+		*length = chance(t, 50) ? HUGE_SIZE : pages * page_size;
+		first = below(t, (HUGE_SIZE - *length) / page_size + 1);
+		return (uintptr_t)(huge + first * page_size);
+	}
 	*length = chance(t, 85) ? pages * page_size : pick_length(t);
 	return (uintptr_t)(base + first * page_size) +
 	       (chance(t, 5) ? below(t, page_size) : 0);
@@ -679,6 +692,21 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 			mdev.uptr = 16;
 		return ioctl(mdev_fd, IOMMU_TEST_MDEV_CMD, &mdev);
 	}
+	case OP_CHANGE_PROCESS: {
+		struct iommu_ioas_change_process change = {
+			.__reserved = chance(t, 3),
+		};
+
+		/* Ours already, so nothing moves, but every lock is taken. */
+		return fuzz_ioctl(t, IOMMU_IOAS_CHANGE_PROCESS, &change,
+				  sizeof(change), sizeof(change));
+	}
+	case OP_TEMP_MEMORY:
+		/* Mostly back to the default; else unmaps go a few at a time. */
+		cmd.op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT;
+		cmd.memory_limit.limit = chance(t, 70) ? TEMP_MEMORY_DEFAULT :
+					 below(t, 1024);
+		return fuzz_test_cmd(t, &cmd);
 	default:
 		/* Any iommufd ioctl number, with garbage. */
 		for (fd = 0; fd != sizeof(u.bytes); fd++)
@@ -729,6 +757,38 @@ static void guarded_munmap(uint8_t *mem, unsigned int pages)
 	munmap(mem - page_size, (pages + 2) * page_size);
 }
 
+/*
+ * One 2 MiB hugetlbfs page, added to the pool (whose size before goes to
+ * *@pool), between inaccessible pages; NULL if none is to be had.
+ */
+static uint8_t *huge_mmap(long *pool)
+{
+	uint8_t *area, *mem;
+	char val[32];
+
+	*pool = -1;
+	if (read_str(HUGEPAGES, val, sizeof(val)))
+		return NULL;
+	*pool = atol(val);
+	snprintf(val, sizeof(val), "%ld", *pool + 1);
+	if (write_file(HUGEPAGES, val))
+		return NULL;
+	area = mmap(NULL, 3 * HUGE_SIZE, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (area == MAP_FAILED)
+		return NULL;
+	mem = (uint8_t *)(((uintptr_t)area + HUGE_SIZE) & ~(HUGE_SIZE - 1));
+	mem = mmap(mem, HUGE_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB |
+		   MAP_POPULATE, -1, 0);
+	if (mem == MAP_FAILED) {
+		munmap(area, 3 * HUGE_SIZE);
+		return NULL;
+	}
+	huge_area = area;
+	return mem;
+}
+
 static uint64_t env_u64(const char *name, uint64_t def)
 {
 	const char *val = getenv(name);
@@ -755,7 +815,7 @@ TEST_F_TIMEOUT(fuzz, run, 3600)
 	uint64_t ops = env_u64("IOMMUFD_FUZZ_OPS", DEFAULT_OPS);
 	struct fuzz_thread threads[THREADS] = {};
 	unsigned long done[NR_OPS] = {}, succeeded[NR_OPS] = {};
-	long vmpin = status_kb("VmPin:");
+	long vmpin = status_kb("VmPin:"), pool;
 	struct timespec start;
 	unsigned int i, op;
 	int fd;
@@ -770,6 +830,9 @@ TEST_F_TIMEOUT(fuzz, run, 3600)
 	ASSERT_NE(MAP_FAILED, shared);
 	scratch = guarded_mmap(16, -1);
 	ASSERT_NE(MAP_FAILED, scratch);
+	huge = huge_mmap(&pool);
+	if (!huge)
+		printf("# no 2 MiB hugetlbfs page: no huge IO pages\n");
 	iommufd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, iommufd);
 	if (!access(MDEV_TYPE_DIR "/create", W_OK)) {
@@ -820,6 +883,10 @@ TEST_F_TIMEOUT(fuzz, run, 3600)
 	EXPECT_EQ(0, md_check_refs(fd, anon, BUFFER_PAGES * page_size, 0));
 	EXPECT_EQ(0, md_check_refs(fd, shared, BUFFER_PAGES * page_size, 0));
 	EXPECT_EQ(0, md_check_refs(fd, scratch, 16 * page_size, 0));
+	if (huge)
+		EXPECT_EQ(0, md_check_refs(fd, huge, HUGE_SIZE, 0));
+	/* The budget is global: the next program gets the default. */
+	EXPECT_EQ(0, set_temp_memory_limit(fd, TEMP_MEMORY_DEFAULT));
 	close(fd);
 	EXPECT_EQ(vmpin, status_kb("VmPin:"));
 	if (mdev_uuid[0]) {
@@ -828,6 +895,14 @@ TEST_F_TIMEOUT(fuzz, run, 3600)
 		snprintf(path, sizeof(path), MDEV_DEVICES "/%s/remove",
 			 mdev_uuid);
 		EXPECT_EQ(0, write_file(path, "1"));
+	}
+	if (huge)
+		munmap(huge_area, 3 * HUGE_SIZE);
+	if (pool >= 0) {
+		char val[32];
+
+		snprintf(val, sizeof(val), "%ld", pool);
+		EXPECT_EQ(0, write_file(HUGEPAGES, val));
 	}
 	guarded_munmap(scratch, 16);
 	guarded_munmap(shared, BUFFER_PAGES);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <linux/iommufd.h>
@@ -425,6 +426,124 @@ TEST_F_TIMEOUT(race, auto_hwpt_goes, 300)
 	atomic_store(&r.stop, true);
 	ASSERT_EQ(0, pthread_join(reader, NULL));
 	close(r.fd);
+}
+
+/* What change_process_during_copies's threads share. */
+struct moving {
+	int fd;
+	uint32_t src;		/* the IOAS that maps the file */
+	atomic_bool stop;
+	atomic_ulong copies;
+	atomic_int bad_errno;
+};
+
+/* IOMMU_DESTROY, again while a move holds the object for a moment. */
+static int destroy_retry(int fd, uint32_t id)
+{
+	int rc;
+
+	while ((rc = iommufd_destroy(fd, id)) && errno == EBUSY)
+		usleep(10);
+	return rc;
+}
+
+/*
+ * New IOASes come and go, each with a mock device's page table, filled by
+ * an IOMMU_IOAS_COPY of the file's mapping: each copy pins the pages of
+ * the one iopt_pages anew, each destroy unpins them.
+ */
+static void *copier_fn(void *arg)
+{
+	struct moving *mv = arg;
+	uint64_t iova;
+	uint32_t dst, stdev;
+
+	while (!atomic_load(&mv->stop)) {
+		if (ioas_alloc(mv->fd, &dst)) {
+			atomic_store(&mv->bad_errno, errno);
+			break;
+		}
+		iova = IOVA;
+		if (mock_device(mv->fd, dst, &stdev) ||
+		    ioas_copy(mv->fd, IOMMU_IOAS_MAP_FIXED_IOVA |
+			      IOMMU_IOAS_MAP_READABLE |
+			      IOMMU_IOAS_MAP_WRITEABLE, dst, &iova, mv->src,
+			      IOVA, PAGES * page_size) ||
+		    destroy_retry(mv->fd, stdev) ||
+		    destroy_retry(mv->fd, dst)) {
+			atomic_store(&mv->bad_errno, errno);
+			break;
+		}
+		atomic_fetch_add(&mv->copies, 1);
+	}
+	return NULL;
+}
+
+/*
+ * IOMMU_IOAS_CHANGE_PROCESS back and forth between two processes sharing
+ * the context (a parent and a forked child, as in a live update), while
+ * IOASes are made and filled by copies: each move must uncharge the old
+ * owner exactly what it charges the new one. At the end the parent takes
+ * everything back and closes it: VmPin is back where it was, which it is
+ * not if some move uncharged more, or less, than it charged.
+ */
+TEST_F_TIMEOUT(race, change_process_during_copies, 300)
+{
+	struct moving mv = {};
+	atomic_bool *child_stop;
+	unsigned long moves = 0;
+	uint64_t iova = IOVA;
+	pthread_t copier;
+	int mfd, status;
+	pid_t pid;
+
+	mfd = memfd_create("race", 0);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, PAGES * page_size));
+	mv.fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, mv.fd);
+	ASSERT_EQ(0, ioas_alloc(mv.fd, &mv.src));
+	ASSERT_EQ(0, map_file(mv.fd, mv.src, IOMMU_IOAS_MAP_FIXED_IOVA |
+			      IOMMU_IOAS_MAP_READABLE |
+			      IOMMU_IOAS_MAP_WRITEABLE, mfd, 0,
+			      PAGES * page_size, &iova));
+	child_stop = mmap(NULL, sizeof(*child_stop), PROT_READ | PROT_WRITE,
+			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, child_stop);
+	ASSERT_EQ(0, pthread_create(&copier, NULL, copier_fn, &mv));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* A failed move is the child's only report. */
+		while (!atomic_load(child_stop))
+			if (change_process(mv.fd, 0))
+				_exit(errno);
+		_exit(0);
+	}
+	/* Moves back and forth until the copier has done ROUNDS / 2 copies. */
+	while (atomic_load(&mv.copies) < ROUNDS / 2 && !mv.bad_errno) {
+		if (change_process(mv.fd, 0)) {
+			EXPECT_EQ(0, errno);
+			break;
+		}
+		moves++;
+	}
+	atomic_store(child_stop, true);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+
+	atomic_store(&mv.stop, true);
+	ASSERT_EQ(0, pthread_join(copier, NULL));
+	EXPECT_EQ(0, mv.bad_errno);
+	printf("# %lu copies while the charges moved, %lu moves here\n",
+	       (unsigned long)mv.copies, moves);
+	munmap(child_stop, sizeof(*child_stop));
+	/* Everything is the parent's again, then goes. */
+	EXPECT_EQ(0, change_process(mv.fd, 0));
+	close(mv.fd);
+	close(mfd);
 }
 
 TEST_HARNESS_MAIN

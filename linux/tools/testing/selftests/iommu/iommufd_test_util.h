@@ -59,6 +59,29 @@ static inline int write_file(const char *path, const char *val)
 	return err;
 }
 
+#define IOMMUFD_CONTAINER "/sys/module/vfio/parameters/iommufd_container"
+
+/*
+ * /dev/vfio/vfio, served by iommufd or by VFIO's own container (type1), as
+ * vfio.iommufd_container picks at each open; the parameter is left off
+ * (-EIO if it cannot be). The file descriptor, or a negative errno.
+ */
+static inline int vfio_container_open(bool iommufd)
+{
+	int fd, rc;
+
+	rc = write_file(IOMMUFD_CONTAINER, iommufd ? "1" : "0");
+	if (rc)
+		return rc;
+	fd = open("/dev/vfio/vfio", O_RDWR);
+	rc = fd < 0 ? -errno : 0;
+	if (write_file(IOMMUFD_CONTAINER, "0") && fd >= 0) {
+		close(fd);
+		return -EIO;
+	}
+	return fd < 0 ? rc : fd;
+}
+
 /* Set a debugfs boolean: 0 or -errno. */
 static inline int debugfs_bool(const char *path, bool on)
 {
@@ -319,6 +342,21 @@ static inline int md_check_refs(int fd, void *va, uint64_t length,
 	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
 }
 
+/* The kernel's budget for temporary buffers, until a test changes it. */
+#define TEMP_MEMORY_DEFAULT 65536
+
+/* Set that budget, which is global (0 or -1, errno). */
+static inline int set_temp_memory_limit(int fd, uint32_t limit)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT,
+		.memory_limit = { .limit = limit },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
 /* Page table @hwpt maps [iova, iova + length) to @va (0 or -1, errno). */
 static inline int md_check_map(int fd, uint32_t hwpt, uint64_t iova, void *va,
 			       uint64_t length)
@@ -356,6 +394,31 @@ static inline int map_file(int fd, uint32_t ioas, uint32_t flags, int mfd,
 	rc = ioctl(fd, IOMMU_IOAS_MAP_FILE, &cmd);
 	if (!rc)
 		*iova = cmd.iova;
+	return rc;
+}
+
+/*
+ * IOMMU_IOAS_COPY of [src_iova, src_iova + length) of IOAS @src to IOAS
+ * @dst at *@dst_iova, or where the kernel chooses, returned in *@dst_iova,
+ * without IOMMU_IOAS_MAP_FIXED_IOVA in @flags. 0 or -1 with errno.
+ */
+static inline int ioas_copy(int fd, uint32_t flags, uint32_t dst,
+			    uint64_t *dst_iova, uint32_t src,
+			    uint64_t src_iova, uint64_t length)
+{
+	struct iommu_ioas_copy cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.dst_ioas_id = dst,
+		.src_ioas_id = src,
+		.length = length,
+		.dst_iova = *dst_iova,
+		.src_iova = src_iova,
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_IOAS_COPY, &cmd);
+	*dst_iova = cmd.dst_iova;
 	return rc;
 }
 

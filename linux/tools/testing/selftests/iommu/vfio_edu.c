@@ -842,7 +842,6 @@ TEST_F_TIMEOUT(edu, group_with_iommufd, 60)
 }
 
 /* The group interface with a type1 container works as it always did. */
-#define IOMMUFD_CONTAINER "/sys/module/vfio/parameters/iommufd_container"
 
 /*
  * What QEMU before 9 and libvirt do: a container from /dev/vfio/vfio, the
@@ -876,9 +875,7 @@ static void type1_flow(struct __test_metadata *_metadata,
 	int groupfd, container;
 	uint32_t flags, ioas;
 
-	ASSERT_EQ(0, write_file(IOMMUFD_CONTAINER, iommufd ? "1" : "0"));
-	container = open("/dev/vfio/vfio", O_RDWR);
-	ASSERT_EQ(0, write_file(IOMMUFD_CONTAINER, "0"));
+	container = vfio_container_open(iommufd);
 	ASSERT_LE(0, container);
 	EXPECT_EQ(VFIO_API_VERSION, ioctl(container, VFIO_GET_API_VERSION));
 	EXPECT_EQ(1, ioctl(container, VFIO_CHECK_EXTENSION,

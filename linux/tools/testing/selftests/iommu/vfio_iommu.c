@@ -60,7 +60,6 @@
 
 #define NO_EDU		"no edu device alone in its IOMMU group"
 #define NO_REPORT	"the write was blocked, but %s logs no fault for an unmapped IOVA"
-#define IOMMUFD_CONTAINER "/sys/module/vfio/parameters/iommufd_container"
 #define IOMMUFD_UNSAFE	"/sys/module/iommufd/parameters/allow_unsafe_interrupts"
 #define TYPE1_UNSAFE	"/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts"
 #define DEBUGFS_CONTEXTS "/sys/kernel/debug/iommufd/contexts"
@@ -554,21 +553,6 @@ FIXTURE_TEARDOWN(vfio_iommu)
 		EXPECT_EQ(0, vfio_pci_release(self->bdf, self->claimed));
 }
 
-/* A container from /dev/vfio/vfio, served by iommufd or by type1. */
-static int container_open(bool iommufd)
-{
-	int fd, rc;
-
-	rc = write_file(IOMMUFD_CONTAINER, iommufd ? "1" : "0");
-	if (rc)
-		return rc;
-	fd = open("/dev/vfio/vfio", O_RDWR);
-	if (fd < 0)
-		rc = -errno;
-	write_file(IOMMUFD_CONTAINER, "0");
-	return fd < 0 ? rc : fd;
-}
-
 /*
  * The device file of the edu by way of @path, attached to an IOAS (or
  * type1's container) with nothing mapped: 0 or the -errno of the first step
@@ -600,7 +584,7 @@ static int path_open(struct _test_data_vfio_iommu *self, enum path path)
 		break;
 	case PATH_COMPAT:
 	case PATH_TYPE1:
-		self->container = container_open(path == PATH_COMPAT);
+		self->container = vfio_container_open(path == PATH_COMPAT);
 		if (self->container < 0)
 			return self->container;
 		fd = self->container;
@@ -838,7 +822,7 @@ static int reference(const char *bdf, bool iommufd, struct range *r, int *cc)
 {
 	int container, groupfd, devfd, n;
 
-	container = container_open(iommufd);
+	container = vfio_container_open(iommufd);
 	if (container < 0)
 		return container;
 	groupfd = vfio_group_open(bdf);

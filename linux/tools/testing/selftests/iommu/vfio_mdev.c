@@ -33,7 +33,6 @@
 #define MDEV_CREATE	MDEV_BUS "/mdev_supported_types/" \
 			IOMMU_TEST_MDEV_TYPE "/create"
 #define MDEV_DEVICES	"/sys/bus/mdev/devices"
-#define IOMMUFD_CONTAINER "/sys/module/vfio/parameters/iommufd_container"
 #define NO_MDEV		"no " IOMMU_TEST_MDEV_PARENT \
 			" mdev parent (CONFIG_IOMMUFD_TEST_MDEV)"
 
@@ -96,23 +95,6 @@ static int mdev_cdev_open(const char *uuid)
 
 	rc = fmt_buf(dir, sizeof(dir), MDEV_DEVICES "/%s", uuid);
 	return rc ? rc : vfio_cdev_open_of(dir);
-}
-
-/* /dev/vfio/vfio from the provider asked for: an fd or -errno. */
-static int container_open(bool iommufd)
-{
-	int rc, fd;
-
-	rc = write_file(IOMMUFD_CONTAINER, iommufd ? "1" : "0");
-	if (rc)
-		return rc;
-	fd = open("/dev/vfio/vfio", O_RDWR);
-	rc = fd < 0 ? -errno : 0;
-	if (write_file(IOMMUFD_CONTAINER, "0") && fd >= 0) {
-		close(fd);
-		return -EIO;
-	}
-	return fd < 0 ? rc : fd;
 }
 
 /* One IOMMU_TEST_MDEV_CMD; *@cmd gets the counters back. */
@@ -291,8 +273,8 @@ FIXTURE_SETUP(mdev)
 		break;
 	case MDEV_CONTAINER_IOMMUFD:
 	case MDEV_CONTAINER_TYPE1:
-		self->container = container_open(variant->backend ==
-						 MDEV_CONTAINER_IOMMUFD);
+		self->container = vfio_container_open(variant->backend ==
+						      MDEV_CONTAINER_IOMMUFD);
 		ASSERT_LE(0, self->container);
 		self->groupfd = mdev_group_open(self->uuid);
 		ASSERT_LE(0, self->groupfd);

@@ -33,7 +33,6 @@
 
 #define QEMU		"qemu-system-x86_64"
 #define GUEST_MIB	64
-#define IOMMUFD_CONTAINER "/sys/module/vfio/parameters/iommufd_container"
 #define PROMPT		"(qemu) "
 #define QEMU_TIMEOUT_MS	120000
 
