@@ -11,15 +11,14 @@
  */
 #include <linux/capability.h>
 #include <linux/cred.h>
-#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <linux/highmem.h>
-#include <linux/hugetlb.h>
 #include <linux/iommufd.h>
 #include <linux/kthread.h>
 #include <linux/magic.h>
 #include <linux/overflow.h>
 #include <linux/pagemap.h>
+#include <linux/pin_file.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
@@ -453,105 +452,6 @@ static long iopt_pages_pin_user(struct iopt_pages *pages, unsigned long index,
 	return rc;
 }
 
-/*
- * Pin pages of @folio, from its page @first on, at most @n, into @out, as
- * pin_user_pages() pins them; returns how many, or -EFAULT if not even one.
- * A page the kernel may need to move (ZONE_MOVABLE, CMA) is not pinned for
- * the long term: there is no user mapping to migrate it through.
- */
-static long iopt_pin_folio_pages(struct folio *folio, unsigned long first,
-				 unsigned long n, struct page **out)
-{
-	unsigned long i;
-
-	if (!folio_is_longterm_pinnable(folio))
-		return -EFAULT;
-	n = min(n, folio_nr_pages(folio) - first);
-	for (i = 0; i != n; i++) {
-		struct page *page = folio_page(folio, first + i);
-
-		if (!try_grab_page(page, FOLL_PIN))
-			break;
-		out[i] = page;
-	}
-	return i ? i : -EFAULT;
-}
-
-/*
- * A shmem file: the page cache, with holes filled as a read fault of a
- * shared mapping would fill them; nothing past the end of the file.
- * Without CONFIG_SHMEM no file is shmem (shmem_file() says no, and memfds
- * are ramfs files), so none gets here.
- */
-static long iopt_pages_pin_shmem(struct iopt_pages *pages, pgoff_t pgoff,
-				 unsigned long n, struct page **out)
-{
-	struct inode *inode = file_inode(pages->file);
-	unsigned long done = 0;
-
-	if (!IS_ENABLED(CONFIG_SHMEM))
-		return -EINVAL;
-	while (done != n) {
-		struct folio *folio;
-		long rc;
-
-		rc = shmem_get_folio(inode, pgoff + done, &folio, SGP_CACHE);
-		if (!rc) {
-			folio_unlock(folio);
-			rc = iopt_pin_folio_pages(folio,
-						  pgoff + done - folio->index,
-						  n - done, out + done);
-			folio_put(folio);
-		}
-		if (rc < 0)
-			return done ? done : rc;
-		done += rc;
-	}
-	return done;
-}
-
-/*
- * A hugetlbfs file: the page cache, indexed in huge pages. A hole is filled
- * through the file's fallocate(), which keeps hugetlbfs's reservations and
- * accounting right, so only a file opened for writing can have its holes
- * filled.
- */
-static long iopt_pages_pin_hugetlb(struct iopt_pages *pages, loff_t pos,
-				   unsigned long n, struct page **out)
-{
-	struct hstate *h = hstate_file(pages->file);
-	struct address_space *mapping = pages->file->f_mapping;
-	unsigned long done = 0;
-
-	while (done != n) {
-		loff_t cur = pos + done * PAGE_SIZE;
-		struct folio *folio;
-		long rc;
-
-		if (cur >= i_size_read(file_inode(pages->file)))
-			return done ? done : -EINVAL;
-		folio = filemap_get_folio(mapping, cur >> huge_page_shift(h));
-		if (!folio) {
-			if (!(pages->file->f_mode & FMODE_WRITE))
-				return done ? done : -EFAULT;
-			rc = vfs_fallocate(pages->file, FALLOC_FL_KEEP_SIZE,
-					   cur & huge_page_mask(h),
-					   huge_page_size(h));
-			if (rc)
-				return done ? done : rc;
-			continue;
-		}
-		rc = iopt_pin_folio_pages(folio,
-					  (cur & ~huge_page_mask(h)) >> PAGE_SHIFT,
-					  n - done, out + done);
-		folio_put(folio);
-		if (rc < 0)
-			return done ? done : rc;
-		done += rc;
-	}
-	return done;
-}
-
 /* Pin up to @n pages from @index on; returns how many, or an errno. */
 static long iopt_pages_pin(struct iopt_pages *pages, unsigned long index,
 			   unsigned long n, struct page **out)
@@ -564,9 +464,7 @@ static long iopt_pages_pin(struct iopt_pages *pages, unsigned long index,
 		return iopt_pages_pin_user(pages, index, n, out);
 
 	pos = pages->file_start + (loff_t)index * PAGE_SIZE;
-	if (iopt_file_is_hugetlbfs(pages->file))
-		return iopt_pages_pin_hugetlb(pages, pos, n, out);
-	return iopt_pages_pin_shmem(pages, pos >> PAGE_SHIFT, n, out);
+	return pin_file_pages(pages->file, pos >> PAGE_SHIFT, n, out);
 }
 
 /*
