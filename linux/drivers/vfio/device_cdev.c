@@ -212,34 +212,43 @@ err_put_registration:
  * looked up, as VFIO's KVM hooks are.
  */
 #if IS_ENABLED(CONFIG_KVM)
-static void vfio_device_cdev_get_kvm(struct vfio_device_file *df)
+/* With df->kvm_lock held and df->kvm set: a reference on it, or NULL. */
+static struct kvm *vfio_device_cdev_kvm_get_locked(struct vfio_device_file *df,
+						   void (**put)(struct kvm *))
 {
 	bool (*get)(struct kvm *kvm);
+	struct kvm *kvm = NULL;
+
+	/* A VM that KVM linked the file to holds KVM's module: both exist. */
+	*put = symbol_get(kvm_put_kvm);
+	if (WARN_ON(!*put))
+		return NULL;
+	get = symbol_get(kvm_get_kvm_safe);
+	if (WARN_ON(!get)) {
+		symbol_put(kvm_put_kvm);
+		return NULL;
+	}
+	if (get(df->kvm))
+		kvm = df->kvm;
+	symbol_put(kvm_get_kvm_safe);
+	if (!kvm)
+		symbol_put(kvm_put_kvm);
+	return kvm;
+}
+
+static void vfio_device_cdev_get_kvm(struct vfio_device_file *df)
+{
 	void (*put)(struct kvm *kvm);
 	struct kvm *kvm = NULL;
 
 	lockdep_assert_held(&df->device->dev_set->lock);
 
-	if (!READ_ONCE(df->kvm))
-		return;
-	/* KVM linked the file, so it is loaded and must have both. */
-	put = symbol_get(kvm_put_kvm);
-	if (WARN_ON(!put))
-		return;
-	get = symbol_get(kvm_get_kvm_safe);
-	if (WARN_ON(!get)) {
-		symbol_put(kvm_put_kvm);
-		return;
-	}
 	spin_lock(&df->kvm_lock);
-	if (df->kvm && get(df->kvm))
-		kvm = df->kvm;
+	if (df->kvm)
+		kvm = vfio_device_cdev_kvm_get_locked(df, &put);
 	spin_unlock(&df->kvm_lock);
-	symbol_put(kvm_get_kvm_safe);
-	if (!kvm) {
-		symbol_put(kvm_put_kvm);
+	if (!kvm)
 		return;
-	}
 	df->device->kvm = kvm;
 	df->put_kvm = put;
 }

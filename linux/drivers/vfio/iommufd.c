@@ -266,8 +266,8 @@ int vfio_device_group_iommufd_bind(struct vfio_device *device)
 
 	/* (VFIO asked for CAP_SYS_RAWIO already.) */
 	if (group->type == VFIO_NO_IOMMU)
-		return iommufd_vfio_compat_ioas_get_id(group->iommufd,
-						       &ioas_id) ? 0 : -EPERM;
+		return iommufd_vfio_compat_ioas_exists(group->iommufd) ?
+		       -EPERM : 0;
 
 	/* The IOAS that is the compatibility IOAS now, made if cleared. */
 	ret = iommufd_vfio_compat_ioas_get_id(group->iommufd, &ioas_id);

@@ -67,6 +67,7 @@ struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev);
 u32 iommufd_device_to_id(struct iommufd_device *idev);
 int iommufd_vfio_compat_ioas_get_id(struct iommufd_ctx *ictx, u32 *ioas_id);
 int iommufd_vfio_compat_set_no_iommu(struct iommufd_ctx *ictx);
+bool iommufd_vfio_compat_ioas_exists(struct iommufd_ctx *ictx);
 int iommufd_vfio_container_open(struct inode *inode, struct file *file);
 #else
 static inline struct iommufd_ctx *iommufd_ctx_from_file(struct file *file)

@@ -59,18 +59,24 @@ static struct iommufd_ioas *iommufd_vfio_ioas_get(struct iommufd_ctx *ictx)
  * and attaches the group's devices to the IOAS when they are opened.
  *
  * Return: 0, -ENOMEM, or -EINVAL if the context serves a no-IOMMU group
- * and has no compatibility IOAS.
+ * (whether or not userspace set a compatibility IOAS since).
  */
 int iommufd_vfio_compat_ioas_get_id(struct iommufd_ctx *ictx, u32 *ioas_id)
 {
 	struct iommufd_ioas *ioas;
+	int rc = -ENOENT;
 
-	ioas = iommufd_vfio_ioas_get(ictx);
-	if (!IS_ERR(ioas)) {
-		*ioas_id = ioas->obj.id;
-		iommufd_put_object(ictx, &ioas->obj);
-		return 0;
+	/* Under the lock that removing the IOAS takes: it is there. */
+	xa_lock(&ictx->objects);
+	if (ictx->no_iommu_mode) {
+		rc = -EINVAL;
+	} else if (ictx->vfio_ioas) {
+		*ioas_id = ictx->vfio_ioas->obj.id;
+		rc = 0;
 	}
+	xa_unlock(&ictx->objects);
+	if (rc != -ENOENT)
+		return rc;
 
 	ioas = iommufd_ioas_alloc(ictx);
 	if (IS_ERR(ioas))
@@ -105,6 +111,26 @@ int iommufd_vfio_compat_ioas_get_id(struct iommufd_ctx *ictx, u32 *ioas_id)
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_ioas_get_id, IOMMUFD);
+
+/**
+ * iommufd_vfio_compat_ioas_exists - whether a context has a compatibility IOAS
+ * @ictx: the context
+ *
+ * For VFIO to refuse a no-IOMMU device to a context whose user set one:
+ * that user expects the device's DMA to be translated.
+ *
+ * Return: true if so.
+ */
+bool iommufd_vfio_compat_ioas_exists(struct iommufd_ctx *ictx)
+{
+	bool exists;
+
+	xa_lock(&ictx->objects);
+	exists = !!ictx->vfio_ioas;
+	xa_unlock(&ictx->objects);
+	return exists;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_ioas_exists, IOMMUFD);
 
 /**
  * iommufd_vfio_compat_set_no_iommu - serve a VFIO group without an IOMMU

@@ -49,7 +49,6 @@
 #define DEFAULT_OPS 100000
 #define MDEV_TYPE_DIR "/sys/class/mdev_bus/" IOMMU_TEST_MDEV_PARENT \
 	"/mdev_supported_types/" IOMMU_TEST_MDEV_TYPE
-#define MDEV_DEVICES "/sys/bus/mdev/devices"
 #define HUGE_SIZE (2ul << 20)
 #define HUGEPAGES "/proc/sys/vm/nr_hugepages"
 

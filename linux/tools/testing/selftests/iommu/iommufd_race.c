@@ -483,12 +483,21 @@ static void *copier_fn(void *arg)
  * IOMMU_IOAS_CHANGE_PROCESS back and forth between two processes sharing
  * the context (a parent and a forked child, as in a live update), while
  * IOASes are made and filled by copies: each move must uncharge the old
- * owner exactly what it charges the new one. At the end the parent takes
- * everything back and closes it: VmPin is back where it was, which it is
- * not if some move uncharged more, or less, than it charged.
+ * owner exactly what it charges the new one. The pins are charged to the
+ * mm (IOMMU_OPTION_RLIMIT_MODE 1, without CAP_IPC_LOCK, which would charge
+ * nothing), where VmLck shows them. At the end the parent takes everything
+ * back and closes it: VmLck and VmPin are back where they were, which they
+ * are not if a move from or to the parent got the count wrong.
  */
 TEST_F_TIMEOUT(race, change_process_during_copies, 300)
 {
+	struct iommu_option mm_mode = {
+		.size = sizeof(mm_mode),
+		.option_id = IOMMU_OPTION_RLIMIT_MODE,
+		.op = IOMMU_OPTION_OP_SET,
+		.val64 = 1,
+	};
+	long locked = status_kb("VmLck:");
 	struct moving mv = {};
 	atomic_bool *child_stop;
 	unsigned long moves = 0;
@@ -502,6 +511,8 @@ TEST_F_TIMEOUT(race, change_process_during_copies, 300)
 	ASSERT_EQ(0, ftruncate(mfd, PAGES * page_size));
 	mv.fd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, mv.fd);
+	ASSERT_EQ(0, ioctl(mv.fd, IOMMU_OPTION, &mm_mode));
+	ASSERT_EQ(0, drop_effective_cap(CAP_IPC_LOCK));
 	ASSERT_EQ(0, ioas_alloc(mv.fd, &mv.src));
 	ASSERT_EQ(0, map_file(mv.fd, mv.src, IOMMU_IOAS_MAP_FIXED_IOVA |
 			      IOMMU_IOAS_MAP_READABLE |
@@ -529,21 +540,25 @@ TEST_F_TIMEOUT(race, change_process_during_copies, 300)
 		}
 		moves++;
 	}
+	/*
+	 * The copier first: once the child has exited, pins charged to its
+	 * mm fail (EFAULT) until its charges move to a live process.
+	 */
+	atomic_store(&mv.stop, true);
+	ASSERT_EQ(0, pthread_join(copier, NULL));
+	EXPECT_EQ(0, mv.bad_errno);
 	atomic_store(child_stop, true);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-
-	atomic_store(&mv.stop, true);
-	ASSERT_EQ(0, pthread_join(copier, NULL));
-	EXPECT_EQ(0, mv.bad_errno);
 	printf("# %lu copies while the charges moved, %lu moves here\n",
 	       (unsigned long)mv.copies, moves);
 	munmap(child_stop, sizeof(*child_stop));
-	/* Everything is the parent's again, then goes. */
+	/* Everything is the parent's again, from an exited child too. */
 	EXPECT_EQ(0, change_process(mv.fd, 0));
 	close(mv.fd);
 	close(mfd);
+	EXPECT_EQ(locked, status_kb("VmLck:"));
 }
 
 TEST_HARNESS_MAIN

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <linux/iommufd.h>
 
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
@@ -57,6 +58,20 @@ static inline int write_file(const char *path, const char *val)
 		err = -EIO;
 	close(fd);
 	return err;
+}
+
+/* Drop capability @cap from the effective set, for the rest of a process. */
+static inline int drop_effective_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	data[cap / 32].effective &= ~(1u << (cap % 32));
+	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
 }
 
 #define IOMMUFD_CONTAINER "/sys/module/vfio/parameters/iommufd_container"

@@ -359,6 +359,46 @@ static inline int vfio_cdev_open(const char *bdf)
 	return rc ? rc : vfio_cdev_open_of(dir);
 }
 
+#define MDEV_DEVICES	"/sys/bus/mdev/devices"
+
+/*
+ * Create an mdev of the type whose "create" file is @create: 0 and its
+ * UUID in @uuid, or -errno.
+ */
+static inline int mdev_create(const char *create, char *uuid, size_t size)
+{
+	int rc;
+
+	rc = read_str("/proc/sys/kernel/random/uuid", uuid, size);
+	return rc ? rc : write_file(create, uuid);
+}
+
+static inline int mdev_remove(const char *uuid)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	rc = fmt_buf(path, sizeof(path), MDEV_DEVICES "/%s/remove", uuid);
+	return rc ? rc : write_file(path, "1");
+}
+
+/* Open an mdev's group file, /dev/vfio/<group>: an fd or -errno. */
+static inline int mdev_group_open(const char *uuid)
+{
+	char path[PATH_MAX], group[NAME_LEN];
+	int rc, fd;
+
+	rc = fmt_buf(path, sizeof(path), MDEV_DEVICES "/%s/iommu_group", uuid);
+	if (!rc)
+		rc = link_name(path, group, sizeof(group));
+	if (!rc)
+		rc = fmt_buf(path, sizeof(path), "/dev/vfio/%s", group);
+	if (rc)
+		return rc;
+	fd = open(path, O_RDWR);
+	return fd < 0 ? -errno : fd;
+}
+
 /* Open the VFIO group file /dev/vfio/<group> of @bdf, as vfio_cdev_open(). */
 static inline int vfio_group_open(const char *bdf)
 {

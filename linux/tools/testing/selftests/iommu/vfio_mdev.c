@@ -32,7 +32,6 @@
 #define MDEV_BUS	"/sys/class/mdev_bus/" IOMMU_TEST_MDEV_PARENT
 #define MDEV_CREATE	MDEV_BUS "/mdev_supported_types/" \
 			IOMMU_TEST_MDEV_TYPE "/create"
-#define MDEV_DEVICES	"/sys/bus/mdev/devices"
 #define NO_MDEV		"no " IOMMU_TEST_MDEV_PARENT \
 			" mdev parent (CONFIG_IOMMUFD_TEST_MDEV)"
 
@@ -50,41 +49,6 @@ static void fill(uint8_t *buf, size_t len, uint8_t seed)
 
 	for (i = 0; i != len; i++)
 		buf[i] = seed + i * 7 + (i >> 9);
-}
-
-/* Create a test mdev: 0 and its UUID in @uuid, or -errno. */
-static int mdev_create(char *uuid, size_t size)
-{
-	int rc;
-
-	rc = read_str("/proc/sys/kernel/random/uuid", uuid, size);
-	return rc ? rc : write_file(MDEV_CREATE, uuid);
-}
-
-static int mdev_remove(const char *uuid)
-{
-	char path[PATH_MAX];
-	int rc;
-
-	rc = fmt_buf(path, sizeof(path), MDEV_DEVICES "/%s/remove", uuid);
-	return rc ? rc : write_file(path, "1");
-}
-
-/* Open the mdev's group file, /dev/vfio/<group>: an fd or -errno. */
-static int mdev_group_open(const char *uuid)
-{
-	char path[PATH_MAX], group[NAME_LEN];
-	int rc, fd;
-
-	rc = fmt_buf(path, sizeof(path), MDEV_DEVICES "/%s/iommu_group", uuid);
-	if (!rc)
-		rc = link_name(path, group, sizeof(group));
-	if (!rc)
-		rc = fmt_buf(path, sizeof(path), "/dev/vfio/%s", group);
-	if (rc)
-		return rc;
-	fd = open(path, O_RDWR);
-	return fd < 0 ? -errno : fd;
 }
 
 /* Open the mdev's cdev, /dev/vfio/devices/vfioN: an fd or -errno. */
@@ -245,7 +209,7 @@ FIXTURE_SETUP(mdev)
 	self->found = !access(MDEV_BUS, F_OK);
 	if (!self->found)
 		return;
-	ASSERT_EQ(0, mdev_create(self->uuid, sizeof(self->uuid)));
+	ASSERT_EQ(0, mdev_create(MDEV_CREATE, self->uuid, sizeof(self->uuid)));
 
 	switch (variant->backend) {
 	case MDEV_CDEV:
@@ -548,7 +512,7 @@ TEST(mdev_cdev_attach)
 	mem = mmap(NULL, PAGES * page_size, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, mem);
-	ASSERT_EQ(0, mdev_create(uuid, sizeof(uuid)));
+	ASSERT_EQ(0, mdev_create(MDEV_CREATE, uuid, sizeof(uuid)));
 	iommufd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, iommufd);
 	devfd = mdev_cdev_open(uuid);

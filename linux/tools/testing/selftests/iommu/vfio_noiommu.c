@@ -11,16 +11,19 @@
  * vfio.enable_unsafe_noiommu_mode=1. Every case needs root: CAP_SYS_RAWIO
  * opens a no-IOMMU group, CAP_SYS_ADMIN reads physical addresses.
  */
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <linux/capability.h>
 
 #include "../kselftest_harness.h"
 #include "vfio_edu_util.h"
+#include "../../../../drivers/vfio/mdev/iommufd_test_mdev.h"
 
 #define NOIOMMU_MODE "/sys/module/vfio/parameters/enable_unsafe_noiommu_mode"
 #define NO_EDU "no edu device on this machine"
+#define TEST_MDEV_CREATE "/sys/class/mdev_bus/" IOMMU_TEST_MDEV_PARENT \
+	"/mdev_supported_types/" IOMMU_TEST_MDEV_TYPE "/create"
 #define LEN 1024
+/* Whether compaction may move mlock()ed pages; there is none without it. */
+#define COMPACT_UNEVICTABLE "/proc/sys/vm/compact_unevictable_allowed"
 /* Pages mapped to look among for two the edu can reach. */
 #define POOL_PAGES 256
 
@@ -55,20 +58,6 @@ static int set_container(int groupfd, int container)
 	return ioctl(groupfd, VFIO_GROUP_SET_CONTAINER, &container);
 }
 
-/* Without CAP_SYS_RAWIO in the effective set, for the rest of a child. */
-static int drop_rawio(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	data[CAP_SYS_RAWIO / 32].effective &= ~(1u << (CAP_SYS_RAWIO % 32));
-	return syscall(SYS_capset, &hdr, data) ? -errno : 0;
-}
-
 /* The physical address of the page at @va (mapped and locked), or 0. */
 static uint64_t phys_addr(void *va, size_t page_size)
 {
@@ -98,6 +87,7 @@ FIXTURE(noiommu)
 	struct edu edu;
 	uint8_t *pool;
 	size_t page_size;
+	char compact[8];	/* COMPACT_UNEVICTABLE to restore, if set */
 };
 
 FIXTURE_VARIANT(noiommu)
@@ -149,6 +139,8 @@ FIXTURE_TEARDOWN(noiommu)
 		close(self->container);
 	if (self->pool && self->pool != MAP_FAILED)
 		munmap(self->pool, POOL_PAGES * self->page_size);
+	if (self->compact[0])
+		EXPECT_EQ(0, write_file(COMPACT_UNEVICTABLE, self->compact));
 	if (self->found)
 		EXPECT_EQ(0, vfio_pci_release(self->bdf, self->claimed));
 }
@@ -206,7 +198,13 @@ TEST_F(noiommu, dma_at_physical_addresses)
 	ASSERT_EQ(0, edu_open(&self->edu, self->devfd));
 	ASSERT_TRUE(edu_alive(&self->edu));
 
-	/* Locked: nothing may move a page the device was told about. */
+	/*
+	 * Locked, and compaction told to leave locked pages alone: nothing
+	 * may move a page the device was told about.
+	 */
+	if (!read_str(COMPACT_UNEVICTABLE, self->compact,
+		      sizeof(self->compact)))
+		ASSERT_EQ(0, write_file(COMPACT_UNEVICTABLE, "0"));
 	self->pool = mmap(NULL, POOL_PAGES * self->page_size,
 			  PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE |
@@ -260,7 +258,7 @@ TEST_F(noiommu, needs_rawio)
 	if (!pid) {
 		int fd;
 
-		if (drop_rawio())
+		if (drop_effective_cap(CAP_SYS_RAWIO))
 			_exit(1);
 		if (ioctl(self->container, VFIO_SET_IOMMU,
 			  VFIO_NOIOMMU_IOMMU) != -1 || errno != EPERM)
@@ -395,6 +393,33 @@ TEST_F(noiommu_iommufd, refused_beside_translation)
 	self->container = vfio_container_open(true);
 	ASSERT_LE(0, self->container);
 	EXPECT_EQ(0, set_container(self->groupfd, self->container));
+}
+
+/*
+ * Nor does a context in no-IOMMU mode take a group whose DMA goes through
+ * an IOAS (the test mdev's), even once userspace set a compatibility IOAS
+ * (EINVAL), as upstream's.
+ */
+TEST_F(noiommu_iommufd, translated_group_refused)
+{
+	char uuid[64];
+	uint32_t ioas;
+	int mdev_group;
+
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	if (access(TEST_MDEV_CREATE, W_OK))
+		SKIP(return, "no test mdev (CONFIG_IOMMUFD_TEST_MDEV)");
+	ASSERT_EQ(0, set_container(self->groupfd, self->container));
+	ASSERT_EQ(0, mdev_create(TEST_MDEV_CREATE, uuid, sizeof(uuid)));
+	mdev_group = mdev_group_open(uuid);
+	ASSERT_LE(0, mdev_group);
+	EXPECT_ERRNO(EINVAL, set_container(mdev_group, self->container));
+	ASSERT_EQ(0, ioas_alloc(self->container, &ioas));
+	ASSERT_EQ(0, compat_ioas_set(self->container, ioas));
+	EXPECT_ERRNO(EINVAL, set_container(mdev_group, self->container));
+	close(mdev_group);
+	EXPECT_EQ(0, mdev_remove(uuid));
 }
 
 TEST_HARNESS_MAIN
