@@ -2688,6 +2688,28 @@ TEST_F(domain, dirty_bitmap)
 }
 
 /*
+ * The first and last bit of every IO page in the dirty bitmap read back
+ * say what @written says of that IO page (one bit per IO page).
+ */
+static void expect_dirty_bits(struct __test_metadata *_metadata,
+			      const uint64_t *written, const uint64_t *bitmap,
+			      uint64_t nr_io, uint64_t bits_per_io)
+{
+	uint64_t i;
+
+	for (i = 0; i != nr_io; i++) {
+		bool want = bit_is_set(written, i);
+
+		if (want != bit_is_set(bitmap, i * bits_per_io) ||
+		    want != bit_is_set(bitmap, (i + 1) * bits_per_io - 1)) {
+			EXPECT_EQ(want, !want);
+			TH_LOG("IO page %lu", (unsigned long)i);
+			return;
+		}
+	}
+}
+
+/*
  * A bitmap larger than the 2 MiB pinned at a time, starting mid-page: the
  * window moves, and no bit is lost or misplaced at its edges.
  */
@@ -2735,17 +2757,7 @@ TEST_F(domain, dirty_bitmap_windows)
 	memset(bitmap, 0, bitmap_bytes);
 	ASSERT_EQ(0, get_dirty(self->fd, hwpt, 0, APERTURE, length, bit_size,
 			       bitmap));
-	for (i = 0; i != nr_io; i++) {
-		bool want = bit_is_set(written, i);
-
-		/* First and last bit of every IO page. */
-		if (want != bit_is_set(bitmap, i * bits_per_io) ||
-		    want != bit_is_set(bitmap, (i + 1) * bits_per_io - 1)) {
-			EXPECT_EQ(want, !want);
-			TH_LOG("IO page %lu", (unsigned long)i);
-			break;
-		}
-	}
+	expect_dirty_bits(_metadata, written, bitmap, nr_io, bits_per_io);
 	/* Nothing is written past the end of the bitmap. */
 	EXPECT_EQ(0, ((uint8_t *)bitmap)[bitmap_bytes]);
 
@@ -3492,16 +3504,7 @@ TEST_F(domain, dirty_bitmap_window_straddle)
 		 (unsigned long)(length - window));
 	EXPECT_EQ(0, strncmp(text, want, strlen(want)));
 
-	for (i = 0; i != nr_io; i++) {
-		bool want_dirty = bit_is_set(written, i);
-
-		if (want_dirty != bit_is_set(bitmap, i * bits_per_io) ||
-		    want_dirty != bit_is_set(bitmap, (i + 1) * bits_per_io - 1)) {
-			EXPECT_EQ(want_dirty, !want_dirty);
-			TH_LOG("IO page %lu", (unsigned long)i);
-			break;
-		}
-	}
+	expect_dirty_bits(_metadata, written, bitmap, nr_io, bits_per_io);
 	EXPECT_EQ(0, ((uint8_t *)bitmap)[bitmap_bytes]);
 
 	EXPECT_EQ(0, destroy(self->fd, stdev));
