@@ -6,6 +6,9 @@
 #                      made on base in $SERIES_TREE, written by
 #                      git format-patch to build/series/ with a cover letter
 #                      from harness/series-cover.txt
+#   series.sh lint     only check that patches/export covers linux/ and
+#                      patches/series and keeps the message rules (the
+#                      static tier of make test runs it)
 #   series.sh check    'make check-series': build/series/*.patch applied
 #                      with git am to a pristine base in $CHECK_TREE and
 #                      built after each patch in one object directory, the
@@ -128,8 +131,8 @@ check_export() {
 			patch_at[$p]=${item_title[i]}
 		done <<<"${item_patches[i]}"
 		[ "${item_kind[i]}" = commit ] || continue
-		[[ "${item_title[i]}" =~ ^(iommu|iommufd|vfio|vfio/[a-z]+|selftests/iommu|Documentation):\ [A-Z] ]] || {
-			echo "    subject \"${item_title[i]}\": start it with iommu:, iommufd:, vfio:, selftests/iommu: or Documentation: and a capital" >&2
+		[[ "${item_title[i]}" =~ ^(iommu|iommufd|vfio|vfio/[a-z]+|mm|selftests/iommu|Documentation):\ [A-Z] ]] || {
+			echo "    subject \"${item_title[i]}\": start it with iommu:, iommufd:, vfio:, mm:, selftests/iommu: or Documentation: and a capital" >&2
 			bad=1
 		}
 		[ ${#item_title[i]} -le 72 ] || {
@@ -616,5 +619,6 @@ check_series() {
 case "${1:-}" in
 export) export_series ;;
 check) check_series ;;
-*) die "usage: series.sh export|check" ;;
+lint) parse_export; check_export ;;
+*) die "usage: series.sh export|check|lint" ;;
 esac

@@ -47,6 +47,13 @@ for f in "${c_files[@]}"; do
 	check "kernel-doc $f" "$log/kdoc.out"
 done
 
+# patches/export is read only by 'make series', which make test does not
+# run: check here that it still covers linux/ and patches/ and that its
+# messages keep the series' rules.
+step "static: patches/export matches linux/ and patches/series"
+bash "$TOP/harness/series.sh" lint >"$log/export.out" 2>&1 || true
+check "patches/export" "$log/export.out"
+
 step "static: checkpatch --strict on the patches and ${#ours[@]} new files"
 checkpatch=("$TREE/scripts/checkpatch.pl" --strict --quiet --no-summary --show-types)
 while read -r p; do
