@@ -14,8 +14,9 @@
 #	appending "conformance/NAME passed failed skipped" to COUNTS.
 #
 # harness/conformance/unimplemented.txt lists the cases that fail because
-# what they need is not implemented yet. A listed case that fails counts
-# as skipped; any other failure fails the run. The judge prints how many
+# what they need is not implemented yet, each with the assertion it stops
+# at. A listed case that fails there, and only there, counts as skipped;
+# any other failure fails the run. The judge prints how many
 # listed cases now pass, so that the list only shrinks.
 . "$(dirname "$0")/lib.sh"
 cache_lock
@@ -130,11 +131,21 @@ judge() {
 				if (split(line, w, " ") == 0)
 					continue
 				why = line
-				sub(/^[ \t]*[^ \t]+[ \t]*/, "", why)
+				sub(/^[ \t]*[^ \t]+[ \t]+[^ \t]+[ \t]*/, "", why)
 				sub(/[ \t]+$/, "", why)
 				need[w[1]] = why == "" ? "(no feature named)" : why
+				stop[w[1]] = "+" w[2] "+"
 			}
 			close(listfile)
+		}
+		# Whether listed case C failed only where the list says it
+		# stops, at least once.
+		function stopped_as_listed(c,   n, i, l) {
+			n = split(where, l, " ")
+			for (i = 1; i <= n; i++)
+				if (index(stop[c], "+" l[i] "+") == 0)
+					return 0
+			return n > 0
 		}
 		# One suite: print its counts, why listed cases failed, and each
 		# failure that is not on the list.
@@ -158,7 +169,7 @@ judge() {
 			else if (odd && !unfinished)
 				printf "      exit code %d\n", rc
 			for (i = 1; i <= nbad; i++)
-				printf "      FAIL %s (not on %s)\n", bad[i], listname
+				printf "      FAIL %s (%s)\n", bad[i], badwhy[i]
 			if (nlisted > 0) {
 				printf "      %d listed cases failed, counted as skipped; cases per missing feature:\n", nlisted
 				fflush()
@@ -187,6 +198,14 @@ judge() {
 		}
 		!inside { next }
 		/^1\.\.[0-9]+/ { plan = substr($1, 4) + 0; next }
+		# Where the running case failed: "# PATH/FILE.c:LINE:test:...".
+		/^#  RUN / { where = ""; next }
+		/^# [^ ]*\.[ch]:[0-9]+:/ {
+			match($2, /[^\/]*\.[ch]:[0-9]+:/)
+			loc = substr($2, RSTART, RLENGTH - 1)
+			where = where " " loc
+			next
+		}
 		/^(not )?ok [0-9]+ / {
 			seen++
 			c = $1 == "ok" ? $3 : $4
@@ -196,7 +215,7 @@ judge() {
 				pass++
 				if (c in need)
 					now[++nnow] = c
-			} else if (c in need) {
+			} else if (c in need && stopped_as_listed(c)) {
 				skip++
 				nlisted++
 				n = split(need[c], f, /, */)
@@ -205,7 +224,14 @@ judge() {
 			} else {
 				fail++
 				bad[++nbad] = c
+				if (!(c in need))
+					badwhy[nbad] = "not on " listname
+				else if (where == "")
+					badwhy[nbad] = "no assertion failed; " listname " says " substr(stop[c], 2, length(stop[c]) - 2)
+				else
+					badwhy[nbad] = "failed at" where "; " listname " says " substr(stop[c], 2, length(stop[c]) - 2)
 			}
+			where = ""
 		}
 		END {
 			if (inside)

@@ -3076,6 +3076,85 @@ TEST_F(domain, unmap_huge_in_small_chunks)
 }
 
 /*
+ * A read-only map of a private mapping pins a page the process owns, so
+ * that the page table keeps mapping what the process sees after it
+ * writes: the page cache of a private file mapping, and the zero page of
+ * untouched anonymous memory, are replaced by a copy at map time, also
+ * where the mapping is not writable yet. A shared mapping keeps its page:
+ * writes go to it.
+ */
+TEST_F(domain, readonly_pin_unshares)
+{
+	static const struct {
+		const char *what;
+		int prot, flags;
+		bool file, shared;
+	} sources[] = {
+		{ "private file", PROT_READ | PROT_WRITE, MAP_PRIVATE, true },
+		{ "read-only private file", PROT_READ, MAP_PRIVATE, true },
+		{ "untouched anonymous", PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS },
+		{ "shared file", PROT_READ | PROT_WRITE, MAP_SHARED, true, true },
+	};
+	uint64_t iova = APERTURE;
+	uint32_t stdev, hwpt;
+	unsigned int i;
+
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &stdev, &hwpt));
+	for (i = 0; i < ARRAY_SIZE(sources); i++) {
+		long pinned = status_kb("VmPin:");
+		uint8_t *va;
+		int fd = -1;
+
+		if (sources[i].file) {
+			fd = memfd_create("readonly_pin", 0);
+			ASSERT_LE(0, fd);
+			ASSERT_EQ(0, ftruncate(fd, page_size));
+			ASSERT_EQ((ssize_t)page_size,
+				  pwrite(fd, self->mem, page_size, 0));
+		}
+		va = mmap(NULL, page_size, sources[i].prot, sources[i].flags,
+			  fd, 0);
+		ASSERT_NE(MAP_FAILED, va);
+		/* A read faults the shared page in before the map pins. */
+		ASSERT_EQ(0, va[0]);
+
+		ASSERT_EQ(0, ioas_map(self->fd, self->ioas,
+				      IOMMU_IOAS_MAP_READABLE |
+				      IOMMU_IOAS_MAP_FIXED_IOVA,
+				      va, page_size, &iova));
+		EXPECT_EQ(0, md_check_map(self->fd, hwpt, iova, va, page_size))
+			TH_LOG("%s: not mapped where the process sees it",
+			       sources[i].what);
+		EXPECT_EQ(pinned + (long)page_size / 1024, status_kb("VmPin:"));
+		if (!(sources[i].prot & PROT_WRITE))
+			ASSERT_EQ(0, mprotect(va, page_size,
+					      PROT_READ | PROT_WRITE));
+		memset(va, 0xa5, page_size);
+		EXPECT_EQ(0, md_check_map(self->fd, hwpt, iova, va, page_size))
+			TH_LOG("%s: the page table kept the page from before the write",
+			       sources[i].what);
+		EXPECT_EQ(0, md_check_refs(self->fd, va, page_size, 1));
+		if (sources[i].shared) {
+			uint8_t byte = 0;
+
+			/* The write reached the file: no copy was made. */
+			EXPECT_EQ(1, pread(fd, &byte, 1, 0));
+			EXPECT_EQ(0xa5, byte);
+		}
+
+		EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, iova, page_size,
+					NULL));
+		EXPECT_EQ(0, md_check_refs(self->fd, va, page_size, 0));
+		EXPECT_EQ(pinned, status_kb("VmPin:"));
+		munmap(va, page_size);
+		if (fd >= 0)
+			close(fd);
+	}
+	EXPECT_EQ(0, destroy(self->fd, stdev));
+}
+
+/*
  * A device whose MSIs go through a software-managed window (an ARM ITS,
  * virtio-iommu) gets its page table an MSI cookie there, as type1 gives
  * it, whichever way the device attaches. The window stays unmapped while

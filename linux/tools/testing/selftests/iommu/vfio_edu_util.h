@@ -471,14 +471,17 @@ static inline int ioas_alloc(int fd, uint32_t *ioas)
 	return rc;
 }
 
-/* Map @len bytes at @buf for device reads and writes at exactly @iova. */
-static inline int ioas_map(int fd, uint32_t ioas, void *buf, size_t len,
-			   uint64_t iova)
+/*
+ * Map @len bytes at @buf at exactly @iova, for device reads, and for device
+ * writes too if @device_writes.
+ */
+static inline int ioas_map_prot(int fd, uint32_t ioas, void *buf, size_t len,
+				uint64_t iova, bool device_writes)
 {
 	struct iommu_ioas_map cmd = {
 		.size = sizeof(cmd),
 		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-			 IOMMU_IOAS_MAP_WRITEABLE,
+			 (device_writes ? IOMMU_IOAS_MAP_WRITEABLE : 0),
 		.ioas_id = ioas,
 		.user_va = (uintptr_t)buf,
 		.length = len,
@@ -486,6 +489,13 @@ static inline int ioas_map(int fd, uint32_t ioas, void *buf, size_t len,
 	};
 
 	return ioctl(fd, IOMMU_IOAS_MAP, &cmd);
+}
+
+/* Map @len bytes at @buf for device reads and writes at exactly @iova. */
+static inline int ioas_map(int fd, uint32_t ioas, void *buf, size_t len,
+			   uint64_t iova)
+{
+	return ioas_map_prot(fd, ioas, buf, len, iova, true);
 }
 
 /* Unmap [@iova, @iova + @len); *@unmapped: how much was mapped there. */

@@ -608,21 +608,33 @@ static int path_open(struct _test_data_vfio_iommu *self, enum path path)
 	return 0;
 }
 
-/* Map @len bytes at @buf for device reads and writes at @iova. */
-static int path_map(struct _test_data_vfio_iommu *self, void *buf, size_t len,
-		    uint64_t iova)
+/*
+ * Map @len bytes at @buf at @iova for device reads, and for device writes
+ * too if @device_writes.
+ */
+static int path_map_prot(struct _test_data_vfio_iommu *self, void *buf,
+			 size_t len, uint64_t iova, bool device_writes)
 {
 	struct vfio_iommu_type1_dma_map map = {
 		.argsz = sizeof(map),
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.flags = VFIO_DMA_MAP_FLAG_READ |
+			 (device_writes ? VFIO_DMA_MAP_FLAG_WRITE : 0),
 		.vaddr = (uintptr_t)buf,
 		.iova = iova,
 		.size = len,
 	};
 
 	if (self->container < 0)
-		return ioas_map(self->iommufd, self->ioas, buf, len, iova);
+		return ioas_map_prot(self->iommufd, self->ioas, buf, len, iova,
+				     device_writes);
 	return ioctl(self->container, VFIO_IOMMU_MAP_DMA, &map);
+}
+
+/* Map @len bytes at @buf for device reads and writes at @iova. */
+static int path_map(struct _test_data_vfio_iommu *self, void *buf, size_t len,
+		    uint64_t iova)
+{
+	return path_map_prot(self, buf, len, iova, true);
 }
 
 static int path_unmap(struct _test_data_vfio_iommu *self, uint64_t iova,
@@ -704,6 +716,55 @@ TEST_F_TIMEOUT(vfio_iommu, dma_both_ways, 120)
 	/* Nothing past what was copied. */
 	EXPECT_TRUE(all_bytes(dst + LEN, 0, self->page_size - LEN));
 	EXPECT_EQ(0, path_unmap(self, IOVA_A, self->page_size));
+	EXPECT_EQ(0, path_unmap(self, IOVA_B, self->page_size));
+}
+
+/*
+ * A device that only reads memory sees what the process writes there after
+ * the map. A private mapping starts out on pages it shares (a file's page
+ * cache, the zero page) and the process's first write moves it to a copy
+ * of its own, so the read-only pin must take that copy at map time, or the
+ * device goes on reading the old page. Both backends pin through GUP, so
+ * type1 shows the same.
+ */
+TEST_F_TIMEOUT(vfio_iommu, readonly_dma_sees_writes, 120)
+{
+	uint8_t *dst = self->mem;
+	int source;
+
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	OPEN_PATH();
+	ASSERT_EQ(0, path_map(self, dst, self->page_size, IOVA_B));
+	for (source = 0; source < 2; source++) {
+		uint8_t *buf;
+		int fd = -1;
+
+		if (source == 0) {
+			/* The page cache of this program's file. */
+			fd = open("/proc/self/exe", O_RDONLY);
+			ASSERT_LE(0, fd);
+		}
+		buf = mmap(NULL, self->page_size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | (fd < 0 ? MAP_ANONYMOUS : 0), fd, 0);
+		ASSERT_NE(MAP_FAILED, buf);
+		if (fd >= 0)
+			close(fd);
+		/* A read first: the page is the shared one when pinned. */
+		ASSERT_EQ(source == 0 ? 0x7f : 0, buf[0]);	/* ELF magic */
+
+		ASSERT_EQ(0, path_map_prot(self, buf, self->page_size, IOVA_A,
+					   false));
+		fill(buf, self->page_size, 0x5a + source);
+		memset(dst, 0, self->page_size);
+		ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_A, LEN));
+		ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_B, LEN));
+		EXPECT_EQ(0, memcmp(buf, dst, LEN))
+			TH_LOG("the device read the page %s had before the write",
+			       source ? "anonymous memory" : "a private file mapping");
+		EXPECT_EQ(0, path_unmap(self, IOVA_A, self->page_size));
+		munmap(buf, self->page_size);
+	}
 	EXPECT_EQ(0, path_unmap(self, IOVA_B, self->page_size));
 }
 
