@@ -2306,6 +2306,9 @@ struct race {
 	uint8_t *mem;
 	int stop;	/* read and written with __atomic builtins */
 	unsigned int maps, pins, copies;
+	/* The first answer that was wrong, and the call that got it. */
+	int bad;	/* set with __atomic builtins */
+	char bad_call[96];
 };
 
 static bool race_stopped(struct race *r)
@@ -2313,51 +2316,114 @@ static bool race_stopped(struct race *r)
 	return __atomic_load_n(&r->stop, __ATOMIC_ACQUIRE);
 }
 
+/* Record a wrong answer (@err, for @call), the first only. */
+static void race_wrong(struct race *r, const char *call, int err)
+{
+	int none = 0;
+
+	if (__atomic_compare_exchange_n(&r->bad, &none, err ? err : -1, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		snprintf(r->bad_call, sizeof(r->bad_call), "%s", call);
+}
+
+/* A failed call must have failed with one of @allowed (0-terminated). */
+static bool race_failed_as(struct race *r, const char *call,
+			   const int *allowed)
+{
+	int err = errno;
+
+	for (; *allowed; allowed++)
+		if (*allowed == err)
+			return true;
+	race_wrong(r, call, err);
+	return false;
+}
+
+/*
+ * The only thread that maps or unmaps: every map and every unmap must
+ * work, an unmap taking exactly what the map made, the access's pins
+ * being dropped when the unmap asks.
+ */
 static void *race_mapper(void *arg)
 {
 	struct race *r = arg;
+	uint64_t unmapped;
 
 	while (!race_stopped(r)) {
-		if (!map_fixed(r->fd, r->ioas, r->mem, 4 * page_size, APERTURE))
-			r->maps++;
-		ioas_unmap(r->fd, r->ioas, APERTURE, 4 * page_size, NULL);
+		if (map_fixed(r->fd, r->ioas, r->mem, 4 * page_size,
+			      APERTURE)) {
+			race_wrong(r, "map", errno);
+			break;
+		}
+		r->maps++;
+		if (ioas_unmap(r->fd, r->ioas, APERTURE, 4 * page_size,
+			       &unmapped)) {
+			race_wrong(r, "unmap", errno);
+			break;
+		}
+		if (unmapped != 4 * page_size) {
+			race_wrong(r, "unmap length", 0);
+			break;
+		}
 	}
 	return NULL;
 }
 
+/*
+ * A pin fails only because the mapping is missing (ENOENT) or going
+ * (EINVAL); a pin that works has the pages the process has there (the
+ * mock compares them with the user address), and its unpin works unless
+ * the unmap dropped it first (ENOENT).
+ */
 static void *race_pinner(void *arg)
 {
+	static const int missing_or_going[] = { ENOENT, EINVAL, 0 };
+	static const int dropped[] = { ENOENT, 0 };
 	struct race *r = arg;
 	uint32_t id;
 
 	while (!race_stopped(r)) {
-		/* The mapping may be missing, or going: both are fine. */
 		if (access_pin(r->fd, r->access, APERTURE + page_size,
-			       2 * page_size, NULL, 0, &id))
+			       2 * page_size, r->mem + page_size, 0, &id)) {
+			race_failed_as(r, "pin", missing_or_going);
 			continue;
+		}
 		r->pins++;
-		/* The unmap callback may have dropped it already. */
-		access_unpin(r->fd, r->access, id);
+		if (access_unpin(r->fd, r->access, id))
+			race_failed_as(r, "unpin", dropped);
 	}
 	return NULL;
 }
 
+/*
+ * A copy fails only because the mapping is missing or going; one that
+ * works read what the process has there.
+ */
 static void *race_copier(void *arg)
 {
+	static const int missing_or_going[] = { ENOENT, EINVAL, 0 };
 	struct race *r = arg;
 	uint8_t buf[64];
 
-	while (!race_stopped(r))
-		if (!access_rw(r->fd, r->access, APERTURE + page_size - 32,
-			       buf, sizeof(buf), MOCK_ACCESS_RW_SLOW_PATH))
-			r->copies++;
+	while (!race_stopped(r)) {
+		memset(buf, 0, sizeof(buf));
+		if (access_rw(r->fd, r->access, APERTURE + page_size - 32,
+			      buf, sizeof(buf), MOCK_ACCESS_RW_SLOW_PATH)) {
+			race_failed_as(r, "copy", missing_or_going);
+			continue;
+		}
+		r->copies++;
+		if (memcmp(buf, r->mem + page_size - 32, sizeof(buf)))
+			race_wrong(r, "copy read other bytes", 0);
+	}
 	return NULL;
 }
 
 /*
  * Maps and unmaps race with pins, unpins and copies through an access,
- * with a page table present: nothing may be left pinned or charged, and
- * the kernel's checkers must stay quiet.
+ * with a page table present: every answer must be one the call may give
+ * at that moment, nothing may be left pinned or charged, and the kernel's
+ * checkers must stay quiet.
  */
 TEST_F(domain, access_unmap_race)
 {
@@ -2365,7 +2431,10 @@ TEST_F(domain, access_unmap_race)
 	long pinned = status_kb("VmPin:");
 	pthread_t threads[3];
 	uint32_t stdev;
+	unsigned int i;
 
+	for (i = 0; i != 16 * page_size; i++)
+		self->mem[i] = i * 7 + 1;
 	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &stdev, NULL));
 	ASSERT_EQ(0, access_create(self->fd, self->ioas, PIN, &r.access));
 	ASSERT_EQ(0, pthread_create(&threads[0], NULL, race_mapper, &r));
@@ -2377,6 +2446,8 @@ TEST_F(domain, access_unmap_race)
 	pthread_join(threads[1], NULL);
 	pthread_join(threads[2], NULL);
 	printf("# %u maps, %u pins, %u copies\n", r.maps, r.pins, r.copies);
+	EXPECT_EQ(0, r.bad)
+		TH_LOG("%s: errno %d", r.bad_call, r.bad);
 	EXPECT_NE(0, r.maps);
 
 	close(r.access);
@@ -3152,6 +3223,91 @@ TEST_F(domain, readonly_pin_unshares)
 			close(fd);
 	}
 	EXPECT_EQ(0, destroy(self->fd, stdev));
+}
+
+/* The FilePmdMapped: of the mapping at @va in /proc/self/smaps, in kB. */
+static long smaps_file_pmd_kb(void *va)
+{
+	bool inside = false;
+	unsigned long start;
+	char line[256], dash;
+	long kb = -1;
+	FILE *f;
+
+	f = fopen("/proc/self/smaps", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		/* A mapping's first line: "start-end perms ...". */
+		if (sscanf(line, "%lx%c", &start, &dash) == 2 && dash == '-') {
+			inside = start == (unsigned long)va;
+			continue;
+		}
+		if (inside && sscanf(line, "FilePmdMapped: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}
+
+/*
+ * The same for a private mapping of a huge page of page cache, mapped by
+ * one PMD: GUP splits it to take the copy, and the fault that follows must
+ * not map it by a PMD again, or the pin goes round for ever (killed here
+ * by the harness's timeout).
+ */
+TEST_F(domain, readonly_pin_unshares_file_thp)
+{
+	const size_t huge = 2ul << 20;
+	char dir[] = "/tmp/iommufd-thp-XXXXXX", path[64];
+	uint64_t iova = APERTURE;
+	uint32_t stdev, hwpt;
+	uint8_t *area, *va;
+	long pinned;
+	int fd;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	if (mount("tmpfs", dir, "tmpfs", 0, "huge=always,size=4m")) {
+		rmdir(dir);
+		SKIP(return, "no tmpfs with huge=always: %s", strerror(errno));
+	}
+	snprintf(path, sizeof(path), "%s/file", dir);
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, huge));
+	ASSERT_EQ((ssize_t)page_size, pwrite(fd, self->mem, page_size, 0));
+	/* A 2 MiB-aligned place for it. */
+	area = mmap(NULL, 2 * huge, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	ASSERT_NE(MAP_FAILED, area);
+	va = (uint8_t *)(((uintptr_t)area + huge - 1) & ~(huge - 1));
+	ASSERT_EQ(va, mmap(va, huge, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_FIXED, fd, 0));
+	ASSERT_EQ(0, va[0]);
+	if (smaps_file_pmd_kb(va) != (long)(huge / 1024)) {
+		munmap(area, 2 * huge);
+		close(fd);
+		umount(dir);
+		rmdir(dir);
+		SKIP(return, "the file's huge page is not mapped by a PMD");
+	}
+
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &stdev, &hwpt));
+	pinned = status_kb("VmPin:");
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas,
+			      IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA,
+			      va, huge, &iova));
+	EXPECT_EQ(pinned + (long)huge / 1024, status_kb("VmPin:"));
+	memset(va, 0x3c, huge);
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt, iova, va, huge));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, iova, huge, NULL));
+	EXPECT_EQ(pinned, status_kb("VmPin:"));
+	EXPECT_EQ(0, destroy(self->fd, stdev));
+
+	munmap(area, 2 * huge);
+	close(fd);
+	EXPECT_EQ(0, umount(dir));
+	rmdir(dir);
 }
 
 /*
