@@ -14,9 +14,18 @@
 # and only if it matches <pattern>.
 #
 # A run with harness.inject=1 ends with the harness self-test's reports,
-# after the line "harness: inject begin". They are not the run's: the
-# run is judged without them, and 'judge.sh --injected' judges them alone
-# (test.sh expects that to fail, naming each injected report).
+# between the lines "harness: inject begin" and "harness: inject end"
+# (and the injected leak, which kmemleak lists later, by the function that
+# allocated it). They are not the run's: the run is judged without them,
+# and 'judge.sh --injected' judges them alone (test.sh expects that to
+# fail, naming each injected report). Everything else on the console is
+# the run's, the final kmemleak scans included.
+#
+# What the run must show is in RUN-expect beside RESULTS (RUN-results.log),
+# written by vm.sh: "suite NAME" for each guest suite init was to run,
+# "kunit NAME" for each KUnit suite, "kmemleak" if kmemleak must still be
+# on at the end. A missing suite, a suite without a TAP plan, a missing
+# KUnit suite or kmemleak off fails the run.
 set -u
 injected_only=
 if [ "$1" = --injected ]; then
@@ -51,14 +60,23 @@ awk -v injected="$console.injected" '
 			print leak
 		leak = ""
 	}
-	/^harness: inject begin$/ { after = 1; next }
+	/^harness: inject begin$/ { after = 1; inside = 1; next }
+	/^harness: inject end$/ { leak_done(); inside = 0; next }
 	!after { print; next }
 	/^unreferenced object 0x/ { leak_done(); leak = $0; next }
 	leak != "" && /^ / { leak = leak "\n" $0; next }
-	{ leak_done(); print >injected }
+	{ leak_done(); if (inside) print >injected; else print }
 	END { leak_done() }
 ' "$plain" >"$judged"
 [ -z "$injected_only" ] || judged=$console.injected
+
+expect=${results_raw%-results.log}-expect
+if [ ! -f "$expect" ]; then
+	echo "    no $expect: nothing says what this run must show"
+	echo "expectations$at 0 1 0" >>"$counts"
+	verdict=1
+	expect=/dev/null
+fi
 
 record() {
 	printf '    %-34s %4d passed, %d failed, %d skipped\n' "$1$at:" "$2" "$3" "$4"
@@ -84,6 +102,16 @@ if [ -z "$injected_only" ]; then
 	if [ $((kpass + kfail + kskip)) -gt 0 ]; then
 		record kunit "$kpass" "$kfail" "$kskip"
 	fi
+	# Each KUnit suite expected must have started and ended: its
+	# "# Subtest:" line and its result at the top level.
+	while read -r what name; do
+		[ "$what" = kunit ] || continue
+		if ! grep -qx "    # Subtest: $name" "$judged" ||
+		   ! grep -qE "^(not )?ok [0-9]+ $name\$" "$judged"; then
+			echo "    KUnit suite $name did not report"
+			record "kunit/$name" 0 1 0
+		fi
+	done <"$expect"
 
 	# Suites run by init, delimited by "harness: suite NAME begin/end rc=N".
 	# The conformance/ suites are upstream's tests, some failing by design:
@@ -93,18 +121,20 @@ if [ -z "$injected_only" ]; then
 		record "$name" "$pass" "$fail" "$skip"
 	done < <(awk '
 		/^harness: suite [^ ]* begin$/ {
-			name = $3; pass = fail = skip = plan = 0; inside = 1; next
+			name = $3; pass = fail = skip = plan = planned = 0; inside = 1; next
 		}
 		/^harness: suite .* end rc=/ {
 			rc = substr($5, 4)
 			seen = pass + fail + skip
 			if (plan > seen) fail += plan - seen
 			if (rc != 0 && fail == 0) fail = 1
+			# No plan: the program ran no case it knew of.
+			if (!planned) fail++
 			print name, pass, fail, skip
-			inside = 0; done[name] = 1; next
+			inside = 0; next
 		}
 		!inside { next }
-		/^1\.\.[0-9]+/ { plan = substr($1, 4) }
+		/^1\.\.[0-9]+/ { plan = substr($1, 4) + 0; planned = plan > 0 }
 		/^(not )?ok [0-9]+/ {
 			if ($0 ~ /# SKIP/) skip++
 			else if ($1 == "ok") pass++
@@ -112,6 +142,22 @@ if [ -z "$injected_only" ]; then
 		}
 		END { if (inside) print name, pass, fail + 1, skip }
 		' "$results" 2>/dev/null)
+
+	# Each suite expected must have run (upstream's too).
+	while read -r what name; do
+		[ "$what" = suite ] || continue
+		grep -qx "harness: suite $name begin" "$results" && continue
+		echo "    suite $name did not run"
+		record "$name" 0 1 0
+	done <"$expect"
+
+	# kmemleak must not have turned itself off (it does on an internal
+	# error, and then finds nothing).
+	if grep -qx kmemleak "$expect" &&
+	   ! grep -qx 'harness: kmemleak on' "$results"; then
+		echo "    kmemleak was not on at the end of the run"
+		record kmemleak 0 1 0
+	fi
 fi
 
 # Both logs must reach the end: a console that was not captured whole

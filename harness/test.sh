@@ -7,7 +7,7 @@
 # (harness/machines/) run in two streams, one per CPU of this 2-core
 # machine, each machine's run judged as it ends:
 #   1. test (2 vCPUs, for the tests that race threads): KUnit at boot, our
-#      selftests;
+#      selftests, then the harness self-test;
 #   2. test-conformance (1 vCPU: two machines of 2 vCPUs on 2 CPUs waste
 #      time spinning on each other's IPIs; VT-d with snoop control):
 #      upstream's selftests, vfio_iommu, then the harness self-test;
@@ -28,24 +28,26 @@ counts=$OUT/counts
 : >"$counts"
 
 bash "$TOP/harness/abi.sh" "$counts"
+bash "$TOP/harness/judge-selftest.sh" "$counts" || true
 
 # Harness self-test: the deliberate WARN, KASAN report and leak at the end
 # of the run $1 must be failed by the judge, naming each of them; their
 # counts go to $2.
 inject_selftest() {
-	step "judge: harness self-test (its part of the run must be judged a failure)"
+	local log=$OUT/$1-inject-judge.log
+	step "judge: harness self-test on $1 (its part of the run must be judged a failure)"
 	if bash "$TOP/harness/judge.sh" --injected "$OUT/$1-console.log" \
-		"$OUT/$1-results.log" >"$OUT/inject-judge.log"; then
+		"$OUT/$1-results.log" >"$log"; then
 		echo "    FAIL: the judge passed a run with injected reports"
-		echo "judge-selftest 0 1 0" >>"$2"
+		echo "judge-selftest@$1 0 1 0" >>"$2"
 		return
 	fi
 	for what in WARN KASAN kmemleak; do
-		if grep -q "kernel report: $what\$" "$OUT/inject-judge.log"; then
-			echo "judge-selftest-$what 1 0 0" >>"$2"
+		if grep -q "kernel report: $what\$" "$log"; then
+			echo "judge-selftest-$what@$1 1 0 0" >>"$2"
 			echo "    ok: an injected $what fails the run"
 		else
-			echo "judge-selftest-$what 0 1 0" >>"$2"
+			echo "judge-selftest-$what@$1 0 1 0" >>"$2"
 			echo "    FAIL: the judge did not see the injected $what"
 		fi
 	done
@@ -128,6 +130,7 @@ background arm64-build arm64_build
 background checks checks_stream nice
 
 machine test "$counts"
+inject_selftest test "$counts"
 queued_machines "$counts"
 
 step "waiting for the other streams"

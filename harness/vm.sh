@@ -101,7 +101,8 @@ fi
 [ -z "$only" ] || cmdline+=" harness.only=$only"
 [ -z "${FUZZ_SEED:-}" ] || cmdline+=" harness.fuzz_seed=$FUZZ_SEED"
 [ -z "${FUZZ_OPS:-}" ] || cmdline+=" harness.fuzz_ops=$FUZZ_OPS"
-[ -z "$inject" ] || cmdline+=" harness.inject=1"
+# The harness self-test injects its reports in test runs only.
+[ -z "$inject" ] || [ "$mode" != test ] || cmdline+=" harness.inject=1"
 # KUnit runs in test mode only. The demo boots quietly, but never the modes
 # whose console is judged: "quiet" would hide WARNINGs from the judge.
 case "$mode:$kunit" in
@@ -111,6 +112,40 @@ test:*) cmdline+=" kunit.filter_glob=$kunit" ;;
 bench:*) cmdline+=" kunit.enable=0" ;;
 *) cmdline+=" kunit.enable=0 quiet" ;;
 esac
+
+# What the judge must see from this run ($OUT/RUN-expect, see judge.sh):
+# each guest suite that init will run (the programs under $GUEST/ whose
+# name matches $only, as init matches them; init runs upstream's iommufd.c
+# as two suites), each KUnit suite of ours that $kunit selects, and
+# kmemleak still on at the end where the kernel has it.
+expectations() {
+	local p name pattern kname
+	[ "$mode" = test ] || return 0
+	for p in "$GUEST"/selftests/* "$GUEST"/conformance/*; do
+		[ -x "$p" ] || continue
+		name=${p#"$GUEST"/}
+		[ "$name" != conformance/iommufd ] || name="conformance/iommufd_hugetlb $name"
+		for name in $name; do
+			set -f
+			for pattern in ${only//,/ }; do
+				# shellcheck disable=SC2254
+				case "$name" in $pattern) echo "suite $name"; break ;; esac
+			done
+			set +f
+		done
+	done
+	if [ "$kunit" != none ]; then
+		grep -ho '^	\.name = "[a-z_]*"' $(grep -rl 'kunit_test_suites\?(' "$TOP/linux") |
+			sed 's/.*"\(.*\)"/\1/' | sort | while read -r kname; do
+			# shellcheck disable=SC2254
+			case "$kname" in $kunit) echo "kunit $kname" ;; esac
+		done
+	fi
+	if grep -qx 'CONFIG_DEBUG_KMEMLEAK=y' "$OBJ/.config" 2>/dev/null; then
+		echo kmemleak
+	fi
+}
+expectations >"$OUT/$run-expect"
 
 qemu=(
 	"$qemu" -machine "$machine,accel=tcg" -cpu "$cpu" -smp "${SMP:-$smp}"

@@ -28,3 +28,5 @@ append="intel_iommu=on harness.iova_last=0x7fffffffff"
 # vfio_edu checks the VT-d without it.
 suites='selftests/iommufd*,selftests/vfio_edu,selftests/vfio_mdev,selftests/vfio_qemu'
 kunit='*'
+# The harness self-test's reports at the end, as on test-conformance.
+inject=1
