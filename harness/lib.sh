@@ -157,15 +157,24 @@ ref_extract() {
 	mv "$REF.tmp" "$REF"
 }
 
-# print_totals COUNTS: the closing line "N passed, N failed, N skipped" from
-# the "tier passed failed skipped" lines of COUNTS. True when nothing failed
-# and something passed.
+# print_totals COUNTS: the closing lines. The last, "N passed, N failed,
+# N skipped", counts behavioural tests only: KUnit cases, the cases of our
+# selftests and of upstream's (conformance). The line before it counts the
+# checks: the ABI, static and docs tiers (one per kind of check), the
+# judge's self-tests, and the failures of a run as such (a kernel report,
+# a missing result, a machine that did not finish). The run passes if
+# nothing failed in either and some test passed.
 print_totals() {
-	local pass fail skip
-	read -r pass fail skip < <(awk '{ p += $2; f += $3; s += $4 }
-		END { print p + 0, f + 0, s + 0 }' "$1")
+	local pass fail skip cpass cfail
+	read -r pass fail skip cpass cfail < <(awk '
+		$1 ~ /^(kunit|selftests\/|conformance\/)/ {
+			p += $2; f += $3; s += $4; next
+		}
+		{ cp += $2; cf += $3 }
+		END { print p + 0, f + 0, s + 0, cp + 0, cf + 0 }' "$1")
+	echo "checks (ABI, static, docs, judge, reports): $cpass passed, $cfail failed"
 	echo "$pass passed, $fail failed, $skip skipped"
-	[ "$fail" = 0 ] && [ "$pass" -gt 0 ]
+	[ "$fail" = 0 ] && [ "$cfail" = 0 ] && [ "$pass" -gt 0 ]
 }
 
 # keep_evidence FILE: keep a copy of FILE, the counts of a passing make test

@@ -251,17 +251,20 @@ test_evidence() {
 	echo
 	awk '{
 		tier = $1
+		sub(/@.*/, "", tier)
 		sub(/\/.*/, "", tier)
 		sub(/-(WARN|KASAN|kmemleak)$/, "", tier)
 		if (!(tier in pass)) order[n++] = tier
 		pass[tier] += $2; fail[tier] += $3; skip[tier] += $4
-		p += $2; f += $3; s += $4
+		if ($1 ~ /^(kunit|selftests\/|conformance\/)/) {
+			p += $2; f += $3; s += $4
+		}
 	}
 	END {
 		for (i = 0; i < n; i++)
 			printf "  %-16s %5d passed, %d failed, %d skipped\n",
 				order[i], pass[order[i]], fail[order[i]], skip[order[i]]
-		printf "  %-16s %5d passed, %d failed, %d skipped\n", "total", p, f, s
+		printf "  %-16s %5d passed, %d failed, %d skipped\n", "tests", p, f, s
 	}' "$counts"
 }
 
