@@ -7,8 +7,9 @@
  * allocation, and fail_iommufd, which guards iommufd's own allocations and
  * the pinning of user memory and of files), for N = 1, 2, ... until a run
  * completes without reaching the Nth point. Every run must either succeed,
- * or fail with ENOMEM at the call where the fault hit, leaving the state
- * exactly as before that call: the mappings, the pinned pages and the
+ * ending in exactly the state a run without injection ends in, or fail
+ * with ENOMEM at the call where the fault hit, leaving the state exactly
+ * as before that call: the mappings, the pinned pages and the
  * pinned-memory counter. After each run everything is closed and no page
  * may remain pinned. The kernel's checkers (KASAN, lockdep, kmemleak at the
  * end of the boot) watch the error paths meanwhile.
@@ -210,17 +211,14 @@ static void set_refs(struct run *run, unsigned int first, unsigned int n,
 }
 
 /*
- * A call under injection failed: stop injecting, and check the call left
- * the state as the run expected it before the call.
+ * The state is what the run expects at this step: the pins of each buffer
+ * page, VmPin, the page table of the device the run watches, and the
+ * bytes each IOAS maps (which unmapping everything reports).
  */
-static int step_failed(struct __test_metadata *_metadata, struct run *run)
+static void check_state(struct __test_metadata *_metadata, struct run *run)
 {
 	unsigned int i, pinned = 0;
 	uint64_t unmapped;
-
-	run->err = errno;
-	fail_nth_stop();
-	EXPECT_EQ(ENOMEM, run->err);
 
 	for (i = 0; i != NPAGES; i++) {
 		EXPECT_EQ(0, check_refs(run->fd, i, 1, run->refs[i]));
@@ -235,6 +233,18 @@ static int step_failed(struct __test_metadata *_metadata, struct run *run)
 		unmap_all(run->fd, run->ioas[i], &unmapped);
 		EXPECT_EQ(run->mapped[i], unmapped);
 	}
+}
+
+/*
+ * A call under injection failed: stop injecting, and check the call left
+ * the state as the run expected it before the call.
+ */
+static int step_failed(struct __test_metadata *_metadata, struct run *run)
+{
+	run->err = errno;
+	fail_nth_stop();
+	EXPECT_EQ(ENOMEM, run->err);
+	check_state(_metadata, run);
 	return -1;
 }
 
@@ -614,9 +624,12 @@ static bool run_once(struct __test_metadata *_metadata, struct run *run,
 	fail_nth_set(nth);
 	rc = scenario(_metadata, run);
 	injected = rc ? true : fail_nth_stop();
-	/* A fault that did not fail the calls changed nothing they did. */
-	if (!rc && run->idev)
-		EXPECT_EQ(run->hwpt, device_page_table(run->idev));
+	/*
+	 * A fault that did not fail the calls changed nothing they did: the
+	 * run ends where a run without injection ends.
+	 */
+	if (!rc)
+		check_state(_metadata, run);
 	run_close(_metadata, run);
 	return injected;
 }

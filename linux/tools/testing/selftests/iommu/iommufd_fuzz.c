@@ -18,6 +18,11 @@
  * closed, no page of the fuzzer's memory stays pinned and VmPin is back to
  * where it started. The kernel's checkers (KASAN, lockdep, kmemleak,
  * UBSAN) watch the whole run; the harness fails it on any of their reports.
+ * What each call returned is not checked there: threads race on shared
+ * objects, so no answer is wrong.
+ *
+ * The second test, fuzz.model, checks answers: one thread keeps a model of
+ * its own IOASes and predicts each call's outcome (see "The model" below).
  *
  * IOMMUFD_FUZZ_SEED and IOMMUFD_FUZZ_OPS (the calls of all threads
  * together) set the run; "make fuzz SEED=... OPS=..." passes them.
@@ -25,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -327,7 +333,12 @@ static int fuzz_test_cmd(struct fuzz_thread *t, struct iommu_test_cmd *cmd)
 	return ioctl(iommufd, IOMMU_TEST_CMD, cmd);
 }
 
-/* The calls; each returns the ioctl's result. */
+/*
+ * The calls; each returns the ioctl's result, or FUZZ_NOTHING when it
+ * chose to do nothing, which the statistics do not count.
+ */
+#define FUZZ_NOTHING 1
+
 static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 {
 	union {
@@ -552,9 +563,9 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 		 * fifteen succeeds (it needs a live IOAS ID), every close would.
 		 */
 		if (!chance(t, 10))
-			return 0;
+			return FUZZ_NOTHING;
 		fd = atomic_exchange(&access_fds[below(t, RECENT)], 0);
-		return fd > 0 ? close(fd) : 0;
+		return fd > 0 ? close(fd) : FUZZ_NOTHING;
 	case OP_ACCESS_PAGES:
 		slot = below(t, RECENT);
 		cmd.op = IOMMU_TEST_OP_ACCESS_PAGES;
@@ -667,7 +678,7 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 	case OP_VFIO_REOPEN:
 		/* Rarely: closing unbinds, and the driver drops its pins. */
 		if (!mdev_uuid[0] || !chance(t, 2))
-			return 0;
+			return FUZZ_NOTHING;
 		snprintf((char *)data, sizeof(data), MDEV_DEVICES "/%s",
 			 mdev_uuid);
 		fd = vfio_cdev_open_of((char *)data);
@@ -722,9 +733,12 @@ static void *fuzz_thread_fn(void *arg)
 
 	for (i = 0; i != t->ops; i++) {
 		enum fuzz_op op = below(t, NR_OPS);
+		int rc = fuzz_one(t, op);
 
+		if (rc == FUZZ_NOTHING)
+			continue;
 		t->done[op]++;
-		if (!fuzz_one(t, op))
+		if (!rc)
 			t->succeeded[op]++;
 	}
 	return NULL;
@@ -793,6 +807,547 @@ static uint64_t env_u64(const char *name, uint64_t def)
 	const char *val = getenv(name);
 
 	return val && *val ? strtoull(val, NULL, 0) : def;
+}
+
+/*
+ * The model: one thread, its own context, a few IOASes, and a copy of what
+ * each maps. Every call's outcome is predicted from the copy before it is
+ * made: its errno, the IOVA the kernel chose (aligned, in the allowed
+ * window, on no other mapping), the length an unmap reports, what a mock
+ * page table maps (IOMMU_TEST_OP_MD_CHECK_MAP) and the bytes an access
+ * reads or writes. The first difference fails the test and prints the
+ * calls that led to it.
+ *
+ * The window each IOAS allows for kernel-chosen IOVAs lies inside the mock
+ * IOMMU's aperture, and fixed IOVAs are picked there too, so that a mock
+ * page table can join an IOAS whatever it maps.
+ */
+#define MODEL_IOAS 3
+#define MODEL_AREAS 48
+#define MODEL_LOG 24
+#define MODEL_WINDOW_PAGES 256
+#define MODEL_MAX_PAGES 8
+
+enum model_op {
+	M_ALLOC, M_DESTROY, M_MAP, M_UNMAP, M_COPY, M_DOMAIN, M_DOMAIN_GONE,
+	M_CHECK_MAP, M_ACCESS, M_ACCESS_GONE, M_READ, M_WRITE, NR_MODEL_OPS
+};
+
+static const char *const model_op_names[NR_MODEL_OPS] = {
+	"ioas_alloc", "ioas_destroy", "map", "unmap", "copy", "mock_domain",
+	"mock_domain_destroy", "check_map", "create_access", "close_access",
+	"access_read", "access_write",
+};
+
+struct model_area {
+	uint64_t iova;
+	uint64_t length;
+	uint8_t *va;		/* the user memory it maps */
+	bool write;		/* devices may write through it */
+	bool pages_write;	/* its memory was mapped writable first */
+};
+
+struct model_ioas {
+	uint32_t id;		/* 0: the slot is free */
+	uint32_t stdev;		/* a mock device attached to it, or 0 */
+	uint32_t hwpt;		/* that device's page table */
+	int access_fd;		/* an access on it, or -1 */
+	unsigned int nareas;
+	struct model_area areas[MODEL_AREAS];	/* by IOVA */
+};
+
+struct model {
+	struct fuzz_thread rng;
+	int fd;
+	uint64_t window;	/* the first IOVA of the window */
+	struct model_ioas ioas[MODEL_IOAS];
+	char log[MODEL_LOG][160];
+	unsigned long nlog;
+	unsigned long done[NR_MODEL_OPS];
+	char why[160];		/* the first difference */
+};
+
+static void model_log(struct model *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m->log[m->nlog++ % MODEL_LOG], sizeof(m->log[0]), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * The call's result against the model's: false, with the reason in m->why,
+ * if they differ. @want is 0 or a positive errno.
+ */
+static bool model_expect(struct model *m, int rc, int want)
+{
+	int got = rc ? errno : 0;
+
+	if (got == want)
+		return true;
+	snprintf(m->why, sizeof(m->why), "errno %d (%s), the model wants %d (%s)",
+		 got, strerror(got), want, strerror(want));
+	return false;
+}
+
+static bool model_differs(struct model *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m->why, sizeof(m->why), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+/* The first area of @s ending at or after @iova. */
+static unsigned int model_find(struct model_ioas *s, uint64_t iova)
+{
+	unsigned int i = 0;
+
+	while (i < s->nareas && s->areas[i].iova + s->areas[i].length <= iova)
+		i++;
+	return i;
+}
+
+static bool model_overlaps(struct model_ioas *s, uint64_t iova, uint64_t len)
+{
+	unsigned int i = model_find(s, iova);
+
+	return i < s->nareas && s->areas[i].iova < iova + len;
+}
+
+static void model_insert(struct model_ioas *s, struct model_area *a)
+{
+	unsigned int i = model_find(s, a->iova);
+
+	memmove(&s->areas[i + 1], &s->areas[i],
+		(s->nareas - i) * sizeof(*a));
+	s->areas[i] = *a;
+	s->nareas++;
+}
+
+/*
+ * Where the kernel may put @len bytes of @uptr: the alignment it uses
+ * (iopt_alloc_iova(): the length's, rounded up to a power of two, at most
+ * 2 MiB and at most the user address's) and whether the window has a free
+ * aligned range.
+ */
+static uint64_t model_align(uint64_t len, uint64_t uptr)
+{
+	uint64_t align = 1;
+
+	while (align < len && align < (2ull << 20))
+		align <<= 1;
+	if (uptr && (uptr & -uptr) < align)
+		align = uptr & -uptr;
+	return align;
+}
+
+static bool model_has_hole(struct model *m, struct model_ioas *s,
+			   uint64_t len, uint64_t align)
+{
+	uint64_t end = m->window + MODEL_WINDOW_PAGES * page_size, iova;
+
+	for (iova = m->window; iova + len <= end; iova += align)
+		if (!model_overlaps(s, iova, len))
+			return true;
+	return false;
+}
+
+static struct model_ioas *model_pick_ioas(struct model *m, bool live)
+{
+	unsigned int i, start = below(&m->rng, MODEL_IOAS);
+
+	for (i = 0; i != MODEL_IOAS; i++) {
+		struct model_ioas *s = &m->ioas[(start + i) % MODEL_IOAS];
+
+		if (!!s->id == live)
+			return s;
+	}
+	return NULL;
+}
+
+/* A fixed IOVA for @len bytes: often on or across what @s maps. */
+static uint64_t model_pick_iova(struct model *m, struct model_ioas *s,
+				uint64_t len)
+{
+	if (s->nareas && chance(&m->rng, 30)) {
+		struct model_area *a = &s->areas[below(&m->rng, s->nareas)];
+
+		return a->iova + below(&m->rng, a->length / page_size) *
+					 page_size;
+	}
+	return m->window +
+	       below(&m->rng, MODEL_WINDOW_PAGES - len / page_size + 1) *
+		       page_size;
+}
+
+/*
+ * Map @len bytes at @va (or copy them from @src at @src_iova) into @s at
+ * a fixed or chosen IOVA, and check the outcome against the model. A copy
+ * may ask for device writes only of memory first mapped writable
+ * (@pages_write), whatever the source mapping allows.
+ */
+static bool model_add(struct model *m, struct model_ioas *s, uint8_t *va,
+		      uint64_t len, bool pages_write, struct model_ioas *src,
+		      uint64_t src_iova, int want_src)
+{
+	bool fixed = chance(&m->rng, 60), want_write = chance(&m->rng, 70);
+	uint32_t flags = IOMMU_IOAS_MAP_READABLE |
+			 (want_write ? IOMMU_IOAS_MAP_WRITEABLE : 0) |
+			 (fixed ? IOMMU_IOAS_MAP_FIXED_IOVA : 0);
+	uint64_t iova = fixed ? model_pick_iova(m, s, len) : 0, align;
+	struct model_area a = { .length = len, .va = va };
+	int want, rc;
+
+	/* In the kernel's order: the source, the IOVA, then the pages. */
+	align = model_align(len, (uintptr_t)va);
+	if (want_src)
+		want = want_src;
+	else if (fixed && model_overlaps(s, iova, len))
+		want = EEXIST;
+	else if (!fixed && !model_has_hole(m, s, len, align))
+		want = ENOSPC;
+	else if (src && want_write && !pages_write)
+		want = EPERM;
+	else
+		want = 0;
+
+	if (src) {
+		struct iommu_ioas_copy cmd = {
+			.size = sizeof(cmd),
+			.flags = flags,
+			.dst_ioas_id = s->id,
+			.src_ioas_id = src->id,
+			.length = len,
+			.dst_iova = iova,
+			.src_iova = src_iova,
+		};
+
+		model_log(m, "copy %#llx+%#llx of ioas %u to ioas %u at %s%#llx%s",
+			  (unsigned long long)src_iova, (unsigned long long)len,
+			  src->id, s->id, fixed ? "" : "~",
+			  (unsigned long long)iova, want_write ? " rw" : "");
+		rc = ioctl(m->fd, IOMMU_IOAS_COPY, &cmd);
+		iova = cmd.dst_iova;
+	} else {
+		struct iommu_ioas_map cmd = {
+			.size = sizeof(cmd),
+			.flags = flags,
+			.ioas_id = s->id,
+			.user_va = (uintptr_t)va,
+			.length = len,
+			.iova = iova,
+		};
+
+		model_log(m, "map %p+%#llx%s into ioas %u at %s%#llx", va,
+			  (unsigned long long)len, want_write ? " rw" : "",
+			  s->id, fixed ? "" : "~", (unsigned long long)iova);
+		rc = ioctl(m->fd, IOMMU_IOAS_MAP, &cmd);
+		iova = cmd.iova;
+	}
+	if (!model_expect(m, rc, want))
+		return false;
+	if (rc)
+		return true;
+	if (!fixed && (iova % align || iova < m->window ||
+		       iova + len > m->window + MODEL_WINDOW_PAGES * page_size ||
+		       model_overlaps(s, iova, len)))
+		return model_differs(m, "the kernel chose IOVA %#llx (align %#llx, window %#llx)",
+				     (unsigned long long)iova,
+				     (unsigned long long)align,
+				     (unsigned long long)m->window);
+	if (s->nareas == MODEL_AREAS) {
+		/* Full: take it back, as the model cannot hold it. */
+		struct iommu_ioas_unmap un = {
+			.size = sizeof(un), .ioas_id = s->id,
+			.iova = iova, .length = len,
+		};
+
+		if (ioctl(m->fd, IOMMU_IOAS_UNMAP, &un) || un.length != len)
+			return model_differs(m, "could not take back a map");
+		return true;
+	}
+	a.iova = iova;
+	a.write = want_write;
+	a.pages_write = src ? pages_write : want_write;
+	model_insert(s, &a);
+	return true;
+}
+
+/*
+ * Whether [iova, iova + len) of @s is mapped with no hole; whether devices
+ * may write to all of it, and whether all of its memory was mapped
+ * writable first.
+ */
+static bool model_covered(struct model_ioas *s, uint64_t iova, uint64_t len,
+			  bool *write, bool *pages_write)
+{
+	unsigned int i = model_find(s, iova);
+	uint64_t at = iova;
+
+	*write = *pages_write = true;
+	for (; i < s->nareas && at < iova + len; i++) {
+		if (s->areas[i].iova > at)
+			return false;
+		*write &= s->areas[i].write;
+		*pages_write &= s->areas[i].pages_write;
+		at = s->areas[i].iova + s->areas[i].length;
+	}
+	return at >= iova + len;
+}
+
+/* The user memory behind @iova of @s, which model_covered() vouched for. */
+static uint8_t *model_va(struct model_ioas *s, uint64_t iova)
+{
+	struct model_area *a = &s->areas[model_find(s, iova)];
+
+	return a->va + (iova - a->iova);
+}
+
+static bool model_unmap(struct model *m, struct model_ioas *s)
+{
+	struct iommu_ioas_unmap cmd = { .size = sizeof(cmd), .ioas_id = s->id };
+	uint64_t want_len = 0, last;
+	unsigned int i, first, n = 0;
+	int want = 0, rc;
+
+	if (chance(&m->rng, 5)) {
+		cmd.iova = 0;
+		cmd.length = UINT64_MAX;
+	} else if (s->nareas && chance(&m->rng, 80)) {
+		/* From the start of one area, to the end of it or a later one. */
+		first = below(&m->rng, s->nareas);
+		last = first + below(&m->rng, s->nareas - first < 3 ?
+						s->nareas - first : 3);
+		cmd.iova = s->areas[first].iova;
+		cmd.length = s->areas[last].iova + s->areas[last].length -
+			     cmd.iova;
+		/* Sometimes cut into one at either end: nothing may go. */
+		if (chance(&m->rng, 20) && s->areas[first].length > page_size) {
+			cmd.iova += page_size;
+			cmd.length -= page_size;
+		} else if (chance(&m->rng, 20) &&
+			   s->areas[last].length > page_size) {
+			cmd.length -= page_size;
+		}
+	} else {
+		cmd.iova = model_pick_iova(m, s, page_size);
+		cmd.length = (1 + below(&m->rng, MODEL_MAX_PAGES)) * page_size;
+	}
+
+	/* What iopt_unmap_iova_range() does: whole areas only. */
+	last = cmd.length == UINT64_MAX ? UINT64_MAX : cmd.iova + cmd.length - 1;
+	first = model_find(s, cmd.iova);
+	for (i = first; i < s->nareas && s->areas[i].iova <= last; i++) {
+		struct model_area *a = &s->areas[i];
+
+		if (a->iova < cmd.iova || a->iova + a->length - 1 > last)
+			want = ENOENT;
+		want_len += a->length;
+		n++;
+	}
+	if (!want && !n && cmd.length != UINT64_MAX)
+		want = ENOENT;
+
+	model_log(m, "unmap %#llx+%#llx of ioas %u", (unsigned long long)cmd.iova,
+		  (unsigned long long)cmd.length, s->id);
+	rc = ioctl(m->fd, IOMMU_IOAS_UNMAP, &cmd);
+	if (!model_expect(m, rc, want))
+		return false;
+	if (rc)
+		return true;
+	if (cmd.length != want_len)
+		return model_differs(m, "unmapped %#llx bytes, the model %#llx",
+				     (unsigned long long)cmd.length,
+				     (unsigned long long)want_len);
+	memmove(&s->areas[first], &s->areas[first + n],
+		(s->nareas - first - n) * sizeof(s->areas[0]));
+	s->nareas -= n;
+	return true;
+}
+
+/* Read or write through the access of @s, and compare with the memory. */
+static bool model_rw(struct model *m, struct model_ioas *s, bool write)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_ACCESS_RW,
+		.id = s->access_fd,
+		.access_rw.flags = write ? MOCK_ACCESS_RW_WRITE : 0,
+	};
+	uint8_t buf[256], *va;
+	bool write_ok, pages_write;
+	unsigned int i;
+	int want, rc;
+
+	if (s->nareas && chance(&m->rng, 85)) {
+		struct model_area *a = &s->areas[below(&m->rng, s->nareas)];
+
+		cmd.access_rw.iova = a->iova + below(&m->rng, a->length);
+	} else {
+		cmd.access_rw.iova = model_pick_iova(m, s, page_size) +
+				     below(&m->rng, page_size);
+	}
+	cmd.access_rw.length = 1 + below(&m->rng, sizeof(buf));
+	cmd.access_rw.uptr = (uintptr_t)buf;
+	for (i = 0; i != sizeof(buf); i++)
+		buf[i] = rnd(&m->rng);
+
+	if (!model_covered(s, cmd.access_rw.iova, cmd.access_rw.length,
+			   &write_ok, &pages_write))
+		want = ENOENT;
+	else
+		want = write && !write_ok ? EPERM : 0;
+	model_log(m, "access %s %#llx+%llu of ioas %u", write ? "write" : "read",
+		  (unsigned long long)cmd.access_rw.iova,
+		  (unsigned long long)cmd.access_rw.length, s->id);
+	rc = ioctl(m->fd, IOMMU_TEST_CMD, &cmd);
+	if (!model_expect(m, rc, want))
+		return false;
+	/* A failed write may have written part of the range: not checked. */
+	if (rc)
+		return true;
+	/* The bytes may cross from one area (and its memory) to the next. */
+	for (i = 0; i != cmd.access_rw.length; i++) {
+		va = model_va(s, cmd.access_rw.iova + i);
+		if (*va != buf[i])
+			return model_differs(m, "byte %u: memory %#x, access %#x",
+					     i, *va, buf[i]);
+	}
+	return true;
+}
+
+static bool model_check_map(struct model *m, struct model_ioas *s)
+{
+	struct model_area *a;
+	int rc;
+
+	if (!s->nareas)
+		return true;
+	a = &s->areas[below(&m->rng, s->nareas)];
+	model_log(m, "check page table %u at %#llx+%#llx", s->hwpt,
+		  (unsigned long long)a->iova, (unsigned long long)a->length);
+	rc = md_check_map(m->fd, s->hwpt, a->iova, a->va, a->length);
+	return model_expect(m, rc, 0);
+}
+
+static void model_close_access(struct model_ioas *s)
+{
+	if (s->access_fd >= 0)
+		close(s->access_fd);
+	s->access_fd = -1;
+}
+
+/* One call; false if its outcome differs from the model's. */
+static bool model_one(struct model *m, enum model_op op)
+{
+	struct iommu_test_cmd cmd = { .size = sizeof(cmd) };
+	struct model_ioas *s = model_pick_ioas(m, op != M_ALLOC), *d;
+	uint64_t len = (1 + below(&m->rng, MODEL_MAX_PAGES)) * page_size;
+	uint64_t off, iova;
+	bool write_ok, pages_write;
+	int rc;
+
+	if (!s)
+		return true;
+	m->done[op]++;
+	switch (op) {
+	case M_ALLOC: {
+		struct iommu_iova_range window = {
+			.start = m->window,
+			.last = m->window + MODEL_WINDOW_PAGES * page_size - 1,
+		};
+		struct iommu_ioas_allow_iovas allow = {
+			.size = sizeof(allow),
+			.num_iovas = 1,
+			.allowed_iovas = (uintptr_t)&window,
+		};
+
+		model_log(m, "ioas_alloc");
+		if (!model_expect(m, ioas_alloc(m->fd, &s->id), 0))
+			return false;
+		allow.ioas_id = s->id;
+		model_log(m, "allow_iovas of ioas %u", s->id);
+		return model_expect(m, ioctl(m->fd, IOMMU_IOAS_ALLOW_IOVAS,
+					     &allow), 0);
+	}
+	case M_DESTROY:
+		model_log(m, "destroy ioas %u", s->id);
+		rc = iommufd_destroy(m->fd, s->id);
+		if (!model_expect(m, rc, s->stdev || s->access_fd >= 0 ?
+						 EBUSY : 0))
+			return false;
+		if (!rc)
+			*s = (struct model_ioas){ .access_fd = -1 };
+		return true;
+	case M_MAP:
+		/* Anonymous memory or the memfd's. */
+		off = below(&m->rng, BUFFER_PAGES - len / page_size + 1);
+		return model_add(m, s, (chance(&m->rng, 50) ? anon : shared) +
+				 off * page_size, len, false, NULL, 0, 0);
+	case M_UNMAP:
+		return model_unmap(m, s);
+	case M_COPY:
+		d = model_pick_ioas(m, true);
+		if (s->nareas && chance(&m->rng, 85)) {
+			struct model_area *a =
+				&s->areas[below(&m->rng, s->nareas)];
+
+			iova = a->iova + below(&m->rng, a->length / page_size) *
+						 page_size;
+		} else {
+			iova = model_pick_iova(m, s, len);
+		}
+		if (!model_covered(s, iova, len, &write_ok, &pages_write))
+			return model_add(m, d, NULL, len, false, s, iova,
+					 ENOENT);
+		return model_add(m, d, model_va(s, iova), len, pages_write, s,
+				 iova, 0);
+	case M_DOMAIN:
+		if (s->stdev)
+			return true;
+		cmd.op = IOMMU_TEST_OP_MOCK_DOMAIN;
+		cmd.id = s->id;
+		model_log(m, "mock_domain on ioas %u", s->id);
+		if (!model_expect(m, ioctl(m->fd, IOMMU_TEST_CMD, &cmd), 0))
+			return false;
+		s->stdev = cmd.mock_domain.out_stdev_id;
+		s->hwpt = cmd.mock_domain.out_hwpt_id;
+		return true;
+	case M_DOMAIN_GONE:
+		if (!s->stdev)
+			return true;
+		model_log(m, "destroy mock device %u", s->stdev);
+		if (!model_expect(m, iommufd_destroy(m->fd, s->stdev), 0))
+			return false;
+		s->stdev = 0;
+		s->hwpt = 0;
+		return true;
+	case M_CHECK_MAP:
+		return !s->hwpt || model_check_map(m, s);
+	case M_ACCESS:
+		if (s->access_fd >= 0)
+			return true;
+		cmd.op = IOMMU_TEST_OP_CREATE_ACCESS;
+		cmd.id = s->id;
+		model_log(m, "create_access on ioas %u", s->id);
+		if (!model_expect(m, ioctl(m->fd, IOMMU_TEST_CMD, &cmd), 0))
+			return false;
+		s->access_fd = cmd.create_access.out_access_fd;
+		return true;
+	case M_ACCESS_GONE:
+		model_log(m, "close access of ioas %u", s->id);
+		model_close_access(s);
+		return true;
+	case M_READ:
+	case M_WRITE:
+		return s->access_fd < 0 || model_rw(m, s, op == M_WRITE);
+	default:
+		return true;
+	}
 }
 
 FIXTURE(fuzz)
@@ -904,6 +1459,90 @@ TEST_F_TIMEOUT(fuzz, run, 3600)
 		EXPECT_EQ(0, write_file(HUGEPAGES, val));
 	}
 	guarded_munmap(scratch, 16);
+	guarded_munmap(shared, BUFFER_PAGES);
+	guarded_munmap(anon, BUFFER_PAGES);
+	close(memfd);
+}
+
+/* How often the model makes each call, out of the sum. */
+static const unsigned int model_weights[NR_MODEL_OPS] = {
+	[M_ALLOC] = 3, [M_DESTROY] = 2, [M_MAP] = 20, [M_UNMAP] = 15,
+	[M_COPY] = 10, [M_DOMAIN] = 3, [M_DOMAIN_GONE] = 2, [M_CHECK_MAP] = 10,
+	[M_ACCESS] = 3, [M_ACCESS_GONE] = 2, [M_READ] = 15, [M_WRITE] = 15,
+};
+
+static enum model_op model_pick_op(struct model *m)
+{
+	unsigned int sum = 0, op, n;
+
+	for (op = 0; op != NR_MODEL_OPS; op++)
+		sum += model_weights[op];
+	n = below(&m->rng, sum);
+	for (op = 0; n >= model_weights[op]; op++)
+		n -= model_weights[op];
+	return op;
+}
+
+/*
+ * The model's run: a quarter of IOMMUFD_FUZZ_OPS calls, each checked as
+ * it returns; then, with every file closed, nothing may stay pinned.
+ */
+TEST_F_TIMEOUT(fuzz, model, 3600)
+{
+	uint64_t seed = env_u64("IOMMUFD_FUZZ_SEED", DEFAULT_SEED);
+	uint64_t ops = env_u64("IOMMUFD_FUZZ_OPS", DEFAULT_OPS) / 4;
+	long vmpin = status_kb("VmPin:");
+	struct model *m;
+	unsigned long i;
+	unsigned int j;
+	int fd;
+
+	page_size = sysconf(_SC_PAGESIZE);
+	anon = guarded_mmap(BUFFER_PAGES, -1);
+	ASSERT_NE(MAP_FAILED, anon);
+	memfd = memfd_create("iommufd_model", 0);
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, BUFFER_PAGES * page_size));
+	shared = guarded_mmap(BUFFER_PAGES, memfd);
+	ASSERT_NE(MAP_FAILED, shared);
+	m = calloc(1, sizeof(*m));
+	ASSERT_NE(NULL, m);
+	m->rng.rng = (seed + 1) * 0x9e3779b97f4a7c15ull + THREADS;
+	for (j = 0; j != BUFFER_PAGES * page_size; j++) {
+		anon[j] = rnd(&m->rng);
+		shared[j] = rnd(&m->rng);
+	}
+	m->window = MOCK_APERTURE_START;
+	for (j = 0; j != MODEL_IOAS; j++)
+		m->ioas[j].access_fd = -1;
+	m->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, m->fd);
+
+	printf("# model: seed %llu, %llu calls\n", (unsigned long long)seed,
+	       (unsigned long long)ops);
+	for (i = 0; i != ops; i++) {
+		if (model_one(m, model_pick_op(m)))
+			continue;
+		for (j = m->nlog > MODEL_LOG ? m->nlog - MODEL_LOG : 0;
+		     j != m->nlog; j++)
+			printf("# %s\n", m->log[j % MODEL_LOG]);
+		ASSERT_TRUE(false)
+			TH_LOG("call %lu differs from the model: %s", i, m->why);
+	}
+	for (j = 0; j != NR_MODEL_OPS; j++)
+		printf("# model: %-20s %8lu calls\n", model_op_names[j],
+		       m->done[j]);
+
+	for (j = 0; j != MODEL_IOAS; j++)
+		model_close_access(&m->ioas[j]);
+	close(m->fd);
+	fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, md_check_refs(fd, anon, BUFFER_PAGES * page_size, 0));
+	EXPECT_EQ(0, md_check_refs(fd, shared, BUFFER_PAGES * page_size, 0));
+	close(fd);
+	EXPECT_EQ(vmpin, status_kb("VmPin:"));
+	free(m);
 	guarded_munmap(shared, BUFFER_PAGES);
 	guarded_munmap(anon, BUFFER_PAGES);
 	close(memfd);

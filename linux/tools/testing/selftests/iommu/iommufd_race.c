@@ -105,15 +105,24 @@ static void race_check(struct race *race, const char *call, int rc,
 		race->bad_call = call;
 }
 
-/* Map and unmap, mock devices come and go, accesses pin and go. */
+/*
+ * Map and unmap, mock devices come and go, accesses pin and go. Each call
+ * may fail only for a reason the race gives it: the IOAS destroyed
+ * (ENOENT), another thread's mapping in the way (EEXIST), a mapping being
+ * unmapped under a pin (EINVAL), or, after the context's file number went
+ * to /dev/null, ENOTTY. What works is checked: a device made is destroyed
+ * by its maker alone, and an unmap of everything takes whole mappings.
+ */
 static void *race_worker(void *arg)
 {
-	/* After the close, the number is /dev/null's: ENOTTY. */
 	static const int map_errnos[] = { EEXIST, ENOENT, ENOTTY, 0 };
-	static const int any_gone[] = { ENOENT, EBUSY, EINVAL, ENOTTY, 0 };
+	static const int ioas_gone[] = { ENOENT, ENOTTY, 0 };
+	static const int pin_errnos[] = { ENOENT, EINVAL, ENOTTY, 0 };
+	static const int closed[] = { ENOTTY, 0 };
 	struct race *race = arg;
+	uint64_t unmapped;
 	uint32_t stdev;
-	int access;
+	int access, rc;
 
 	while (!atomic_load(&race->stop)) {
 		race_check(race, "map",
@@ -121,20 +130,24 @@ static void *race_worker(void *arg)
 				    PAGES * page_size, IOVA), map_errnos);
 		if (!mock_device(race->fd, race->ioas, &stdev))
 			race_check(race, "destroy device",
-				   iommufd_destroy(race->fd, stdev), any_gone);
+				   iommufd_destroy(race->fd, stdev), closed);
 		else
-			race_check(race, "mock device", -1, any_gone);
+			race_check(race, "mock device", -1, ioas_gone);
 		if (!access_create(race->fd, race->ioas, &access)) {
 			race_check(race, "access pin",
 				   access_pin(race->fd, access, race->mem,
-					      page_size), any_gone);
+					      page_size), pin_errnos);
 			close(access);
 		} else {
-			race_check(race, "create access", -1, any_gone);
+			race_check(race, "create access", -1, ioas_gone);
 		}
-		race_check(race, "unmap",
-			   ioas_unmap(race->fd, race->ioas, 0, UINT64_MAX, NULL),
-			   any_gone);
+		rc = ioas_unmap(race->fd, race->ioas, 0, UINT64_MAX, &unmapped);
+		race_check(race, "unmap", rc, ioas_gone);
+		if (!rc && unmapped % (PAGES * page_size)) {
+			errno = EIO;
+			race_check(race, "unmap took part of a mapping", -1,
+				   closed);
+		}
 	}
 	return NULL;
 }
