@@ -278,9 +278,11 @@ static void iommufd_device_find_sw_msi(struct iommufd_device *idev)
  * from the kernel, which gets it back when the last is unbound.
  *
  * Return: the device object, or an ERR_PTR: -ENODEV without an IOMMU group,
- * -EBUSY if the group is in use by the kernel or another context, -EPERM
- * if the platform cannot isolate the device's MSIs (see the
- * allow_unsafe_interrupts module parameter).
+ * -EPERM if the group is owned by the kernel's DMA API (a driver using it
+ * is bound to one of its devices) or by another context, -EPERM also if
+ * the platform cannot isolate the device's MSIs (see the
+ * allow_unsafe_interrupts module parameter), -EBUSY if the device itself
+ * is claimed already.
  */
 struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 					   struct device *dev, u32 *id)

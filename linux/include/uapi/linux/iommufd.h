@@ -432,9 +432,18 @@ enum iommu_hwpt_data_type {
  * Creates a page table mirroring an IOAS, as attaching a device to the
  * IOAS does, but as an object of its own: devices attach to it by ID and
  * it lives until IOMMU_DESTROY, which fails with EBUSY while a device is
- * attached. EINVAL if @data_len does not match @data_type or @pt_id is not
- * an IOAS, ENOENT if @dev_id or @pt_id names nothing, EOPNOTSUPP for flags
- * or data types this kernel or the device's IOMMU does not support.
+ * attached. The checks, in the order this kernel makes them:
+ *
+ * - EOPNOTSUPP if @__reserved or @__reserved2 is not 0;
+ * - EINVAL if @data_len is not 0 with IOMMU_HWPT_DATA_NONE, or 0 with any
+ *   other @data_type;
+ * - ENOENT if @dev_id is not a device or @pt_id names no object;
+ * - EOPNOTSUPP if @pt_id is a page table (nesting is not supported);
+ * - EINVAL if @pt_id is neither an IOAS nor a page table, or if @data_type
+ *   is not IOMMU_HWPT_DATA_NONE (no driver data is supported);
+ * - EOPNOTSUPP for IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_FAULT_ID_VALID
+ *   or an unknown flag, and for IOMMU_HWPT_ALLOC_DIRTY_TRACKING when the
+ *   device's IOMMU cannot track.
  *
  * A device whose IOMMU cannot track dirty IOVAs cannot attach to a page
  * table made with IOMMU_HWPT_ALLOC_DIRTY_TRACKING: EINVAL.

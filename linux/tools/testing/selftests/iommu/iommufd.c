@@ -3311,6 +3311,38 @@ TEST_F(domain, readonly_pin_unshares_file_thp)
 }
 
 /*
+ * Large IO pages cannot be turned off while a page table maps something:
+ * those it has would stay. With nothing mapped, or no page table, they
+ * can, and the mappings made after are of CPU pages.
+ */
+TEST_F(domain, huge_pages_off_while_filled)
+{
+	uint64_t val = 0;
+	uint32_t stdev;
+
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &stdev, NULL));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem, page_size,
+			       APERTURE));
+	EXPECT_ERRNO(EINVAL, option(self->fd, self->ioas,
+				    IOMMU_OPTION_HUGE_PAGES,
+				    IOMMU_OPTION_OP_SET, &val));
+	/* Refused, so nothing changed. */
+	ASSERT_EQ(0, option(self->fd, self->ioas, IOMMU_OPTION_HUGE_PAGES,
+			    IOMMU_OPTION_OP_GET, &val));
+	EXPECT_EQ(1, val);
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, page_size, 1));
+
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, APERTURE, page_size,
+				NULL));
+	val = 0;
+	EXPECT_EQ(0, option(self->fd, self->ioas, IOMMU_OPTION_HUGE_PAGES,
+			    IOMMU_OPTION_OP_SET, &val));
+	EXPECT_EQ(0, map_fixed(self->fd, self->ioas, self->mem, page_size,
+			       APERTURE));
+	EXPECT_EQ(0, destroy(self->fd, stdev));
+}
+
+/*
  * A device whose MSIs go through a software-managed window (an ARM ITS,
  * virtio-iommu) gets its page table an MSI cookie there, as type1 gives
  * it, whichever way the device attaches. The window stays unmapped while
