@@ -1000,6 +1000,8 @@ static bool model_add(struct model *m, struct model_ioas *s, uint8_t *va,
 			 (fixed ? IOMMU_IOAS_MAP_FIXED_IOVA : 0);
 	uint64_t iova = fixed ? model_pick_iova(m, s, len) : 0, align;
 	struct model_area a = { .length = len, .va = va };
+	struct model_area slices[MODEL_AREAS];
+	unsigned int n;
 	int want, rc;
 
 	/* In the kernel's order: the source, the IOVA, then the pages. */
@@ -1059,7 +1061,34 @@ static bool model_add(struct model *m, struct model_ioas *s, uint8_t *va,
 				     (unsigned long long)iova,
 				     (unsigned long long)align,
 				     (unsigned long long)m->window);
-	if (s->nareas == MODEL_AREAS) {
+	/*
+	 * A copy makes one mapping per source mapping it takes from (each
+	 * with its own memory), which a later unmap may separate.
+	 */
+	a.iova = iova;
+	a.write = want_write;
+	a.pages_write = want_write;
+	slices[0] = a;
+	n = 1;
+	if (src) {
+		uint64_t at = src_iova, end;
+
+		for (n = 0; at < src_iova + len; n++, at = end) {
+			struct model_area *from = &src->areas[model_find(src, at)];
+
+			end = from->iova + from->length;
+			if (end > src_iova + len)
+				end = src_iova + len;
+			slices[n] = (struct model_area){
+				.iova = iova + (at - src_iova),
+				.length = end - at,
+				.va = from->va + (at - from->iova),
+				.write = want_write,
+				.pages_write = from->pages_write,
+			};
+		}
+	}
+	if (s->nareas + n > MODEL_AREAS) {
 		/* Full: take it back, as the model cannot hold it. */
 		struct iommu_ioas_unmap un = {
 			.size = sizeof(un), .ioas_id = s->id,
@@ -1070,10 +1099,8 @@ static bool model_add(struct model *m, struct model_ioas *s, uint8_t *va,
 			return model_differs(m, "could not take back a map");
 		return true;
 	}
-	a.iova = iova;
-	a.write = want_write;
-	a.pages_write = src ? pages_write : want_write;
-	model_insert(s, &a);
+	while (n--)
+		model_insert(s, &slices[n]);
 	return true;
 }
 
@@ -1169,6 +1196,27 @@ static bool model_unmap(struct model *m, struct model_ioas *s)
 	return true;
 }
 
+/*
+ * What iommufd_access_rw() answers, as a negative errno: it walks the
+ * mappings from @iova on, and stops at the first that may not be written
+ * (-EPERM) or the first hole (-ENOENT), whichever comes first.
+ */
+static int model_rw_errno(struct model_ioas *s, uint64_t iova, uint64_t len,
+			  bool write)
+{
+	uint64_t at = iova;
+	unsigned int i;
+
+	for (i = model_find(s, at); at < iova + len; i++) {
+		if (i == s->nareas || s->areas[i].iova > at)
+			return -ENOENT;
+		if (write && !s->areas[i].write)
+			return -EPERM;
+		at = s->areas[i].iova + s->areas[i].length;
+	}
+	return 0;
+}
+
 /* Read or write through the access of @s, and compare with the memory. */
 static bool model_rw(struct model *m, struct model_ioas *s, bool write)
 {
@@ -1179,7 +1227,6 @@ static bool model_rw(struct model *m, struct model_ioas *s, bool write)
 		.access_rw.flags = write ? MOCK_ACCESS_RW_WRITE : 0,
 	};
 	uint8_t buf[256], *va;
-	bool write_ok, pages_write;
 	unsigned int i;
 	int want, rc;
 
@@ -1196,11 +1243,8 @@ static bool model_rw(struct model *m, struct model_ioas *s, bool write)
 	for (i = 0; i != sizeof(buf); i++)
 		buf[i] = rnd(&m->rng);
 
-	if (!model_covered(s, cmd.access_rw.iova, cmd.access_rw.length,
-			   &write_ok, &pages_write))
-		want = ENOENT;
-	else
-		want = write && !write_ok ? EPERM : 0;
+	want = -model_rw_errno(s, cmd.access_rw.iova, cmd.access_rw.length,
+			       write);
 	model_log(m, "access %s %#llx+%llu of ioas %u", write ? "write" : "read",
 		  (unsigned long long)cmd.access_rw.iova,
 		  (unsigned long long)cmd.access_rw.length, s->id);
@@ -1241,8 +1285,8 @@ static void model_close_access(struct model_ioas *s)
 	s->access_fd = -1;
 }
 
-/* One call; false if its outcome differs from the model's. */
-static bool model_one(struct model *m, enum model_op op)
+/* One call, or none; false if its outcome differs from the model's. */
+static bool model_call(struct model *m, enum model_op op)
 {
 	struct iommu_test_cmd cmd = { .size = sizeof(cmd) };
 	struct model_ioas *s = model_pick_ioas(m, op != M_ALLOC), *d;
@@ -1253,7 +1297,6 @@ static bool model_one(struct model *m, enum model_op op)
 
 	if (!s)
 		return true;
-	m->done[op]++;
 	switch (op) {
 	case M_ALLOC: {
 		struct iommu_iova_range window = {
@@ -1339,6 +1382,8 @@ static bool model_one(struct model *m, enum model_op op)
 		s->access_fd = cmd.create_access.out_access_fd;
 		return true;
 	case M_ACCESS_GONE:
+		if (s->access_fd < 0)
+			return true;
 		model_log(m, "close access of ioas %u", s->id);
 		model_close_access(s);
 		return true;
@@ -1462,6 +1507,17 @@ TEST_F_TIMEOUT(fuzz, run, 3600)
 	guarded_munmap(shared, BUFFER_PAGES);
 	guarded_munmap(anon, BUFFER_PAGES);
 	close(memfd);
+}
+
+/* One step; the statistics count the steps that made a call (logged it). */
+static bool model_one(struct model *m, enum model_op op)
+{
+	unsigned long logged = m->nlog;
+	bool same = model_call(m, op);
+
+	if (m->nlog != logged)
+		m->done[op]++;
+	return same;
 }
 
 /* How often the model makes each call, out of the sum. */

@@ -110,13 +110,17 @@ static void race_check(struct race *race, const char *call, int rc,
  * may fail only for a reason the race gives it: the IOAS destroyed
  * (ENOENT), another thread's mapping in the way (EEXIST), a mapping being
  * unmapped under a pin (EINVAL), or, after the context's file number went
- * to /dev/null, ENOTTY. What works is checked: a device made is destroyed
- * by its maker alone, and an unmap of everything takes whole mappings.
+ * to /dev/null, ENOTTY. A destroyed IOAS's ID may be taken at once by an
+ * object another thread makes (a mock device, its page table): a mock
+ * device asked for on such an ID gets EINVAL (not an IOAS or page table).
+ * What works is checked: a device made is destroyed by its maker alone,
+ * and an unmap of everything takes whole mappings.
  */
 static void *race_worker(void *arg)
 {
 	static const int map_errnos[] = { EEXIST, ENOENT, ENOTTY, 0 };
 	static const int ioas_gone[] = { ENOENT, ENOTTY, 0 };
+	static const int device_errnos[] = { ENOENT, EINVAL, ENOTTY, 0 };
 	static const int pin_errnos[] = { ENOENT, EINVAL, ENOTTY, 0 };
 	static const int closed[] = { ENOTTY, 0 };
 	struct race *race = arg;
@@ -132,7 +136,7 @@ static void *race_worker(void *arg)
 			race_check(race, "destroy device",
 				   iommufd_destroy(race->fd, stdev), closed);
 		else
-			race_check(race, "mock device", -1, ioas_gone);
+			race_check(race, "mock device", -1, device_errnos);
 		if (!access_create(race->fd, race->ioas, &access)) {
 			race_check(race, "access pin",
 				   access_pin(race->fd, access, race->mem,
