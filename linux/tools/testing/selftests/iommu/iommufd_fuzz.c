@@ -1400,12 +1400,24 @@ FIXTURE(fuzz)
 	int unused;
 };
 
+/* Both tests map and pin the same buffers: anonymous memory and a memfd's. */
 FIXTURE_SETUP(fuzz)
 {
+	page_size = sysconf(_SC_PAGESIZE);
+	anon = guarded_mmap(BUFFER_PAGES, -1);
+	ASSERT_NE(MAP_FAILED, anon);
+	memfd = memfd_create("iommufd_fuzz", 0);
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, BUFFER_PAGES * page_size));
+	shared = guarded_mmap(BUFFER_PAGES, memfd);
+	ASSERT_NE(MAP_FAILED, shared);
 }
 
 FIXTURE_TEARDOWN(fuzz)
 {
+	guarded_munmap(shared, BUFFER_PAGES);
+	guarded_munmap(anon, BUFFER_PAGES);
+	close(memfd);
 }
 
 TEST_F_TIMEOUT(fuzz, run, 3600)
@@ -1419,14 +1431,6 @@ TEST_F_TIMEOUT(fuzz, run, 3600)
 	unsigned int i, op;
 	int fd;
 
-	page_size = sysconf(_SC_PAGESIZE);
-	anon = guarded_mmap(BUFFER_PAGES, -1);
-	ASSERT_NE(MAP_FAILED, anon);
-	memfd = memfd_create("iommufd_fuzz", 0);
-	ASSERT_LE(0, memfd);
-	ASSERT_EQ(0, ftruncate(memfd, BUFFER_PAGES * page_size));
-	shared = guarded_mmap(BUFFER_PAGES, memfd);
-	ASSERT_NE(MAP_FAILED, shared);
 	scratch = guarded_mmap(16, -1);
 	ASSERT_NE(MAP_FAILED, scratch);
 	huge = huge_mmap(&pool);
@@ -1504,9 +1508,6 @@ TEST_F_TIMEOUT(fuzz, run, 3600)
 		EXPECT_EQ(0, write_file(HUGEPAGES, val));
 	}
 	guarded_munmap(scratch, 16);
-	guarded_munmap(shared, BUFFER_PAGES);
-	guarded_munmap(anon, BUFFER_PAGES);
-	close(memfd);
 }
 
 /* One step; the statistics count the steps that made a call (logged it). */
@@ -1553,14 +1554,6 @@ TEST_F_TIMEOUT(fuzz, model, 3600)
 	unsigned int j;
 	int fd;
 
-	page_size = sysconf(_SC_PAGESIZE);
-	anon = guarded_mmap(BUFFER_PAGES, -1);
-	ASSERT_NE(MAP_FAILED, anon);
-	memfd = memfd_create("iommufd_model", 0);
-	ASSERT_LE(0, memfd);
-	ASSERT_EQ(0, ftruncate(memfd, BUFFER_PAGES * page_size));
-	shared = guarded_mmap(BUFFER_PAGES, memfd);
-	ASSERT_NE(MAP_FAILED, shared);
 	m = calloc(1, sizeof(*m));
 	ASSERT_NE(NULL, m);
 	m->rng.rng = (seed + 1) * 0x9e3779b97f4a7c15ull + THREADS;
@@ -1599,9 +1592,6 @@ TEST_F_TIMEOUT(fuzz, model, 3600)
 	close(fd);
 	EXPECT_EQ(vmpin, status_kb("VmPin:"));
 	free(m);
-	guarded_munmap(shared, BUFFER_PAGES);
-	guarded_munmap(anon, BUFFER_PAGES);
-	close(memfd);
 }
 
 TEST_HARNESS_MAIN
