@@ -22,7 +22,7 @@
 cache_lock
 
 CONF=$BUILD/conformance
-LIST=$TOP/harness/conformance/unimplemented.txt
+LIST=${CONFORMANCE_LIST:-$TOP/harness/conformance/unimplemented.txt}
 programs=(iommufd iommufd_fail_nth)
 
 # cases FILE.c: every case a kselftest_harness program runs, by the name it

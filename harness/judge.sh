@@ -16,10 +16,11 @@
 # A run with harness.inject=1 ends with the harness self-test's reports,
 # between the lines "harness: inject begin" and "harness: inject end"
 # (and the injected leak, which kmemleak lists later, by the function that
-# allocated it). They are not the run's: the run is judged without them,
-# and 'judge.sh --injected' judges them alone (test.sh expects that to
-# fail, naming each injected report). Everything else on the console is
-# the run's, the final kmemleak scans included.
+# allocated it). They come after the run's own final kmemleak scans, as an
+# injected KASAN report turns lockdep off. They are not the run's: the run
+# is judged without them, and 'judge.sh --injected' judges them alone
+# (test.sh expects that to fail, naming each injected report and nothing
+# else). Everything else on the console is the run's.
 #
 # What the run must show is in RUN-expect beside RESULTS (RUN-results.log),
 # written by vm.sh: "suite NAME" for each guest suite init was to run,
@@ -28,7 +29,7 @@
 # KUnit suite or kmemleak off fails the run.
 set -u
 injected_only=
-if [ "$1" = --injected ]; then
+if [ "${1:-}" = --injected ]; then
 	injected_only=yes
 	shift
 fi
@@ -47,12 +48,14 @@ plain=$console.txt
 sed -e 's/\r$//' -e 's/^\[ *[0-9.]*\] //' "$console" >"$plain" 2>/dev/null ||
 	: >"$plain"
 
-# Split off the self-test's part. kmemleak lists the injected leak with any
-# of the run's own: a leak ("unreferenced object" and its indented lines)
-# is the self-test's only if iommufd_test_inject_leak allocated it.
+# Split off the self-test's part. kmemleak lists the injected leak after
+# the window: a leak ("unreferenced object" and its indented lines) is the
+# self-test's only if iommufd_test_inject_leak allocated it. A window that
+# does not close (its end marker lost or garbled) would hide the rest of
+# the console: it fails the run, as does a second window.
 judged=$console.run
 : >"$console.injected"
-awk -v injected="$console.injected" '
+windows=$(awk -v injected="$console.injected" '
 	function leak_done() {
 		if (leak ~ /iommufd_test_inject_leak/)
 			print leak >injected
@@ -60,15 +63,23 @@ awk -v injected="$console.injected" '
 			print leak
 		leak = ""
 	}
-	/^harness: inject begin$/ { after = 1; inside = 1; next }
-	/^harness: inject end$/ { leak_done(); inside = 0; next }
+	/^harness: inject begin$/ { after = 1; inside = 1; begun++; next }
+	/^harness: inject end$/ { leak_done(); inside = 0; ended++; next }
 	!after { print; next }
 	/^unreferenced object 0x/ { leak_done(); leak = $0; next }
 	leak != "" && /^ / { leak = leak "\n" $0; next }
 	{ leak_done(); if (inside) print >injected; else print }
-	END { leak_done() }
-' "$plain" >"$judged"
+	END { leak_done(); print begun + 0, ended + 0 >"/dev/stderr" }
+' "$plain" 2>&1 >"$judged")
 [ -z "$injected_only" ] || judged=$console.injected
+case "$windows" in
+"0 0"|"1 1") ;;
+*)
+	echo "    the inject window is broken ($windows begin and end markers): see $console"
+	echo "inject-window$at 0 1 0" >>"$counts"
+	verdict=1
+	;;
+esac
 
 expect=${results_raw%-results.log}-expect
 if [ ! -f "$expect" ]; then
@@ -107,7 +118,7 @@ if [ -z "$injected_only" ]; then
 	while read -r what name; do
 		[ "$what" = kunit ] || continue
 		if ! grep -qx "    # Subtest: $name" "$judged" ||
-		   ! grep -qE "^(not )?ok [0-9]+ $name\$" "$judged"; then
+		   ! grep -qE "^(not )?ok [0-9]+ $name( # SKIP.*)?\$" "$judged"; then
 			echo "    KUnit suite $name did not report"
 			record "kunit/$name" 0 1 0
 		fi
@@ -115,32 +126,48 @@ if [ -z "$injected_only" ]; then
 
 	# Suites run by init, delimited by "harness: suite NAME begin/end rc=N".
 	# The conformance/ suites are upstream's tests, some failing by design:
-	# conformance.sh judges them against its list.
-	while read -r name pass fail skip; do
+	# conformance.sh judges them against its list. An expected suite must
+	# print a TAP plan (the bench, which is not expected, prints none).
+	while read -r name pass fail skip why; do
 		case "$name" in conformance/*) continue ;; esac
+		[ -z "$why" ] || echo "    $name: $why"
 		record "$name" "$pass" "$fail" "$skip"
-	done < <(awk '
+	done < <(awk -v expect="$expect" '
+		BEGIN {
+			while ((getline line <expect) > 0)
+				if (line ~ /^suite /) wanted[substr(line, 7)] = 1
+		}
 		/^harness: suite [^ ]* begin$/ {
-			name = $3; pass = fail = skip = plan = planned = 0; inside = 1; next
+			name = $3; pass = fail = skip = plan = 0; inside = 1; next
 		}
 		/^harness: suite .* end rc=/ {
 			rc = substr($5, 4)
 			seen = pass + fail + skip
-			if (plan > seen) fail += plan - seen
-			if (rc != 0 && fail == 0) fail = 1
+			why = ""
+			if (plan > seen) {
+				fail += plan - seen
+				why = (plan - seen) " planned cases did not report"
+			}
+			if (rc != 0 && fail == 0) {
+				fail = 1
+				why = "exit status " rc
+			}
 			# No plan: the program ran no case it knew of.
-			if (!planned) fail++
-			print name, pass, fail, skip
+			if (!plan && (name in wanted)) {
+				fail++
+				why = "no TAP plan"
+			}
+			print name, pass, fail, skip, why
 			inside = 0; next
 		}
 		!inside { next }
-		/^1\.\.[0-9]+/ { plan = substr($1, 4) + 0; planned = plan > 0 }
+		/^1\.\.[0-9]+/ { plan += substr($1, 4) }
 		/^(not )?ok [0-9]+/ {
 			if ($0 ~ /# SKIP/) skip++
 			else if ($1 == "ok") pass++
 			else fail++
 		}
-		END { if (inside) print name, pass, fail + 1, skip }
+		END { if (inside) print name, pass, fail + 1, skip, "did not end" }
 		' "$results" 2>/dev/null)
 
 	# Each suite expected must have run (upstream's too).
@@ -179,7 +206,7 @@ categories=(
 	"lockdep:circular locking|recursive locking|inconsistent lock state|suspicious RCU usage|bad unlock balance|held lock freed"
 	"kmemleak:unreferenced object 0x"
 	"oops:Oops|Kernel panic|general protection fault"
-	"hang:blocked for more than|soft lockup|hard LOCKUP|detected stall"
+	"hang:blocked for more than|soft lockup|hard LOCKUP|detected (expedited )?stalls?|self-detected stall|kthread starved"
 	# A blocked DMA (or interrupt) of each IOMMU a machine has: VT-d,
 	# AMD-Vi (any event it logs), virtio-iommu, SMMUv3 (any event).
 	"dmar:DMAR: \[(DMA (Read|Write)|INTR-REMAP)|DMAR: .*fault"

@@ -28,11 +28,16 @@ counts=$OUT/counts
 : >"$counts"
 
 bash "$TOP/harness/abi.sh" "$counts"
-bash "$TOP/harness/judge-selftest.sh" "$counts" || true
+# A self-test that died before counting is a failure too.
+bash "$TOP/harness/judge-selftest.sh" "$counts" ||
+	grep -q '^judge-selftest ' "$counts" ||
+	echo "judge-selftest 0 1 0" >>"$counts"
 
 # Harness self-test: the deliberate WARN, KASAN report and leak at the end
-# of the run $1 must be failed by the judge, naming each of them; their
-# counts go to $2.
+# of the run $1 must be failed by the judge, naming each of them and
+# nothing else (the KASAN report starts with "BUG: KASAN:"): a report of
+# another kind in the window would be the run's, which the judge of the
+# run does not see. Their counts go to $2.
 inject_selftest() {
 	local log=$OUT/$1-inject-judge.log
 	step "judge: harness self-test on $1 (its part of the run must be judged a failure)"
@@ -51,6 +56,12 @@ inject_selftest() {
 			echo "    FAIL: the judge did not see the injected $what"
 		fi
 	done
+	if grep 'kernel report: ' "$log" |
+	   grep -vqE 'kernel report: (WARN|BUG|KASAN|kmemleak)$'; then
+		echo "judge-selftest-window@$1 0 1 0" >>"$2"
+		echo "    FAIL: another report in the inject window:"
+		sed 's/^/    | /' "$log"
+	fi
 }
 
 # machine NAME COUNTS: boot machine NAME with its suites, judge the run.

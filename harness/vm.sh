@@ -114,28 +114,43 @@ bench:*) cmdline+=" kunit.enable=0" ;;
 esac
 
 # What the judge must see from this run ($OUT/RUN-expect, see judge.sh):
-# each guest suite that init will run (the programs under $GUEST/ whose
-# name matches $only, as init matches them; init runs upstream's iommufd.c
+# each guest suite that init will run (the programs whose name matches
+# $only, as init matches them: those under $GUEST/, and our selftests as
+# the Makefile names them, built or not; init runs upstream's iommufd.c
 # as two suites), each KUnit suite of ours that $kunit selects, and
-# kmemleak still on at the end where the kernel has it.
+# kmemleak still on at the end where the kernel has it. A glob of $only
+# that matches no program is expected as a suite of its own, which cannot
+# run: a machine that names a suite nobody built fails.
 expectations() {
-	local p name pattern kname
+	local p name pattern kname sources matched
 	[ "$mode" = test ] || return 0
-	for p in "$GUEST"/selftests/* "$GUEST"/conformance/*; do
-		[ -x "$p" ] || continue
-		name=${p#"$GUEST"/}
-		[ "$name" != conformance/iommufd ] || name="conformance/iommufd_hugetlb $name"
-		for name in $name; do
-			set -f
-			for pattern in ${only//,/ }; do
-				# shellcheck disable=SC2254
-				case "$name" in $pattern) echo "suite $name"; break ;; esac
-			done
-			set +f
+	{
+		for p in "$GUEST"/selftests/* "$GUEST"/conformance/*; do
+			[ -x "$p" ] || continue
+			name=${p#"$GUEST"/}
+			[ "$name" != conformance/iommufd ] || echo conformance/iommufd_hugetlb
+			echo "$name"
 		done
-	done
+		sed -n '/^TEST_GEN_PROGS/,/[^\\]$/p' \
+			"$TOP/linux/tools/testing/selftests/iommu/Makefile" |
+			sed -e 's/^TEST_GEN_PROGS *:*=//' -e 's/\\$//' |
+			tr -s ' \t' '\n\n' | sed -n 's|^\([a-z0-9_]\+\)$|selftests/\1|p'
+	} | sort -u >"$OUT/$run-programs"
+	set -f
+	for pattern in ${only//,/ }; do
+		matched=
+		while read -r name; do
+			# shellcheck disable=SC2254
+			case "$name" in $pattern) echo "suite $name"; matched=1 ;; esac
+		done <"$OUT/$run-programs"
+		[ -n "$matched" ] || echo "suite $pattern"
+	done | sort -u
+	set +f
 	if [ "$kunit" != none ]; then
-		grep -ho '^	\.name = "[a-z_]*"' $(grep -rl 'kunit_test_suites\?(' "$TOP/linux") |
+		sources=$(grep -rl 'kunit_test_suites\?(' "$TOP/linux")
+		[ -n "$sources" ] || die "no KUnit suite under $TOP/linux"
+		# shellcheck disable=SC2086
+		grep -ho '^	\.name = "[a-z0-9_]*"' $sources |
 			sed 's/.*"\(.*\)"/\1/' | sort | while read -r kname; do
 			# shellcheck disable=SC2254
 			case "$kname" in $kunit) echo "kunit $kname" ;; esac
