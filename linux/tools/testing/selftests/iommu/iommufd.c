@@ -2448,7 +2448,10 @@ TEST_F(domain, access_unmap_race)
 	printf("# %u maps, %u pins, %u copies\n", r.maps, r.pins, r.copies);
 	EXPECT_EQ(0, r.bad)
 		TH_LOG("%s: errno %d", r.bad_call, r.bad);
+	/* The race happened: each side got through at times. */
 	EXPECT_NE(0, r.maps);
+	EXPECT_NE(0, r.pins);
+	EXPECT_NE(0, r.copies);
 
 	close(r.access);
 	ioas_unmap(self->fd, self->ioas, 0, UINT64_MAX, NULL);

@@ -213,7 +213,8 @@ static void set_refs(struct run *run, unsigned int first, unsigned int n,
 /*
  * The state is what the run expects at this step: the pins of each buffer
  * page, VmPin, the page table of the device the run watches, and the
- * bytes each IOAS maps (which unmapping everything reports).
+ * bytes each IOAS maps (which unmapping everything reports). It unmaps
+ * everything: only the last thing a scenario does.
  */
 static void check_state(struct __test_metadata *_metadata, struct run *run)
 {
@@ -230,7 +231,7 @@ static void check_state(struct __test_metadata *_metadata, struct run *run)
 	for (i = 0; i != 2; i++) {
 		if (!run->ioas[i])
 			continue;
-		unmap_all(run->fd, run->ioas[i], &unmapped);
+		EXPECT_EQ(0, unmap_all(run->fd, run->ioas[i], &unmapped));
 		EXPECT_EQ(run->mapped[i], unmapped);
 	}
 }

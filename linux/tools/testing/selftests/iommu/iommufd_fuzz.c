@@ -854,6 +854,11 @@ struct model_ioas {
 	int access_fd;		/* an access on it, or -1 */
 	unsigned int nareas;
 	struct model_area areas[MODEL_AREAS];	/* by IOVA */
+	/*
+	 * One of the last mappings that went: no page table may keep its
+	 * memory at its IOVA while that is a hole.
+	 */
+	struct model_area gone;
 };
 
 struct model {
@@ -865,6 +870,8 @@ struct model {
 	unsigned long nlog;
 	unsigned long done[NR_MODEL_OPS];
 	char why[160];		/* the first difference */
+	/* What anon and shared must hold: the writes the model expects. */
+	uint8_t *shadow_anon, *shadow_shared;
 };
 
 static void model_log(struct model *m, const char *fmt, ...)
@@ -1097,6 +1104,7 @@ static bool model_add(struct model *m, struct model_ioas *s, uint8_t *va,
 
 		if (ioctl(m->fd, IOMMU_IOAS_UNMAP, &un) || un.length != len)
 			return model_differs(m, "could not take back a map");
+		s->gone = slices[0];
 		return true;
 	}
 	while (n--)
@@ -1190,6 +1198,8 @@ static bool model_unmap(struct model *m, struct model_ioas *s)
 		return model_differs(m, "unmapped %#llx bytes, the model %#llx",
 				     (unsigned long long)cmd.length,
 				     (unsigned long long)want_len);
+	if (n)
+		s->gone = s->areas[first + below(&m->rng, n)];
 	memmove(&s->areas[first], &s->areas[first + n],
 		(s->nareas - first - n) * sizeof(s->areas[0]));
 	s->nareas -= n;
@@ -1202,19 +1212,48 @@ static bool model_unmap(struct model *m, struct model_ioas *s)
  * (-EPERM) or the first hole (-ENOENT), whichever comes first.
  */
 static int model_rw_errno(struct model_ioas *s, uint64_t iova, uint64_t len,
-			  bool write)
+			  bool write, uint64_t *done)
 {
 	uint64_t at = iova;
 	unsigned int i;
 
 	for (i = model_find(s, at); at < iova + len; i++) {
+		*done = at - iova;
 		if (i == s->nareas || s->areas[i].iova > at)
 			return -ENOENT;
 		if (write && !s->areas[i].write)
 			return -EPERM;
 		at = s->areas[i].iova + s->areas[i].length;
 	}
+	*done = len;
 	return 0;
+}
+
+/* Where the model keeps what the byte of user memory at @va must be. */
+static uint8_t *model_shadow(struct model *m, uint8_t *va)
+{
+	if (va >= anon && va < anon + BUFFER_PAGES * page_size)
+		return m->shadow_anon + (va - anon);
+	return m->shadow_shared + (va - shared);
+}
+
+/* Each byte of both buffers is what the model wrote there, or the first. */
+static bool model_check_memory(struct model *m)
+{
+	size_t len = BUFFER_PAGES * page_size, i;
+
+	if (!memcmp(anon, m->shadow_anon, len) &&
+	    !memcmp(shared, m->shadow_shared, len))
+		return true;
+	for (i = 0; i != len; i++) {
+		if (anon[i] != m->shadow_anon[i])
+			return model_differs(m, "anon byte %#zx is %#x, the model %#x",
+					     i, anon[i], m->shadow_anon[i]);
+		if (shared[i] != m->shadow_shared[i])
+			return model_differs(m, "shared byte %#zx is %#x, the model %#x",
+					     i, shared[i], m->shadow_shared[i]);
+	}
+	return true;
 }
 
 /* Read or write through the access of @s, and compare with the memory. */
@@ -1227,6 +1266,7 @@ static bool model_rw(struct model *m, struct model_ioas *s, bool write)
 		.access_rw.flags = write ? MOCK_ACCESS_RW_WRITE : 0,
 	};
 	uint8_t buf[256], *va;
+	uint64_t done;
 	unsigned int i;
 	int want, rc;
 
@@ -1244,31 +1284,46 @@ static bool model_rw(struct model *m, struct model_ioas *s, bool write)
 		buf[i] = rnd(&m->rng);
 
 	want = -model_rw_errno(s, cmd.access_rw.iova, cmd.access_rw.length,
-			       write);
+			       write, &done);
 	model_log(m, "access %s %#llx+%llu of ioas %u", write ? "write" : "read",
 		  (unsigned long long)cmd.access_rw.iova,
 		  (unsigned long long)cmd.access_rw.length, s->id);
 	rc = ioctl(m->fd, IOMMU_TEST_CMD, &cmd);
 	if (!model_expect(m, rc, want))
 		return false;
-	/* A failed write may have written part of the range: not checked. */
-	if (rc)
-		return true;
-	/* The bytes may cross from one area (and its memory) to the next. */
-	for (i = 0; i != cmd.access_rw.length; i++) {
-		va = model_va(s, cmd.access_rw.iova + i);
-		if (*va != buf[i])
+	/*
+	 * The bytes may cross from one area (and its memory) to the next. A
+	 * write that fails has written the areas before the one it stops at,
+	 * and nothing else anywhere; a read that works read what was written.
+	 */
+	for (i = 0; i != done; i++) {
+		va = model_shadow(m, model_va(s, cmd.access_rw.iova + i));
+		if (write)
+			*va = buf[i];
+		else if (!rc && *va != buf[i])
 			return model_differs(m, "byte %u: memory %#x, access %#x",
 					     i, *va, buf[i]);
 	}
-	return true;
+	return !write || model_check_memory(m);
 }
 
+/*
+ * What the mock page table holds: the memory of one mapping at its IOVA,
+ * and not the memory of the last one gone where that is now a hole (a
+ * stale entry would still point at it).
+ */
 static bool model_check_map(struct model *m, struct model_ioas *s)
 {
-	struct model_area *a;
+	struct model_area *a = &s->gone;
 	int rc;
 
+	if (a->length && !model_overlaps(s, a->iova, page_size)) {
+		model_log(m, "check page table %u has no %p at %#llx", s->hwpt,
+			  a->va, (unsigned long long)a->iova);
+		rc = md_check_map(m->fd, s->hwpt, a->iova, a->va, page_size);
+		if (!model_expect(m, rc, EINVAL))
+			return false;
+	}
 	if (!s->nareas)
 		return true;
 	a = &s->areas[below(&m->rng, s->nareas)];
@@ -1557,10 +1612,15 @@ TEST_F_TIMEOUT(fuzz, model, 3600)
 	m = calloc(1, sizeof(*m));
 	ASSERT_NE(NULL, m);
 	m->rng.rng = (seed + 1) * 0x9e3779b97f4a7c15ull + THREADS;
+	m->shadow_anon = malloc(BUFFER_PAGES * page_size);
+	m->shadow_shared = malloc(BUFFER_PAGES * page_size);
+	ASSERT_TRUE(m->shadow_anon && m->shadow_shared);
 	for (j = 0; j != BUFFER_PAGES * page_size; j++) {
 		anon[j] = rnd(&m->rng);
 		shared[j] = rnd(&m->rng);
 	}
+	memcpy(m->shadow_anon, anon, BUFFER_PAGES * page_size);
+	memcpy(m->shadow_shared, shared, BUFFER_PAGES * page_size);
 	m->window = MOCK_APERTURE_START;
 	for (j = 0; j != MODEL_IOAS; j++)
 		m->ioas[j].access_fd = -1;
@@ -1591,6 +1651,8 @@ TEST_F_TIMEOUT(fuzz, model, 3600)
 	EXPECT_EQ(0, md_check_refs(fd, shared, BUFFER_PAGES * page_size, 0));
 	close(fd);
 	EXPECT_EQ(vmpin, status_kb("VmPin:"));
+	free(m->shadow_anon);
+	free(m->shadow_shared);
 	free(m);
 }
 

@@ -84,8 +84,10 @@ struct race {
 	uint32_t ioas;
 	uint8_t *mem;
 	atomic_bool stop;
+	/* The IOAS is being destroyed: its ID may go to another object. */
+	atomic_bool destroying;
 	atomic_ulong calls;
-	/* An answer outside the allowed ones, and the call that got it. */
+	/* The first answer outside the allowed ones, and its call. */
 	atomic_int bad_errno;
 	const char *bad_call;
 };
@@ -93,7 +95,7 @@ struct race {
 static void race_check(struct race *race, const char *call, int rc,
 		       const int *allowed)
 {
-	int err = errno;
+	int err = errno, none = 0;
 
 	atomic_fetch_add(&race->calls, 1);
 	if (!rc)
@@ -101,7 +103,7 @@ static void race_check(struct race *race, const char *call, int rc,
 	for (; *allowed; allowed++)
 		if (*allowed == err)
 			return;
-	if (!atomic_exchange(&race->bad_errno, err))
+	if (atomic_compare_exchange_strong(&race->bad_errno, &none, err))
 		race->bad_call = call;
 }
 
@@ -111,8 +113,9 @@ static void race_check(struct race *race, const char *call, int rc,
  * (ENOENT), another thread's mapping in the way (EEXIST), a mapping being
  * unmapped under a pin (EINVAL), or, after the context's file number went
  * to /dev/null, ENOTTY. A destroyed IOAS's ID may be taken at once by an
- * object another thread makes (a mock device, its page table): a mock
- * device asked for on such an ID gets EINVAL (not an IOAS or page table).
+ * object another thread makes (a mock device, its page table): once the
+ * destroy is under way, a mock device asked for on such an ID may get
+ * EINVAL (not an IOAS or page table).
  * What works is checked: a device made is destroyed by its maker alone,
  * and an unmap of everything takes whole mappings.
  */
@@ -120,7 +123,8 @@ static void *race_worker(void *arg)
 {
 	static const int map_errnos[] = { EEXIST, ENOENT, ENOTTY, 0 };
 	static const int ioas_gone[] = { ENOENT, ENOTTY, 0 };
-	static const int device_errnos[] = { ENOENT, EINVAL, ENOTTY, 0 };
+	static const int device_errnos[] = { ENOENT, ENOTTY, 0 };
+	static const int id_reused[] = { ENOENT, EINVAL, ENOTTY, 0 };
 	static const int pin_errnos[] = { ENOENT, EINVAL, ENOTTY, 0 };
 	static const int closed[] = { ENOTTY, 0 };
 	struct race *race = arg;
@@ -136,7 +140,9 @@ static void *race_worker(void *arg)
 			race_check(race, "destroy device",
 				   iommufd_destroy(race->fd, stdev), closed);
 		else
-			race_check(race, "mock device", -1, device_errnos);
+			race_check(race, "mock device", -1,
+				   atomic_load(&race->destroying) ?
+				   id_reused : device_errnos);
 		if (!access_create(race->fd, race->ioas, &access)) {
 			race_check(race, "access pin",
 				   access_pin(race->fd, access, race->mem,
@@ -262,11 +268,13 @@ TEST_F_TIMEOUT(race, destroy_during_use, 300)
 		ASSERT_EQ(0, ioas_alloc(race.fd, &ioas));
 		race.ioas = ioas;
 		atomic_store(&race.stop, false);
+		atomic_store(&race.destroying, false);
 		calls = atomic_load(&race.calls);
 		race_start(_metadata, &race, threads, 3);
 		/* Destroy only once the users are at it. */
 		while (atomic_load(&race.calls) < calls + 6)
 			usleep(50);
+		atomic_store(&race.destroying, true);
 		while (iommufd_destroy(race.fd, ioas)) {
 			ASSERT_EQ(EBUSY, errno);
 			busy++;

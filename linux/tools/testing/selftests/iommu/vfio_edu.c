@@ -1980,15 +1980,17 @@ TEST_F_TIMEOUT(edu_group, hot_reset_by_devid, 60)
  * Two contexts race to bind the two edus of one group, each its own: the
  * group goes to one owner, so in every round exactly one bind succeeds and
  * the other gets EPERM, whichever runs first. Each close of the bound
- * device resets it; under TCG on a busy host the 50 rounds once took more
+ * device resets it; under TCG on a busy host the rounds once took more
  * than two minutes, hence the long limit (the time is logged). A stuck
  * bind would show as a hung task first.
  */
+#define BIND_RACE_ROUNDS 50
+
 struct bind_race {
 	pthread_barrier_t *barrier;
 	const char *bdf;
 	int iommufd;
-	int err[50];
+	int err[BIND_RACE_ROUNDS];
 };
 
 static void *bind_race_fn(void *arg)
@@ -1997,7 +1999,7 @@ static void *bind_race_fn(void *arg)
 	unsigned int round;
 	int devfd;
 
-	for (round = 0; round != 50; round++) {
+	for (round = 0; round != BIND_RACE_ROUNDS; round++) {
 		devfd = vfio_cdev_open(race->bdf);
 		pthread_barrier_wait(race->barrier);
 		race->err[round] = devfd < 0 ? -devfd :
@@ -2039,9 +2041,9 @@ TEST_F_TIMEOUT(edu_group, two_contexts_bind_race, 300)
 					    &race[i]));
 	for (i = 0; i != 2; i++)
 		ASSERT_EQ(0, pthread_join(thread[i], NULL));
-	TH_LOG("50 rounds in %ld ms", ms_since(&start));
+	TH_LOG("%d rounds in %ld ms", BIND_RACE_ROUNDS, ms_since(&start));
 
-	for (round = 0; round != 50; round++) {
+	for (round = 0; round != BIND_RACE_ROUNDS; round++) {
 		EXPECT_TRUE((!race[0].err[round] && race[1].err[round] == EPERM) ||
 			    (race[0].err[round] == EPERM && !race[1].err[round]))
 			TH_LOG("round %u: errno %d and %d", round,
