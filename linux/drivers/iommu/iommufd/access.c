@@ -217,12 +217,13 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
 
 /*
  * Check a range and lock the access's IOAS for a walk over it. Returns the
- * io_pagetable, with access->ioas_lock and its iova_rwsem held, or an
- * ERR_PTR with nothing held.
+ * io_pagetable, with access->ioas_lock and its iova_rwsem held (and its
+ * pin_growth_rwsem if @pin), or an ERR_PTR with nothing held.
  */
 static struct io_pagetable *
 iommufd_access_lock_iopt(struct iommufd_access *access, unsigned long iova,
-			 unsigned long length, unsigned long *last_iova)
+			 unsigned long length, unsigned long *last_iova,
+			 bool pin)
 {
 	struct io_pagetable *iopt;
 
@@ -237,14 +238,18 @@ iommufd_access_lock_iopt(struct iommufd_access *access, unsigned long iova,
 		return ERR_PTR(-ENOENT);
 	}
 	iopt = &access->ioas->iopt;
+	if (pin)
+		iopt_pin_growth_begin(iopt);
 	down_read(&iopt->iova_rwsem);
 	return iopt;
 }
 
 static void iommufd_access_unlock_iopt(struct iommufd_access *access,
-				       struct io_pagetable *iopt)
+				       struct io_pagetable *iopt, bool pin)
 {
 	up_read(&iopt->iova_rwsem);
+	if (pin)
+		iopt_pin_growth_end(iopt);
 	mutex_unlock(&access->ioas_lock);
 }
 
@@ -325,7 +330,7 @@ int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 
 	if (WARN_ON_ONCE(!access->ops->needs_pin_pages || !access->ops->unmap))
 		return -EINVAL;
-	iopt = iommufd_access_lock_iopt(access, iova, length, &last_iova);
+	iopt = iommufd_access_lock_iopt(access, iova, length, &last_iova, true);
 	if (IS_ERR(iopt))
 		return PTR_ERR(iopt);
 
@@ -353,12 +358,12 @@ int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 		rc = -ENOENT;
 		goto err_unpin;
 	}
-	iommufd_access_unlock_iopt(access, iopt);
+	iommufd_access_unlock_iopt(access, iopt, true);
 	return 0;
 
 err_unpin:
 	iommufd_access_unpin_walk(iopt, iova, last_iova, area);
-	iommufd_access_unlock_iopt(access, iopt);
+	iommufd_access_unlock_iopt(access, iopt, true);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_pin_pages, IOMMUFD);
@@ -415,7 +420,9 @@ int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 	unsigned long last_iova;
 	int rc = 0;
 
-	iopt = iommufd_access_lock_iopt(access, iova, length, &last_iova);
+	/* A copy pins what it needs only under the pages' mutex: no growth. */
+	iopt = iommufd_access_lock_iopt(access, iova, length, &last_iova,
+					false);
 	if (IS_ERR(iopt))
 		return PTR_ERR(iopt);
 
@@ -439,7 +446,7 @@ int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 	}
 	if (!rc && !walk.done)
 		rc = -ENOENT;
-	iommufd_access_unlock_iopt(access, iopt);
+	iommufd_access_unlock_iopt(access, iopt, false);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_rw, IOMMUFD);

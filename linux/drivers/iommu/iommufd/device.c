@@ -121,10 +121,11 @@ out_unlock:
  * that maps and unmaps must reach) and the one left (virtio-iommu counts
  * the endpoint gone, and the host drops the domain's mappings); neither
  * may meet a map, an unmap or another attach. Two IOASes are locked under
- * the context's all_ioas_lock, as IOMMU_IOAS_CHANGE_PROCESS locks them.
+ * the context's ioas_pair_lock: two threads locking the same two in
+ * opposite orders would deadlock, and lockdep sees one class twice.
  */
 struct iommufd_attach_locks {
-	/* The context's all_ioas_lock, held when two rwsems are */
+	/* The context's ioas_pair_lock, held when two rwsems are */
 	struct mutex *nest;
 	struct rw_semaphore *rwsem[2];
 };
@@ -151,7 +152,7 @@ static void iommufd_attach_lock(struct iommufd_group *igroup,
 	locks->rwsem[1] = b;
 	locks->nest = NULL;
 	if (a && b) {
-		locks->nest = &igroup->ictx->all_ioas_lock;
+		locks->nest = &igroup->ictx->ioas_pair_lock;
 		mutex_lock(locks->nest);
 		down_write_nest_lock(a, locks->nest);
 		down_write_nest_lock(b, locks->nest);

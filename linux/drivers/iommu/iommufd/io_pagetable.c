@@ -30,9 +30,11 @@
  */
 #define IOPT_MAX_AUTO_ALIGNMENT SZ_2M
 
-void iopt_init_table(struct io_pagetable *iopt)
+void iopt_init_table(struct io_pagetable *iopt,
+		     struct rw_semaphore *pin_growth_rwsem)
 {
 	init_rwsem(&iopt->iova_rwsem);
+	iopt->pin_growth_rwsem = pin_growth_rwsem;
 	iopt->area_itree = RB_ROOT_CACHED;
 	iopt->allowed_itree = RB_ROOT_CACHED;
 	iopt->reserved_itree = RB_ROOT_CACHED;
@@ -226,7 +228,8 @@ static int iopt_insert_area(struct io_pagetable *iopt, struct iopt_area *area,
 /*
  * Map every slice, one after the other, from *iova on (or from an IOVA
  * the kernel chooses). Either all are mapped, each area taking over its
- * slice's reference on the pages, or nothing changed.
+ * slice's reference on the pages, or nothing changed. The caller holds
+ * pin_growth_rwsem for reading.
  */
 static int iopt_map_slices(struct io_pagetable *iopt, struct list_head *slices,
 			   unsigned long length, unsigned long *iova,
@@ -240,6 +243,7 @@ static int iopt_map_slices(struct io_pagetable *iopt, struct list_head *slices,
 		return -EINVAL;
 	first = list_first_entry(slices, struct iopt_pages_slice, next);
 
+	lockdep_assert_held(iopt->pin_growth_rwsem);
 	down_write(&iopt->iova_rwsem);
 	if (length & (iopt->iova_alignment - 1)) {
 		rc = -EINVAL;
@@ -326,8 +330,10 @@ static int iopt_map_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 		pages->account_mode = IOPT_PAGES_ACCOUNT_MM;
 	list_add(&slice.next, &slices);
 
+	iopt_pin_growth_begin(iopt);
 	rc = iopt_map_slices(iopt, &slices, length, iova, iommu_prot,
 			     alloc_iova);
+	iopt_pin_growth_end(iopt);
 	if (slice.pages)
 		iopt_put_pages(slice.pages);
 	return rc;
@@ -422,6 +428,13 @@ int iopt_copy_iova(struct io_pagetable *dst, struct io_pagetable *src,
 	if (check_add_overflow(src_iova, length - 1, &last))
 		return -EOVERFLOW;
 
+	/*
+	 * From before the source is read: IOMMU_IOAS_CHANGE_PROCESS must not
+	 * miss pages that only this copy still reaches (their mapping gone
+	 * meanwhile), which it would then map with the old owner's charges.
+	 * Both IOASes are of one context.
+	 */
+	iopt_pin_growth_begin(dst);
 	down_read(&src->iova_rwsem);
 	for (area = iopt_area_iter_first(src, src_iova, last); area;
 	     area = iopt_area_iter_next(area, src_iova, last)) {
@@ -456,6 +469,7 @@ out_unlock:
 	if (!rc)
 		rc = iopt_map_slices(dst, &slices, length, dst_iova,
 				     iommu_prot, alloc_iova);
+	iopt_pin_growth_end(dst);
 	iopt_free_slices(&slices);
 	return rc;
 }
@@ -673,14 +687,18 @@ int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped)
 
 /**
  * iopt_list_file_pages - gather the memory of every mapping, all from files
- * @iopt: the io_pagetable, whose iova_rwsem the caller holds for writing
- * @list: every iopt_pages not on it yet is added, by its move_item
+ * @iopt: the io_pagetable
+ * @list: every iopt_pages not on it yet is added, by its move_item, with a
+ *	reference the caller puts
  * @user_pages: increased by the pinned pages charged to another user
  * @mm_pages: increased by the pinned pages charged to another mm
  *
  * For IOMMU_IOAS_CHANGE_PROCESS, which moves the charges of every mapping
  * of a context to the calling process: an iopt_pages that several areas,
- * maybe in several IOASes, share is listed and counted once.
+ * maybe in several IOASes, share is listed and counted once. The caller
+ * holds the context's pin_growth_rwsem for writing, so no mapping appears
+ * and no pin is added until it is done; mappings may go (and unpin)
+ * meanwhile, which the references keep the listed pages alive through.
  *
  * Return: 0, or -EINVAL if a mapping is of user memory, which no other
  * process can reach.
@@ -689,17 +707,22 @@ int iopt_list_file_pages(struct io_pagetable *iopt, struct list_head *list,
 			 unsigned long *user_pages, unsigned long *mm_pages)
 {
 	struct iopt_area *area;
+	int rc = 0;
 
-	lockdep_assert_held_write(&iopt->iova_rwsem);
+	lockdep_assert_held_write(iopt->pin_growth_rwsem);
 
+	down_read(&iopt->iova_rwsem);
 	for (area = iopt_area_iter_first(iopt, 0, ULONG_MAX); area;
 	     area = iopt_area_iter_next(area, 0, ULONG_MAX)) {
 		struct iopt_pages *pages = area->pages;
 
-		if (pages->source != IOPT_PAGES_FILE)
-			return -EINVAL;
+		if (pages->source != IOPT_PAGES_FILE) {
+			rc = -EINVAL;
+			break;
+		}
 		if (!list_empty(&pages->move_item))
 			continue;
+		kref_get(&pages->kref);
 		list_add_tail(&pages->move_item, list);
 		/* Pins charged to the caller already stay where they are. */
 		if (iopt_pages_charged_to_current(pages)) {
@@ -714,7 +737,8 @@ int iopt_list_file_pages(struct io_pagetable *iopt, struct list_head *list,
 		else if (pages->account_mode == IOPT_PAGES_ACCOUNT_MM)
 			*mm_pages += pages->move_npinned;
 	}
-	return 0;
+	up_read(&iopt->iova_rwsem);
+	return rc;
 }
 
 /**
@@ -980,6 +1004,7 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 	struct iommu_domain **domains;
 	int rc;
 
+	iopt_pin_growth_begin(iopt);
 	down_write(&iopt->iova_rwsem);
 
 	/* A CPU page must map with whole IO pages. */
@@ -1014,12 +1039,14 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 	iopt->domains[iopt->ndomains++] = domain;
 	iopt->iova_alignment = alignment;
 	up_write(&iopt->iova_rwsem);
+	iopt_pin_growth_end(iopt);
 	return 0;
 
 out_reserved:
 	__iopt_remove_reserved_iova(iopt, domain);
 out_unlock:
 	up_write(&iopt->iova_rwsem);
+	iopt_pin_growth_end(iopt);
 	return rc;
 }
 

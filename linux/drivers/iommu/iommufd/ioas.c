@@ -29,24 +29,18 @@ void iommufd_ioas_destroy(struct iommufd_object *obj)
  * iommufd_ioas_alloc - create an empty IOAS, not yet visible to userspace
  * @ictx: the context
  *
- * Return: the IOAS, to be finalized or aborted by the caller, or an ERR_PTR:
- * -ENOSPC if the context holds IOMMUFD_MAX_IOAS already.
+ * Return: the IOAS, to be finalized or aborted by the caller, or an ERR_PTR.
  */
 struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx)
 {
 	struct iommufd_ioas *ioas;
 
-	if (atomic_inc_return(&ictx->nr_ioas) > IOMMUFD_MAX_IOAS) {
-		atomic_dec(&ictx->nr_ioas);
-		return ERR_PTR(-ENOSPC);
-	}
 	ioas = iommufd_object_alloc(ictx, ioas, IOMMUFD_OBJ_IOAS);
-	if (IS_ERR(ioas)) {
-		atomic_dec(&ictx->nr_ioas);
+	if (IS_ERR(ioas))
 		return ioas;
-	}
+	atomic_inc(&ictx->nr_ioas);
 	ioas->ictx = ictx;
-	iopt_init_table(&ioas->iopt);
+	iopt_init_table(&ioas->iopt, &ictx->pin_growth_rwsem);
 	mutex_init(&ioas->mutex);
 	INIT_LIST_HEAD(&ioas->hwpt_list);
 	return ioas;
@@ -69,10 +63,7 @@ int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd)
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	if (rc)
 		goto out_destroy;
-	/* IOMMU_IOAS_CHANGE_PROCESS sees every IOAS, or none appears. */
-	mutex_lock(&ucmd->ictx->all_ioas_lock);
 	iommufd_object_finalize(ucmd->ictx, &ioas->obj);
-	mutex_unlock(&ucmd->ictx->all_ioas_lock);
 	return 0;
 
 out_destroy:
@@ -433,52 +424,15 @@ int iommufd_ioas_option(struct iommufd_ucmd *ucmd)
 }
 
 /*
- * Take a reference on every IOAS of the context into @ioases, a krealloc()ed
- * array; returns how many, or -ENOMEM with none taken.
- */
-static int iommufd_get_all_ioas(struct iommufd_ctx *ictx,
-				struct iommufd_ioas ***ioases)
-{
-	struct iommufd_ioas **array = NULL, **bigger;
-	struct iommufd_object *obj;
-	unsigned long index;
-	int n = 0, size = 0;
-
-	/* Only the index is used: @obj may be freed under us meanwhile. */
-	xa_for_each(&ictx->objects, index, obj) {
-		struct iommufd_ioas *ioas = iommufd_get_ioas(ictx, index);
-
-		if (IS_ERR(ioas))
-			continue;
-		if (n == size) {
-			size = size ? 2 * size : 8;
-			bigger = krealloc_array(array, size, sizeof(*array),
-						GFP_KERNEL);
-			if (!bigger) {
-				iommufd_put_object(ictx, &ioas->obj);
-				while (n--)
-					iommufd_put_object(ictx,
-							   &array[n]->obj);
-				kfree(array);
-				return -ENOMEM;
-			}
-			array = bigger;
-		}
-		array[n++] = ioas;
-	}
-	*ioases = array;
-	return n;
-}
-
-/*
- * IOMMU_IOAS_CHANGE_PROCESS: with every IOAS locked, so that nothing maps,
- * unmaps, pins or unpins, list the memory of every mapping (all of it must
- * come from files), charge it to the caller all or nothing, then move each
- * iopt_pages's charges and owner over. An IOAS appears only under
- * all_ioas_lock, which is held from before the IOASes are gathered: one
- * made meanwhile could otherwise share (by IOMMU_IOAS_COPY) and pin more
- * of the listed pages between their count and their move, uncharging the
- * old owner for more than the caller was charged.
+ * IOMMU_IOAS_CHANGE_PROCESS: with pin_growth_rwsem held for writing, so
+ * that no mapping appears and nothing pins more anywhere in the context,
+ * list the memory of every mapping of every IOAS (all of it must come from
+ * files), charge it to the caller all or nothing, then move each
+ * iopt_pages's charges and owner over. The IOASes are visited one at a
+ * time, under their own iova_rwsem only: a context may hold any number,
+ * and lockdep would not follow thousands of locks held at once. What goes
+ * away meanwhile (an unmap, an IOAS destroyed) only unpins, which
+ * iopt_pages_move_to_current() allows for.
  */
 int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 {
@@ -486,38 +440,37 @@ int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 	struct iommufd_ctx *ictx = ucmd->ictx;
 	unsigned long user_pages = 0, mm_pages = 0;
 	struct iopt_pages *pages, *next;
-	struct iommufd_ioas **ioases;
+	struct iommufd_object *obj;
+	unsigned long index;
 	LIST_HEAD(list);
-	int n, i, rc = 0;
+	int rc = 0;
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
 
-	mutex_lock(&ictx->all_ioas_lock);
-	n = iommufd_get_all_ioas(ictx, &ioases);
-	if (n < 0) {
-		mutex_unlock(&ictx->all_ioas_lock);
-		return n;
-	}
-	for (i = 0; i != n; i++)
-		down_write_nest_lock(&ioases[i]->iopt.iova_rwsem,
-				     &ictx->all_ioas_lock);
-	for (i = 0; i != n && !rc; i++)
-		rc = iopt_list_file_pages(&ioases[i]->iopt, &list, &user_pages,
+	down_write(&ictx->pin_growth_rwsem);
+	/* Only the index is used: @obj may be freed under us meanwhile. */
+	xa_for_each(&ictx->objects, index, obj) {
+		struct iommufd_ioas *ioas = iommufd_get_ioas(ictx, index);
+
+		if (IS_ERR(ioas))
+			continue;
+		rc = iopt_list_file_pages(&ioas->iopt, &list, &user_pages,
 					  &mm_pages);
+		iommufd_put_object(ictx, &ioas->obj);
+		if (rc)
+			break;
+		/* Ten thousand IOASes take a while. */
+		cond_resched();
+	}
 	if (!rc)
 		rc = iopt_charge_current(user_pages, mm_pages);
 	list_for_each_entry_safe(pages, next, &list, move_item) {
 		if (!rc)
 			iopt_pages_move_to_current(pages);
 		list_del_init(&pages->move_item);
+		iopt_put_pages(pages);
 	}
-	for (i = 0; i != n; i++)
-		up_write(&ioases[i]->iopt.iova_rwsem);
-	mutex_unlock(&ictx->all_ioas_lock);
-
-	for (i = 0; i != n; i++)
-		iommufd_put_object(ictx, &ioases[i]->obj);
-	kfree(ioases);
+	up_write(&ictx->pin_growth_rwsem);
 	return rc;
 }

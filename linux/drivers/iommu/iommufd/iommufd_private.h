@@ -35,23 +35,36 @@
  *
  * Locking order
  * -------------
- *   iommufd_ioas.mutex -> io_pagetable.iova_rwsem -> iopt_pages.mutex ->
- *     mmap_lock
+ *   iommufd_ioas.mutex -> [iommufd_ctx.pin_growth_rwsem ->]
+ *     io_pagetable.iova_rwsem -> iopt_pages.mutex -> mmap_lock
  *   iommufd_device.attach_lock -> iommufd_ioas.mutex -> iommufd_group.lock
- *     -> [iommufd_ctx.all_ioas_lock ->] io_pagetable.iova_rwsem ->
- *     iommu_group.mutex -> the IOMMU driver's locks: attaching a group to
- *     a domain that mirrors an IOAS, or taking it off one, holds that
+ *     -> [iommufd_ctx.pin_growth_rwsem (filling a domain), or
+ *     iommufd_ctx.ioas_pair_lock (two IOASes) ->] io_pagetable.iova_rwsem
+ *     -> iommu_group.mutex -> the IOMMU driver's locks: attaching a group
+ *     to a domain that mirrors an IOAS, or taking it off one, holds that
  *     IOAS's iova_rwsem for writing; when two IOASes are concerned, both,
- *     nested in all_ioas_lock (see device.c). IOMMU_HWPT_ALLOC takes the
+ *     nested in ioas_pair_lock (see device.c). IOMMU_HWPT_ALLOC takes the
  *     IOAS's mutex and the group lock without attach_lock; a group lock
  *     holder may take the iova_rwsem of an IOAS whose mutex it does not
  *     hold (putting the group back on its page table).
  *   iommufd_ctx.groups_lock: taken alone
- *   iommufd_ctx.all_ioas_lock -> every io_pagetable.iova_rwsem, nested
- *   iommufd_access.ioas_lock -> io_pagetable.iova_rwsem (and on down)
+ *   iommufd_access.ioas_lock -> [iommufd_ctx.pin_growth_rwsem ->]
+ *     io_pagetable.iova_rwsem (and on down)
  *   iommufd_hw_pagetable.devices_lock: leaf
  *   xarray locks (ctx->objects, iopt->access_list): leaves, held only to
  *	look up, reference or erase entries.
+ *
+ * pin_growth_rwsem is held for reading, once and outside any iova_rwsem,
+ * by whatever may add a mapping or pin more memory for long: a map or a
+ * copy (from before it reads its source), filling a domain, an access
+ * pin. Two things pin without it, for a moment inside one hold of the
+ * pages' mutex (an access read or write) or not at all (cutting an area
+ * in two shares its pages). IOMMU_IOAS_CHANGE_PROCESS holds it for
+ * writing, then takes the iova_rwsem of one IOAS after the other for
+ * reading (and on down: iopt_pages.mutex, mmap_lock), so that it holds no
+ * lock per IOAS, however many there are. Nothing waits for an access's
+ * driver (its unmap callback, or a lock the driver holds around its pins)
+ * with pin_growth_rwsem held: drivers pin under their own locks.
  *
  * Access unmap callbacks run with none of these held: an unmap marks the
  * areas it waits for (prevent_access), drops its locks, calls the accesses
@@ -90,11 +103,14 @@ struct mock_dev;
  * @no_iommu_mode: a VFIO group without an IOMMU was given this context;
  *	it then never makes a compatibility IOAS. Set once, under the lock
  *	of @objects
- * @all_ioas_lock: held by whoever holds the iova_rwsem of every IOAS at
- *	once (IOMMU_IOAS_CHANGE_PROCESS), which lockdep sees nested in it,
- *	and around the finalize of a new IOAS, so that no IOAS appears
- *	while it is held
- * @nr_ioas: how many IOASes exist, at most IOMMUFD_MAX_IOAS
+ * @pin_growth_rwsem: held for reading while mappings are added or more
+ *	memory is pinned, in any IOAS of the context; for writing by
+ *	IOMMU_IOAS_CHANGE_PROCESS, which so sees the pins of every IOAS
+ *	hold still (or drop)
+ * @ioas_pair_lock: held by whoever holds the iova_rwsem of two IOASes at
+ *	once (moving a group between their page tables), which lockdep sees
+ *	nested in it
+ * @nr_ioas: how many IOASes exist, for debugfs
  * @debugfs_item: on the list of debugfs "iommufd/contexts", see debugfs.c
  * @opener_tgid: the process that created the context, for that list
  * @opener_comm: its name then
@@ -109,20 +125,14 @@ struct iommufd_ctx {
 	struct xarray groups;
 	struct iommufd_ioas *vfio_ioas;
 	bool no_iommu_mode;
-	/* Nests the iova_rwsem of every IOAS, see above. */
-	struct mutex all_ioas_lock;
+	struct rw_semaphore pin_growth_rwsem;
+	/* Nests two iova_rwsems, see above. */
+	struct mutex ioas_pair_lock;
 	atomic_t nr_ioas;
 	struct list_head debugfs_item;
 	pid_t opener_tgid;
 	char opener_comm[TASK_COMM_LEN];
 };
-
-/*
- * IOASes one context may hold. IOMMU_IOAS_CHANGE_PROCESS holds the
- * iova_rwsem of every IOAS at once, which lockdep counts in 11 bits, and
- * each costs kernel memory; a VMM needs a handful (one per address space).
- */
-#define IOMMUFD_MAX_IOAS 1024
 
 struct iommufd_ctx *iommufd_ctx_create(void);
 void iommufd_ctx_destroy(struct iommufd_ctx *ictx);
@@ -178,6 +188,8 @@ int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len);
  * @disable_large_pages: IOMMU_OPTION_HUGE_PAGES is off: map CPU pages only
  * @access_list: the accesses attached to the IOAS, changed under
  *	@iova_rwsem held for writing; the xarray lock protects walks
+ * @pin_growth_rwsem: the context's, see struct iommufd_ctx; NULL for a
+ *	table that never maps (KUnit's)
  *
  * See io_pagetable.c and io_pagetable.h.
  */
@@ -191,9 +203,26 @@ struct io_pagetable {
 	unsigned long iova_alignment;
 	bool disable_large_pages;
 	struct xarray access_list;
+	struct rw_semaphore *pin_growth_rwsem;
 };
 
-void iopt_init_table(struct io_pagetable *iopt);
+void iopt_init_table(struct io_pagetable *iopt,
+		     struct rw_semaphore *pin_growth_rwsem);
+
+/*
+ * Around anything that may add a mapping to @iopt or pin more of the
+ * memory its mappings reach; outside its iova_rwsem.
+ */
+static inline void iopt_pin_growth_begin(struct io_pagetable *iopt)
+{
+	down_read(iopt->pin_growth_rwsem);
+}
+
+static inline void iopt_pin_growth_end(struct io_pagetable *iopt)
+{
+	up_read(iopt->pin_growth_rwsem);
+}
+
 void iopt_destroy_table(struct io_pagetable *iopt);
 int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 		    unsigned long uptr, unsigned long length);

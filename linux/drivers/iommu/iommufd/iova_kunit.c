@@ -17,7 +17,7 @@ static int iommufd_iova_test_init(struct kunit *test)
 
 	iopt = kunit_kzalloc(test, sizeof(*iopt), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, iopt);
-	iopt_init_table(iopt);
+	iopt_init_table(iopt, NULL);
 	test->priv = iopt;
 	return 0;
 }

@@ -289,7 +289,8 @@ struct iommufd_ctx *iommufd_ctx_create(void)
 	init_waitqueue_head(&ictx->destroy_wait);
 	mutex_init(&ictx->groups_lock);
 	xa_init(&ictx->groups);
-	mutex_init(&ictx->all_ioas_lock);
+	init_rwsem(&ictx->pin_growth_rwsem);
+	mutex_init(&ictx->ioas_pair_lock);
 	iommufd_debugfs_add_ctx(ictx);
 	return ictx;
 }
@@ -328,7 +329,7 @@ void iommufd_ctx_destroy(struct iommufd_ctx *ictx)
 	xa_destroy(&ictx->objects);
 	WARN_ON(!xa_empty(&ictx->groups));
 	mutex_destroy(&ictx->groups_lock);
-	mutex_destroy(&ictx->all_ioas_lock);
+	mutex_destroy(&ictx->ioas_pair_lock);
 	kfree(ictx);
 }
 

@@ -389,8 +389,9 @@ bool iopt_pages_charged_to_current(struct iopt_pages *pages)
 /**
  * iopt_pages_move_to_current - make the calling process the owner of pages
  * @pages: the pages, whose pins iopt_charge_current() charged already
- *	unless iopt_pages_charged_to_current(); nothing may pin or unpin
- *	them meanwhile
+ *	unless iopt_pages_charged_to_current(); nothing may pin more of
+ *	them meanwhile but for a moment under their mutex (the caller holds
+ *	pin_growth_rwsem for writing)
  *
  * The pins leave the old owner's counters (locked_vm, pinned_vm) for the
  * caller's, and later pins and unpins are charged to the caller.
@@ -403,10 +404,10 @@ void iopt_pages_move_to_current(struct iopt_pages *pages)
 			      pages->source_mm, pages->source_task,
 			      pages->npinned);
 		/*
-		 * The IOAS of a destroy in flight, which no lock here holds
-		 * back, may have unpinned some since they were counted (and
-		 * uncharged the old owner for them): the caller was charged
-		 * for those too.
+		 * An unmap or an IOAS destroy, which pin_growth_rwsem does
+		 * not hold back, may have unpinned some since they were
+		 * counted (and uncharged the old owner for them): the caller
+		 * was charged for those too.
 		 */
 		if (!WARN_ON(pages->npinned > pages->move_npinned))
 			iopt_uncharge(pages->account_mode, current_user(),
@@ -852,7 +853,8 @@ static void iopt_area_unfill_range(struct iopt_area *area,
 
 /**
  * iopt_area_fill_domains - pin an area's pages and map them into domains
- * @area: the area, not yet filled
+ * @area: the area, not yet filled; the caller holds its io_pagetable's
+ *	pin_growth_rwsem for reading
  * @domains: the domains of the area's io_pagetable
  * @ndomains: how many; at least one
  *
@@ -867,6 +869,9 @@ int iopt_area_fill_domains(struct iopt_area *area,
 	unsigned long last = iopt_area_last_index(area);
 	struct iopt_pfn_buffer buf;
 	int rc;
+
+	/* Pinning more: IOMMU_IOAS_CHANGE_PROCESS must not be counting. */
+	lockdep_assert_held(area->iopt->pin_growth_rwsem);
 
 	rc = iopt_pfn_buffer_init(&buf, iopt_area_npages(area));
 	if (rc)
@@ -1094,7 +1099,8 @@ err_release:
 
 /**
  * iopt_area_add_access - pin pages of an area for an access
- * @area: the area; the caller holds its io_pagetable's iova_rwsem
+ * @area: the area; the caller holds its io_pagetable's pin_growth_rwsem
+ *	and iova_rwsem for reading
  * @index: the first page index, inside the area
  * @last_index: the last page index, inside the area
  * @out_pages: filled with the last_index - index + 1 pages
@@ -1111,6 +1117,8 @@ int iopt_area_add_access(struct iopt_area *area, unsigned long index,
 	struct iopt_pages_access *access;
 	unsigned long i;
 	int rc = 0;
+
+	lockdep_assert_held(area->iopt->pin_growth_rwsem);
 
 	if ((flags & IOMMUFD_ACCESS_RW_WRITE) && !pages->writable)
 		return -EPERM;

@@ -37,7 +37,7 @@ static int iommufd_pages_test_init(struct kunit *test)
 
 	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
-	iopt_init_table(&t->iopt);
+	iopt_init_table(&t->iopt, NULL);
 	t->area.iopt = &t->iopt;
 	t->area.page_offset = TEST_OFFSET;
 	t->area.iommu_prot = IOMMU_READ | IOMMU_WRITE;

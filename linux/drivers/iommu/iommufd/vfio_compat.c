@@ -82,12 +82,9 @@ int iommufd_vfio_compat_ioas_get_id(struct iommufd_ctx *ictx, u32 *ioas_id)
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 
-	/* An IOAS appears under all_ioas_lock, see ioas.c. */
-	mutex_lock(&ictx->all_ioas_lock);
 	xa_lock(&ictx->objects);
 	if (ictx->no_iommu_mode) {
 		xa_unlock(&ictx->objects);
-		mutex_unlock(&ictx->all_ioas_lock);
 		iommufd_object_abort_and_destroy(ictx, &ioas->obj);
 		return -EINVAL;
 	}
@@ -95,7 +92,6 @@ int iommufd_vfio_compat_ioas_get_id(struct iommufd_ctx *ictx, u32 *ioas_id)
 		/* Another thread set one meanwhile: use it. */
 		*ioas_id = ictx->vfio_ioas->obj.id;
 		xa_unlock(&ictx->objects);
-		mutex_unlock(&ictx->all_ioas_lock);
 		iommufd_object_abort_and_destroy(ictx, &ioas->obj);
 		return 0;
 	}
@@ -107,7 +103,6 @@ int iommufd_vfio_compat_ioas_get_id(struct iommufd_ctx *ictx, u32 *ioas_id)
 	*ioas_id = ioas->obj.id;
 	xa_unlock(&ictx->objects);
 	iommufd_object_finalize(ictx, &ioas->obj);
-	mutex_unlock(&ictx->all_ioas_lock);
 	return 0;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_ioas_get_id, IOMMUFD);

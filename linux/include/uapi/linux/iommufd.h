@@ -83,7 +83,6 @@ struct iommu_destroy {
  * Creates an IO address space (IOAS): a set of mappings from IO virtual
  * addresses (IOVA) to pinned user memory, which devices attached to it, or
  * to page tables built from it, may reach by DMA. A new IOAS maps nothing.
- * ENOSPC once the context holds 1024 IOASes.
  */
 struct iommu_ioas_alloc {
 	__u32 size;

@@ -989,21 +989,26 @@ static int mock_domain(int fd, uint32_t ioas, uint32_t *stdev, uint32_t *hwpt)
 			      hwpt, NULL);
 }
 
-/* A context holds at most 1024 IOASes; a destroyed one makes room. */
-TEST_F(iommufd, ioas_limit)
+/*
+ * Many IOASes: a context has no limit of its own (a VMM with a vIOMMU may
+ * make one per guest address space); IDs are reused lowest first.
+ */
+#define MANY_IOAS 10000
+
+/* Thousands of calls: minutes on a busy emulated machine. */
+TEST_F_TIMEOUT(iommufd, ioas_many, 300)
 {
 	uint32_t first, id;
 	unsigned int n;
 
 	ASSERT_EQ(0, ioas_alloc(self->fd, &first));
-	for (n = 1; n != 1024; n++)
+	for (n = 1; n != MANY_IOAS; n++)
 		ASSERT_EQ(0, ioas_alloc(self->fd, &id));
-	EXPECT_ERRNO(ENOSPC, ioas_alloc(self->fd, &id));
-	/* IDs are reused lowest first. */
+	EXPECT_EQ(first + MANY_IOAS - 1, id);
 	ASSERT_EQ(0, destroy(self->fd, first));
 	ASSERT_EQ(0, ioas_alloc(self->fd, &id));
 	EXPECT_EQ(first, id);
-	EXPECT_ERRNO(ENOSPC, ioas_alloc(self->fd, &id));
+	/* Closing the file destroys them all (kmemleak would see any left). */
 }
 
 #define APERTURE MOCK_APERTURE_START
@@ -4667,6 +4672,95 @@ TEST(change_process_file_maps)
 	struct handover h = { ._metadata = _metadata };
 
 	EXPECT_TRUE(live_update(handover_old, handover_new, &h));
+}
+
+/*
+ * Ten thousand IOASes move at once: besides the one of handover_old(),
+ * each maps one page of the memfd, and every thousandth also gets a mock
+ * domain, which pins (and charges) its page once more.
+ */
+#define HANDOVER_DOMAINS (MANY_IOAS / 1000 - 1)
+
+struct handover_many {
+	struct handover h;
+	uint32_t hwpt;		/* of the last IOAS with a mock domain */
+	uint64_t offset;	/* of the memfd page it maps */
+};
+
+static bool handover_many_old(void *arg)
+{
+	struct handover_many *m = arg;
+	struct __test_metadata *_metadata = m->h._metadata;
+	uint32_t ioas, stdev;
+	unsigned int i;
+	long vmpin;
+
+	if (!handover_old(&m->h))
+		return false;
+	vmpin = status_kb("VmPin:");
+	/* EXPECT, not ASSERT: this runs in a child of the test's process. */
+	for (i = 1; i != MANY_IOAS && _metadata->passed; i++) {
+		uint64_t iova = FILE_IOVA;
+
+		EXPECT_EQ(0, ioas_alloc(m->h.fd, &ioas));
+		EXPECT_EQ(0, map_file(m->h.fd, ioas, FIXED, m->h.mfd,
+				      (i % HANDOVER_PAGES) * page_size,
+				      page_size, &iova));
+		if (i % 1000)
+			continue;
+		EXPECT_EQ(0, mock_domain(m->h.fd, ioas, &stdev, &m->hwpt));
+		m->offset = (i % HANDOVER_PAGES) * page_size;
+	}
+	EXPECT_EQ(vmpin + HANDOVER_DOMAINS * (long)page_size / 1024,
+		  status_kb("VmPin:"));
+	return _metadata->passed;
+}
+
+static bool handover_many_new(void *arg)
+{
+	const long kb = (HANDOVER_PAGES + HANDOVER_DOMAINS) * page_size / 1024;
+	struct handover_many *m = arg;
+	struct __test_metadata *_metadata = m->h._metadata;
+	long vmpin, vmlck;
+	uint8_t *va;
+
+	va = mmap(NULL, HANDOVER_PAGES * page_size, PROT_READ, MAP_SHARED,
+		  m->h.mfd, 0);
+	if (va == MAP_FAILED)
+		return false;
+	vmpin = status_kb("VmPin:");
+	vmlck = status_kb("VmLck:");
+
+	/* One page short: nothing moves. */
+	EXPECT_TRUE(memlock_limit(HANDOVER_PAGES + HANDOVER_DOMAINS - 1 +
+				  vmlck * 1024 / page_size));
+	EXPECT_ERRNO(ENOMEM, change_process(m->h.fd, 0));
+	EXPECT_EQ(vmpin, status_kb("VmPin:"));
+	EXPECT_EQ(vmlck, status_kb("VmLck:"));
+
+	EXPECT_TRUE(memlock_limit(HANDOVER_PAGES + HANDOVER_DOMAINS +
+				  vmlck * 1024 / page_size));
+	EXPECT_EQ(0, change_process(m->h.fd, 0));
+	EXPECT_EQ(vmpin + kb, status_kb("VmPin:"));
+	EXPECT_EQ(vmlck + kb, status_kb("VmLck:"));
+	EXPECT_EQ(0, md_check_map(m->h.fd, m->hwpt, FILE_IOVA, va + m->offset,
+				  page_size));
+
+	/* Every unpin from now on is the new process's. */
+	EXPECT_EQ(0, ioas_unmap(m->h.fd, m->h.ioas, 0, UINT64_MAX, NULL));
+	EXPECT_EQ(vmpin + kb - HANDOVER_PAGES * (long)page_size / 1024,
+		  status_kb("VmPin:"));
+	EXPECT_EQ(0, close(m->h.fd));
+	EXPECT_EQ(vmpin, status_kb("VmPin:"));
+	EXPECT_EQ(vmlck, status_kb("VmLck:"));
+	return _metadata->passed;
+}
+
+TEST_F_TIMEOUT(iommufd, change_process_many_ioas, 300)
+{
+	struct handover_many m = { .h._metadata = _metadata };
+
+	EXPECT_TRUE(live_update(handover_many_old, handover_many_new, &m));
 }
 
 /* With a mapping of user memory anywhere, nothing moves. */

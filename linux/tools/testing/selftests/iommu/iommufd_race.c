@@ -25,6 +25,7 @@
 
 #define PAGES 16
 #define ROUNDS 200
+#define BYSTANDER_IOAS 2000	/* for IOMMU_IOAS_CHANGE_PROCESS to walk */
 #define IOVA MOCK_APERTURE_START
 
 static long page_size;
@@ -455,7 +456,7 @@ TEST_F_TIMEOUT(race, auto_hwpt_goes, 300)
 
 /* What change_process_during_copies's threads share. */
 struct moving {
-	int fd;
+	int fd, mfd;
 	uint32_t src;		/* the IOAS that maps the file */
 	atomic_bool stop;
 	atomic_ulong copies;
@@ -474,26 +475,41 @@ static int destroy_retry(int fd, uint32_t id)
 
 /*
  * New IOASes come and go, each with a mock device's page table, filled by
- * an IOMMU_IOAS_COPY of the file's mapping: each copy pins the pages of
- * the one iopt_pages anew, each destroy unpins them.
+ * an IOMMU_IOAS_COPY of the file's mapping and a map of its own of the
+ * file's first page: each copy pins the pages of the one shared iopt_pages
+ * anew, each map pins an iopt_pages of its own (which a move may have
+ * listed when the destroy frees it), each destroy unpins them. Every
+ * other round pins the other ways: an access pins a page of the copy
+ * before any page table, then the mock device's page table is filled.
  */
 static void *copier_fn(void *arg)
 {
+	uint32_t flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE;
 	struct moving *mv = arg;
-	uint64_t iova;
+	unsigned long round;
+	uint64_t iova, own;
 	uint32_t dst, stdev;
+	int access;
 
-	while (!atomic_load(&mv->stop)) {
+	for (round = 0; !atomic_load(&mv->stop); round++) {
+		bool fill_last = round % 2;
+
 		if (ioas_alloc(mv->fd, &dst)) {
 			atomic_store(&mv->bad_errno, errno);
 			break;
 		}
 		iova = IOVA;
-		if (mock_device(mv->fd, dst, &stdev) ||
-		    ioas_copy(mv->fd, IOMMU_IOAS_MAP_FIXED_IOVA |
-			      IOMMU_IOAS_MAP_READABLE |
-			      IOMMU_IOAS_MAP_WRITEABLE, dst, &iova, mv->src,
-			      IOVA, PAGES * page_size) ||
+		own = IOVA + PAGES * page_size;
+		if ((!fill_last && mock_device(mv->fd, dst, &stdev)) ||
+		    ioas_copy(mv->fd, flags, dst, &iova, mv->src, IOVA,
+			      PAGES * page_size) ||
+		    map_file(mv->fd, dst, flags, mv->mfd, 0, page_size, &own) ||
+		    (fill_last &&
+		     (access_create(mv->fd, dst, &access) ||
+		      access_pin(mv->fd, access, NULL, page_size) ||
+		      close(access) ||
+		      mock_device(mv->fd, dst, &stdev))) ||
 		    destroy_retry(mv->fd, stdev) ||
 		    destroy_retry(mv->fd, dst)) {
 			atomic_store(&mv->bad_errno, errno);
@@ -508,7 +524,9 @@ static void *copier_fn(void *arg)
  * IOMMU_IOAS_CHANGE_PROCESS back and forth between two processes sharing
  * the context (a parent and a forked child, as in a live update), while
  * IOASes are made and filled by copies: each move must uncharge the old
- * owner exactly what it charges the new one. The pins are charged to the
+ * owner exactly what it charges the new one, and walks thousands of
+ * IOASes (each mapping a page of the file, pinning nothing) besides the
+ * ones the copier makes and destroys meanwhile. The pins are charged to the
  * mm (IOMMU_OPTION_RLIMIT_MODE 1, without CAP_IPC_LOCK, which would charge
  * nothing), where VmLck shows them. At the end the parent takes everything
  * back and closes it: VmLck and VmPin are back where they were, which they
@@ -527,21 +545,33 @@ TEST_F_TIMEOUT(race, change_process_during_copies, 300)
 	atomic_bool *child_stop;
 	unsigned long moves = 0;
 	uint64_t iova = IOVA;
+	unsigned int i;
 	pthread_t copier;
-	int mfd, status;
+	int status;
 	pid_t pid;
 
-	mfd = memfd_create("race", 0);
-	ASSERT_LE(0, mfd);
-	ASSERT_EQ(0, ftruncate(mfd, PAGES * page_size));
+	mv.mfd = memfd_create("race", 0);
+	ASSERT_LE(0, mv.mfd);
+	ASSERT_EQ(0, ftruncate(mv.mfd, PAGES * page_size));
 	mv.fd = open("/dev/iommu", O_RDWR);
 	ASSERT_LE(0, mv.fd);
 	ASSERT_EQ(0, ioctl(mv.fd, IOMMU_OPTION, &mm_mode));
 	ASSERT_EQ(0, drop_effective_cap(CAP_IPC_LOCK));
+	for (i = 0; i != BYSTANDER_IOAS; i++) {
+		uint32_t id;
+
+		iova = IOVA;
+		ASSERT_EQ(0, ioas_alloc(mv.fd, &id));
+		ASSERT_EQ(0, map_file(mv.fd, id, IOMMU_IOAS_MAP_FIXED_IOVA |
+				      IOMMU_IOAS_MAP_READABLE, mv.mfd,
+				      (i % PAGES) * page_size, page_size,
+				      &iova));
+	}
+	iova = IOVA;
 	ASSERT_EQ(0, ioas_alloc(mv.fd, &mv.src));
 	ASSERT_EQ(0, map_file(mv.fd, mv.src, IOMMU_IOAS_MAP_FIXED_IOVA |
 			      IOMMU_IOAS_MAP_READABLE |
-			      IOMMU_IOAS_MAP_WRITEABLE, mfd, 0,
+			      IOMMU_IOAS_MAP_WRITEABLE, mv.mfd, 0,
 			      PAGES * page_size, &iova));
 	child_stop = mmap(NULL, sizeof(*child_stop), PROT_READ | PROT_WRITE,
 			  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -582,7 +612,7 @@ TEST_F_TIMEOUT(race, change_process_during_copies, 300)
 	/* Everything is the parent's again, from an exited child too. */
 	EXPECT_EQ(0, change_process(mv.fd, 0));
 	close(mv.fd);
-	close(mfd);
+	close(mv.mfd);
 	EXPECT_EQ(locked, status_kb("VmLck:"));
 }
 
