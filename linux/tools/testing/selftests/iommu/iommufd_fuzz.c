@@ -53,6 +53,10 @@
 #define RECENT 64	/* object IDs, IOVAs and access fds remembered */
 #define DEFAULT_SEED 1
 #define DEFAULT_OPS 100000
+#define BYSTANDER_IOAS 2000	/* for IOMMU_IOAS_CHANGE_PROCESS to walk */
+#define OWNED 1024		/* objects a thread made, for its sweeps */
+#define SWEEP_EVERY 2048	/* calls between a thread's sweeps */
+#define SWEEP_KEEP 64		/* the newest, which a sweep leaves alone */
 #define MDEV_TYPE_DIR "/sys/class/mdev_bus/" IOMMU_TEST_MDEV_PARENT \
 	"/mdev_supported_types/" IOMMU_TEST_MDEV_TYPE
 #define HUGE_SIZE (2ul << 20)
@@ -116,6 +120,10 @@ struct fuzz_thread {
 	unsigned long ops;
 	unsigned long done[NR_OPS];
 	unsigned long succeeded[NR_OPS];
+	bool bystanders;	/* makes them half-way through */
+	/* The IDs of the objects it made since its last sweep, oldest first. */
+	uint32_t owned[OWNED];
+	unsigned int nowned;
 };
 
 /* xorshift64*: small, fast and good enough to pick calls. */
@@ -140,6 +148,38 @@ static bool chance(struct fuzz_thread *t, unsigned int percent)
 static void remember_id(struct fuzz_thread *t, uint32_t id)
 {
 	recent_ids[below(t, RECENT)] = id;
+	if (t->nowned != OWNED)
+		t->owned[t->nowned++] = id;
+}
+
+/*
+ * Destroy what the thread made, but for the newest few: without it the
+ * objects only the random destroys reach would pile up over a long run
+ * (IOASes have no limit), and every call that walks them (such as
+ * IOMMU_IOAS_CHANGE_PROCESS) would get slower and slower. Newest first,
+ * so that an object goes before what it depends on; one still in use
+ * (EBUSY) stays for the next sweep. Another thread's object that took a
+ * freed ID may go too, as with any destroy of the fuzzer. Not counted.
+ */
+static void sweep(struct fuzz_thread *t)
+{
+	unsigned int i, kept;
+
+	if (t->nowned <= SWEEP_KEEP)
+		return;
+	for (i = t->nowned - SWEEP_KEEP; i--;) {
+		struct iommu_destroy cmd = {
+			.size = sizeof(cmd), .id = t->owned[i],
+		};
+
+		if (!ioctl(iommufd, IOMMU_DESTROY, &cmd) || errno != EBUSY)
+			t->owned[i] = 0;
+	}
+	/* Compact: the busy ones, then the newest, oldest first. */
+	for (i = 0, kept = 0; i != t->nowned; i++)
+		if (t->owned[i] || i >= t->nowned - SWEEP_KEEP)
+			t->owned[kept++] = t->owned[i];
+	t->nowned = kept;
 }
 
 static void remember_map(struct fuzz_thread *t, uint32_t ioas_id,
@@ -707,7 +747,10 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 			.__reserved = chance(t, 3),
 		};
 
-		/* Ours already, so nothing moves, but every lock is taken. */
+		/*
+		 * Ours already, so nothing moves, but every IOAS is walked
+		 * (the bystanders too) with new maps and pins held off.
+		 */
 		return fuzz_ioctl(t, IOMMU_IOAS_CHANGE_PROCESS, &change,
 				  sizeof(change), sizeof(change));
 	}
@@ -726,6 +769,29 @@ static int fuzz_one(struct fuzz_thread *t, enum fuzz_op op)
 	}
 }
 
+/*
+ * Thousands of IOASes, each mapping a page of the memfd, which every
+ * IOMMU_IOAS_CHANGE_PROCESS walks while the threads map, copy, pin and
+ * attach elsewhere; the threads reach some by ID too. Made half-way
+ * through, as IOMMU_OPTION_RLIMIT_MODE can change only in an empty
+ * context; a destroy of the other threads may take some.
+ */
+static void make_bystanders(void)
+{
+	unsigned int i;
+
+	for (i = 0; i != BYSTANDER_IOAS; i++) {
+		uint64_t iova = 0;
+		uint32_t id;
+
+		if (!ioas_alloc(iommufd, &id))
+			map_file(iommufd, id, IOMMU_IOAS_MAP_FIXED_IOVA |
+				 IOMMU_IOAS_MAP_READABLE, memfd,
+				 (i % BUFFER_PAGES) * page_size, page_size,
+				 &iova);
+	}
+}
+
 static void *fuzz_thread_fn(void *arg)
 {
 	struct fuzz_thread *t = arg;
@@ -733,7 +799,13 @@ static void *fuzz_thread_fn(void *arg)
 
 	for (i = 0; i != t->ops; i++) {
 		enum fuzz_op op = below(t, NR_OPS);
-		int rc = fuzz_one(t, op);
+		int rc;
+
+		if (i % SWEEP_EVERY == SWEEP_EVERY - 1)
+			sweep(t);
+		if (t->bystanders && i == t->ops / 2)
+			make_bystanders();
+		rc = fuzz_one(t, op);
 
 		if (rc == FUZZ_NOTHING)
 			continue;
@@ -1512,6 +1584,7 @@ TEST_F_TIMEOUT(fuzz, run, 3600)
 	for (i = 0; i != THREADS; i++) {
 		threads[i].rng = (seed + 1) * 0x9e3779b97f4a7c15ull + i;
 		threads[i].ops = ops / THREADS;
+		threads[i].bystanders = !i;
 		ASSERT_EQ(0, pthread_create(&threads[i].thread, NULL,
 					    fuzz_thread_fn, &threads[i]));
 	}
