@@ -117,17 +117,25 @@ checks_stream() {
 
 # background NAME FUNCTION [nice]: run a stream (at the lowest priority
 # with "nice"), its output and counts kept apart until wait_stream NAME.
+# A stream's exit status goes to a file: once a stream has ended, bash
+# forgets its status when a new child gets its PID, which the builds make
+# likely in a long run ("wait: pid N is not a child of this shell").
 declare -A stream_pid
 background() {
 	: >"$OUT/$1-counts"
+	rm -f "$OUT/$1.rc"
 	(
 		[ -z "${3:-}" ] || renice -n 19 -p "$BASHPID" >/dev/null
-		"$2" "$OUT/$1-counts"
+		rc=0
+		"$2" "$OUT/$1-counts" || rc=$?
+		echo "$rc" >"$OUT/$1.rc"
 	) >"$OUT/$1.out" 2>&1 &
 	stream_pid[$1]=$!
 }
 wait_stream() {
-	wait "${stream_pid[$1]}" || echo "$1 0 1 0" >>"$OUT/$1-counts"
+	wait "${stream_pid[$1]}" 2>/dev/null || true
+	[ "$(cat "$OUT/$1.rc" 2>/dev/null)" = 0 ] ||
+		echo "$1 0 1 0" >>"$OUT/$1-counts"
 	cat "$OUT/$1.out"
 	cat "$OUT/$1-counts" >>"$counts"
 }
