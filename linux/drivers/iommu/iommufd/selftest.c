@@ -1479,8 +1479,12 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 		return -EOPNOTSUPP;
 	if (!length || check_add_overflow(iova, length, &end))
 		return -EINVAL;
-	npages = (ALIGN(end, PAGE_SIZE) - ALIGN_DOWN(iova, PAGE_SIZE)) /
-		 PAGE_SIZE;
+	/*
+	 * Counted to the last byte: ALIGN(end) wraps to 0 for a range that
+	 * ends in the last page, which made 0 pages of a range from page 0
+	 * (and a ZERO_SIZE_PTR array the pin wrote to).
+	 */
+	npages = ((end - 1) >> PAGE_SHIFT) - (iova >> PAGE_SHIFT) + 1;
 	/* Keep the page array a sane size. */
 	if (npages > SZ_16M / sizeof(*pages))
 		return -ENOMEM;

@@ -2109,8 +2109,8 @@ TEST_F(domain, access_pin_bad_input)
 {
 	long pinned = status_kb("VmPin:");
 	uint64_t iova = APERTURE + 16 * page_size;
-	int access, rw_access;
-	uint32_t id;
+	int access, rw_access, low_access;
+	uint32_t id, low;
 
 	EXPECT_ERRNO(ENOENT, access_create(self->fd, 9999, PIN, &access));
 	EXPECT_ERRNO(EOPNOTSUPP, access_create(self->fd, self->ioas, 1 << 8,
@@ -2152,6 +2152,23 @@ TEST_F(domain, access_pin_bad_input)
 	EXPECT_ERRNO(EBADF, access_pin(self->fd, self->fd, APERTURE,
 				       page_size, NULL, 0, &id));
 	EXPECT_ERRNO(ENOENT, access_unpin(self->fd, access, 1));
+
+	/*
+	 * From page 0 to the last page, in an IOAS without a domain (which
+	 * may map at IOVA 0): too many pages for the test's page array, which
+	 * must be counted without wrapping. The fuzzer found 0 pages counted
+	 * and the pin writing through ZERO_SIZE_PTR; from byte 8, the wrong
+	 * count showed only as EINVAL (the pin refused the unaligned piece).
+	 */
+	ASSERT_EQ(0, ioas_alloc(self->fd, &low));
+	ASSERT_EQ(0, map_fixed(self->fd, low, self->mem, page_size, 0));
+	ASSERT_EQ(0, access_create(self->fd, low, PIN, &low_access));
+	EXPECT_ERRNO(ENOMEM, access_pin(self->fd, low_access, 0, UINT64_MAX,
+					NULL, 0, &id));
+	EXPECT_ERRNO(ENOMEM, access_pin(self->fd, low_access, 8,
+					UINT64_MAX - 8, NULL, 0, &id));
+	close(low_access);
+	EXPECT_EQ(0, destroy(self->fd, low));
 
 	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 16 * page_size, 0));
 	EXPECT_EQ(pinned, status_kb("VmPin:"));
