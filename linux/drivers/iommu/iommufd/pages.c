@@ -580,12 +580,16 @@ static void iopt_unpin_run_add(struct iopt_pages *pages,
 }
 
 /*
- * Unpin the pages of [index, index + n), whose PFNs are @pfns, that no user
- * other than @skip needs, and uncharge them.
+ * Unpin the pages of [index, index + n) that no user other than @skip
+ * needs, and uncharge them. Their PFNs are @pfns or, if @pfns is NULL, run
+ * on from @first_pfn: each such span is unpinned as one range, a folio at
+ * a time, without a look at every page.
  */
-static void iopt_pages_release(struct iopt_pages *pages, unsigned long index,
-			       const unsigned long *pfns, unsigned long n,
-			       struct iopt_area *skip)
+static void iopt_pages_release_pfns(struct iopt_pages *pages,
+				    unsigned long index,
+				    const unsigned long *pfns,
+				    unsigned long first_pfn, unsigned long n,
+				    struct iopt_area *skip)
 {
 	unsigned long cur = index, last = index + n - 1, released = 0;
 	struct iopt_unpin_run run = {};
@@ -595,18 +599,35 @@ static void iopt_pages_release(struct iopt_pages *pages, unsigned long index,
 		return;
 	while (cur <= last) {
 		iopt_pages_span(pages, cur, last, skip, &span);
-		if (span.user == IOPT_SPAN_UNUSED) {
-			released += span.last - cur + 1;
-			for (; cur <= span.last; cur++)
-				iopt_unpin_run_add(pages, &run,
-						   pfns[cur - index]);
+		if (span.user != IOPT_SPAN_UNUSED) {
+			cur = span.last + 1;
+			continue;
 		}
-		cur = span.last + 1;
+		released += span.last - cur + 1;
+		if (!pfns) {
+			struct page *page = pfn_to_page(first_pfn + cur - index);
+
+			/* It steps with nth_page(): the memmap may have holes. */
+			unpin_user_page_range_dirty_lock(page,
+							 span.last - cur + 1,
+							 pages->writable);
+			cur = span.last + 1;
+			continue;
+		}
+		for (; cur <= span.last; cur++)
+			iopt_unpin_run_add(pages, &run, pfns[cur - index]);
 	}
 	iopt_unpin_run_flush(pages, &run);
 	iopt_pages_uncharge(pages, released);
 	if (released)
 		trace_iommufd_unpin(pages, index, released, pages->npinned);
+}
+
+static void iopt_pages_release(struct iopt_pages *pages, unsigned long index,
+			       const unsigned long *pfns, unsigned long n,
+			       struct iopt_area *skip)
+{
+	iopt_pages_release_pfns(pages, index, pfns, 0, n, skip);
 }
 
 /* Read the PFNs of [index, last], all pinned for accesses, from the xarray. */
@@ -749,104 +770,110 @@ void iopt_area_unmap_pfns(struct iopt_area *area, struct iommu_domain *domain,
 }
 
 /*
- * How many of the @n pages from @index, whose PFNs are @pfns, can be
- * unmapped without cutting an IO page in two. A large IO page lies within
- * a physically contiguous run that one iommu_map() mapped, so a cut is
- * safe where the PFNs break, at the end of [index, last] (the area, or
- * what a fill mapped), and anywhere when large pages are disabled. An
- * unmap that ended inside a large IO page would take all of it (VT-d,
- * AMD-Vi), and the pages past the cut would then read back as unmapped.
- * Returns @n, or where the chunk's last run starts if that run goes on
- * past it, or 0 if the whole chunk is one run that goes on.
+ * The last pages an unfill has read from the storage domain but not yet
+ * unmapped: a physically contiguous run from @first_pfn, which the next
+ * chunk may continue, so no IO page boundary is known inside it.
  */
-static unsigned long iopt_area_unmap_cut(struct iopt_area *area,
-					 unsigned long index,
-					 unsigned long last,
-					 const unsigned long *pfns,
-					 unsigned long n)
-{
-	unsigned long next, i;
-
-	if (index + n - 1 == last || area->iopt->disable_large_pages)
-		return n;
-	iopt_area_read_pfns(area, index + n, &next, 1);
-	if (next != pfns[n - 1] + 1)
-		return n;
-	for (i = n - 1; i; i--)
-		if (pfns[i] != pfns[i - 1] + 1)
-			return i;
-	return 0;
-}
+struct iopt_unfill_run {
+	unsigned long index;
+	unsigned long first_pfn;
+	unsigned long npages;
+};
 
 /*
- * Take out of @domains a physically contiguous run of pages that starts at
- * @index and is longer than @buf, whose first chunk @buf holds: find where
- * it ends, unmap it at once, and release it a chunk at a time with its
- * PFNs counted from the first. Returns the index after the run.
+ * Unmap from @domains, with one call each, the pending run and the
+ * following @n pages of the chunk at @index, whose PFNs are @pfns; then
+ * release both. The run is released as one range, without its PFNs.
  */
-static unsigned long iopt_area_unfill_run(struct iopt_area *area,
-					  struct iommu_domain **domains,
-					  unsigned int ndomains,
-					  unsigned long index,
-					  unsigned long last,
-					  struct iopt_pfn_buffer *buf)
+static void iopt_area_unfill_upto(struct iopt_area *area,
+				  struct iommu_domain **domains,
+				  unsigned int ndomains,
+				  struct iopt_unfill_run *run,
+				  unsigned long index, const unsigned long *pfns,
+				  unsigned long n)
 {
-	unsigned long first_pfn = buf->pfns[0], end = index + buf->len;
-	unsigned long cur, n, i;
+	unsigned long first = run->npages ? run->index : index;
 	unsigned int d;
 
-	while (end <= last) {
-		n = min(buf->len, last - end + 1);
-		iopt_area_read_pfns(area, end, buf->pfns, n);
-		for (i = 0; i != n; i++)
-			if (buf->pfns[i] != first_pfn + (end - index) + i)
-				break;
-		end += i;
-		if (i != n)
-			break;
-	}
+	if (!run->npages && !n)
+		return;
 	for (d = 0; d != ndomains; d++)
-		iopt_area_unmap_pfns(area, domains[d], index, end - index);
-	for (cur = index; cur != end; cur += n) {
-		n = min(buf->len, end - cur);
-		for (i = 0; i != n; i++)
-			buf->pfns[i] = first_pfn + (cur - index) + i;
-		iopt_pages_release(area->pages, cur, buf->pfns, n, area);
-	}
-	return end;
+		iopt_area_unmap_pfns(area, domains[d], first,
+				     index + n - first);
+	iopt_pages_release_pfns(area->pages, run->index, NULL, run->first_pfn,
+				run->npages, area);
+	iopt_pages_release(area->pages, index, pfns, n, area);
+	run->npages = 0;
 }
 
 /*
  * Take [index, last] of an area out of @domains (the area must be out of
  * domains_itree, so that its own pages count as unused), reading the PFNs
- * from domains[0] and unpinning what no one else needs. The buffer may be
- * smaller than what the fill used (its allocation failed, or the test
- * budget changed): the unmaps still cut only where no IO page spans.
+ * from domains[0] and unpinning what no one else needs.
+ *
+ * An unmap that ends inside a large IO page takes all of it (VT-d,
+ * AMD-Vi), and the pages past the cut then read back as unmapped; one that
+ * starts inside it is a bug. A large IO page lies within a physically
+ * contiguous run that one iommu_map() mapped, and no larger than the
+ * domain's largest page size, so an unmap may end where the PFNs break,
+ * at an IOVA aligned to that size, or at @last. The buffer may be smaller
+ * than what the fill used (its allocation failed, or the test budget
+ * changed), so a chunk's end is no such place: each chunk is unmapped up
+ * to the last one inside it, and the run after that waits for the next
+ * chunk. Each page is read once, and the scan for the cut stops at the
+ * first one from the chunk's end.
  */
 static void iopt_area_unfill_range(struct iopt_area *area,
 				   struct iommu_domain **domains,
 				   unsigned int ndomains, unsigned long index,
 				   unsigned long last, struct iopt_pfn_buffer *buf)
 {
-	struct iopt_pages *pages = area->pages;
 	struct iommu_domain *storage = area->storage_domain;
+	bool merge = !area->iopt->disable_large_pages;
+	struct iopt_unfill_run run = {};
+	unsigned long *pfns = buf->pfns;
+	unsigned long max_pgsize = 0;
+	unsigned int d;
 
+	for (d = 0; d != ndomains; d++)
+		max_pgsize = max(max_pgsize,
+				 1UL << __fls(domains[d]->pgsize_bitmap));
 	area->storage_domain = domains[0];
 	while (index <= last) {
-		unsigned long n = min(buf->len, last - index + 1), cut;
-		unsigned int d;
+		unsigned long n = min(buf->len, last - index + 1);
+		/* Where page @index would start, even the area's first. */
+		unsigned long iova = iopt_area_iova(area) - area->page_offset +
+				     (index - iopt_area_index(area)) * PAGE_SIZE;
+		unsigned long tail, aligned;
 
-		iopt_area_read_pfns(area, index, buf->pfns, n);
-		cut = iopt_area_unmap_cut(area, index, last, buf->pfns, n);
-		if (!cut) {
-			index = iopt_area_unfill_run(area, domains, ndomains,
-						     index, last, buf);
+		iopt_area_read_pfns(area, index, pfns, n);
+		if (index + n - 1 == last || !merge) {
+			/* No large IO pages, or the last chunk. */
+			iopt_area_unfill_upto(area, domains, ndomains, &run,
+					      index, pfns, n);
+			index += n;
 			continue;
 		}
-		for (d = 0; d != ndomains; d++)
-			iopt_area_unmap_pfns(area, domains[d], index, cut);
-		iopt_pages_release(pages, index, buf->pfns, cut, area);
-		index += cut;
+		/* The chunk's last page at an IOVA aligned to max_pgsize. */
+		aligned = ALIGN_DOWN(iova + (n - 1) * PAGE_SIZE, max_pgsize);
+		aligned = aligned > iova ? (aligned - iova) / PAGE_SIZE : 0;
+		for (tail = n - 1; tail > aligned; tail--)
+			if (pfns[tail] != pfns[tail - 1] + 1)
+				break;
+		if (!tail && run.npages &&
+		    pfns[0] == run.first_pfn + run.npages &&
+		    iova & (max_pgsize - 1)) {
+			/* The whole chunk goes on with the run. */
+			run.npages += n;
+		} else {
+			iopt_area_unfill_upto(area, domains, ndomains, &run,
+					      index, pfns, tail);
+			run.index = index + tail;
+			run.first_pfn = pfns[tail];
+			run.npages = n - tail;
+		}
+		index += n;
+		cond_resched();
 	}
 	area->storage_domain = storage;
 }

@@ -3144,27 +3144,40 @@ TEST_F(domain, filled_with_large_pages)
  * allocation failed, here the test budget shrank after the fill) still
  * unmaps huge IO pages whole: the mock, as VT-d, takes a whole huge IO page
  * for an unmap that ends inside it, and WARNs at one that starts inside.
- * Every pin is dropped and the page table is left empty.
+ * Every pin is dropped and the page table is left empty, for buffers of
+ * 2 PFNs (the least the test budget allows) up to a whole hugetlb page.
  */
 TEST_F(domain, unmap_huge_in_small_chunks)
 {
-	size_t len = 2 * MiB;
+	/* 100 PFNs at a time: no chunk ends on a huge IO page's edge. */
+	static const size_t chunks[] = { 100, 2, 16, 300, 1000 };
+	size_t len = 2 * MiB, io_pages = len / (page_size / 2), i;
 	long pool = hugepage_get();
 	uint32_t stdev, idev, hwpt;
+	char field[64];
 	uint8_t *mem;
 
 	if (pool < 0)
 		SKIP(return, "no 2 MiB hugetlbfs page to be had");
 	mem = map_huge_on_mock(_metadata, self->fd, self->ioas, &stdev, &idev,
 			       &hwpt);
-	EXPECT_EQ(0, md_check_refs(self->fd, mem, len, 1));
-
-	/* 100 PFNs at a time: no chunk ends on a huge IO page's edge. */
-	ASSERT_EQ(0, set_temp_memory_limit(self->fd, 100 * sizeof(long)));
-	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, APERTURE, len, NULL));
-	EXPECT_EQ(0, set_temp_memory_limit(self->fd, TEMP_MEMORY_DEFAULT));
-	EXPECT_EQ(0, md_check_refs(self->fd, mem, len, 0));
-	EXPECT_TRUE(hwpt_has(hwpt, "mock_io_pages=0"));
+	snprintf(field, sizeof(field), "mock_huge_io_pages=%zu", io_pages);
+	for (i = 0; i != ARRAY_SIZE(chunks); i++) {
+		if (i) {
+			ASSERT_EQ(0, map_fixed(self->fd, self->ioas, mem, len,
+					       APERTURE));
+			ASSERT_TRUE(hwpt_has(hwpt, field));
+		}
+		EXPECT_EQ(0, md_check_refs(self->fd, mem, len, 1));
+		ASSERT_EQ(0, set_temp_memory_limit(self->fd,
+						   chunks[i] * sizeof(long)));
+		EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, APERTURE, len,
+					NULL));
+		EXPECT_EQ(0, set_temp_memory_limit(self->fd,
+						   TEMP_MEMORY_DEFAULT));
+		EXPECT_EQ(0, md_check_refs(self->fd, mem, len, 0));
+		EXPECT_TRUE(hwpt_has(hwpt, "mock_io_pages=0"));
+	}
 
 	EXPECT_EQ(0, destroy(self->fd, stdev));
 	munmap(mem, len);
