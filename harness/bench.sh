@@ -4,7 +4,8 @@
 # boot, on the same device and memory. Builds the bench kernel in
 # $CACHE/bench-obj (tinyconfig + the x86, iommufd and bench fragments) and
 # the guest program harness/bench/bench.c, boots them, and writes the
-# report: $OUT/bench.md (a table) and $OUT/bench.png (the ratios as bars).
+# report: $OUT/bench.md (a table), $OUT/bench.png (the ratios as bars) and
+# $OUT/bench-resident.png (churn against resident mappings, a curve).
 # BENCH_REPS (default 5) repetitions of every measurement.
 # 'bench.sh report' only writes the report again from the last run.
 # PROFILE=WORKLOAD (4k, thp, hugetlb, churn, copy or mock) takes a perf
@@ -77,21 +78,31 @@ profile_report() {
 	echo "    profile: $OUT/bench-profile.txt"
 }
 
-# The table and the chart from the results.
+# The table and the charts from the results.
 report() {
-	local data=$OUT/bench.dat rows reps
+	local data=$OUT/bench.dat curve=$OUT/bench-resident.dat rows reps
 
 	step "bench: writing $md and $png"
 	tr -d '\r' <"$results" >"$results.txt"
 	grep -q '^bench ' "$results.txt" || die "no measurements in $results"
-	awk -v dat="$data" -f "$TOP/harness/bench/report.awk" "$results.txt" \
-		>"$md.tmp"
+	awk -v dat="$data" -v curve="$curve" \
+		-f "$TOP/harness/bench/report.awk" "$results.txt" >"$md.tmp"
 	mv "$md.tmp" "$md"
 	rows=$(wc -l <"$data")
 	reps=$(sed -n 's/^# iommufd bench: .*, \([0-9]*\) repetitions.*/\1/p' \
 		"$results.txt")
-	gnuplot -e "data='$data'; out='$png'; rows=$rows; reps=${reps:-0}" \
-		"$TOP/harness/bench/chart.gp"
+	# Each chart only where the run had rows for it.
+	rm -f "$png" "$OUT/bench-resident.png"
+	[ "$rows" = 0 ] ||
+		gnuplot -e "data='$data'; out='$png'; rows=$rows; reps=${reps:-0}" \
+			"$TOP/harness/bench/chart.gp"
+	[ -s "$curve" ] || return 0
+	gnuplot -e "data='$curve'; out='$OUT/bench-resident.png'" \
+		-e "what='4 KiB map+unmap churn against resident 4 KiB mappings'" \
+		-e "xlabel='other 4 KiB mappings in the same IOAS or container'" \
+		-e "ylabel='µs per map+unmap pair (TCG)'" \
+		"$TOP/harness/bench/curve.gp"
+	echo "    curve: $OUT/bench-resident.png"
 }
 
 [ "${1:-}" = report ] || run
@@ -107,5 +118,5 @@ echo
 cat "$md"
 echo
 echo "    table: $md"
-echo "    chart: $png"
+[ ! -f "$png" ] || echo "    chart: $png"
 step "bench: done"

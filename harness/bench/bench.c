@@ -6,10 +6,11 @@
  *	bench [REPS [WORKLOAD...]]
  *
  * REPS (default 5, or bench.reps=N on the kernel command line, which a REPS
- * of 0 keeps) is how many times each measurement is taken; WORKLOAD narrows the run to some of
- * 4k, thp, hugetlb, churn, copy and mock. Each repetition sets a backend
- * up, times only its ioctls with CLOCK_MONOTONIC, and tears it down; the
- * backend that goes first alternates from one repetition to the next.
+ * of 0 keeps) is how many times each measurement is taken (at most 3 for
+ * resident); WORKLOAD narrows the run to some of 4k, thp, hugetlb, churn,
+ * resident, copy and mock. Each repetition sets a backend up, times only
+ * its ioctls with CLOCK_MONOTONIC, and tears it down; the backend that goes
+ * first alternates from one repetition to the next.
  *
  * stdout has one line per measured row, for the host to parse:
  *
@@ -55,6 +56,11 @@
 #define CHURN_LEN	(16 * MIB)	/* the churn cycles through this */
 #define CHURN_PAIRS	4096
 #define MAX_REPS	99
+#define RES_IOVA	(4 * GIB)	/* resident mappings, a hole apart */
+#define RES_LEN		(16 * MIB)	/* the pages they cycle through */
+#define RES_REPS	3		/* 10^6 maps a backend a repetition */
+#define DMA_ENTRY_LIMIT	"/sys/module/vfio_iommu_type1/parameters/dma_entry_limit"
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 #define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
 #define BENCH_PIN	"/sys/kernel/debug/iommufd/bench_pin"
@@ -72,8 +78,10 @@ struct row {
 
 enum {
 	MAP_4K, UNMAP_4K, MAP_THP, UNMAP_THP, MAP_HUGE, UNMAP_HUGE,
-	CHURN, COPY_MAP, COPY_UNMAP, MOCK_MAP, MOCK_UNMAP,
-	MEM_4K, MEM_THP, MEM_HUGE, SLAB_4K, SLAB_THP, SLAB_HUGE,
+	CHURN, RES_1E2, RES_1E3, RES_1E4, RES_1E5, RES_1E6, RES_GROWTH,
+	COPY_MAP, COPY_UNMAP, MOCK_MAP, MOCK_UNMAP,
+	MEM_4K, MEM_THP, MEM_HUGE, MEM_RES, SLAB_4K, SLAB_THP, SLAB_HUGE,
+	SLAB_RES,
 	NR_ROWS
 };
 
@@ -85,6 +93,18 @@ static struct row rows[NR_ROWS] = {
 	[MAP_HUGE] = { "map-hugetlb", "ms", "map 1 GiB, hugetlbfs 2 MiB" },
 	[UNMAP_HUGE] = { "unmap-hugetlb", "ms", "unmap 1 GiB, hugetlbfs 2 MiB" },
 	[CHURN] = { "churn-4k", "us", "map+unmap one 4 KiB page (per pair)" },
+	[RES_1E2] = { "churn-res-100", "us",
+		      "map+unmap one 4 KiB page, 10^2 mappings resident" },
+	[RES_1E3] = { "churn-res-1000", "us",
+		      "map+unmap one 4 KiB page, 10^3 mappings resident" },
+	[RES_1E4] = { "churn-res-10000", "us",
+		      "map+unmap one 4 KiB page, 10^4 mappings resident" },
+	[RES_1E5] = { "churn-res-100000", "us",
+		      "map+unmap one 4 KiB page, 10^5 mappings resident" },
+	[RES_1E6] = { "churn-res-1000000", "us",
+		      "map+unmap one 4 KiB page, 10^6 mappings resident" },
+	[RES_GROWTH] = { "churn-res-growth", "x",
+			 "churn with 10^6 resident / with 10^2, each backend" },
 	[COPY_MAP] = { "copy-map", "ms",
 		       "1 GiB into a 2nd device's space (type1 map, IOAS_COPY)" },
 	[COPY_UNMAP] = { "copy-unmap", "ms", "unmap the copied 1 GiB" },
@@ -96,9 +116,13 @@ static struct row rows[NR_ROWS] = {
 	[MEM_THP] = { "mem-thp", "KiB/GiB", "kernel memory (free memory drop), THP" },
 	[MEM_HUGE] = { "mem-hugetlb", "KiB/GiB",
 		       "kernel memory (free memory drop), hugetlbfs" },
+	[MEM_RES] = { "mem-res", "B",
+		      "kernel memory per resident 4 KiB mapping (free memory drop)" },
 	[SLAB_4K] = { "slab-4k", "KiB/GiB", "Slab growth, 4 KiB" },
 	[SLAB_THP] = { "slab-thp", "KiB/GiB", "Slab growth, THP" },
 	[SLAB_HUGE] = { "slab-hugetlb", "KiB/GiB", "Slab growth, hugetlbfs" },
+	[SLAB_RES] = { "slab-res", "B",
+		       "Slab growth per resident 4 KiB mapping" },
 };
 
 static int reps = 5;
@@ -725,63 +749,209 @@ static void workload_hugetlb(void)
  */
 #define CHURN_SLICE	256
 
+/*
+ * CHURN_PAIRS pairs on each backend of @c, in turns of CHURN_SLICE pairs,
+ * the first backend chosen by @turn; the time per pair goes to @row, the
+ * slices' ratios to @paired.
+ */
+static void churn_measure(struct ctx c[NR_COLS], struct buffer *b, int turn,
+			  int row, double *paired, int *npaired)
+{
+	double spent[NR_COLS] = {}, slice[NR_COLS] = {}, t0;
+	int n, i, k, col;
+	char *page;
+
+	for (n = 0; n < CHURN_PAIRS; n += CHURN_SLICE) {
+		for (i = 0; i < NR_COLS; i++) {
+			const struct backend *be;
+
+			col = col_at(turn + n / CHURN_SLICE, i);
+			if (col_skipped(col))
+				continue;
+			be = vfio_pair[col];
+			/* The clock is read per slice, not per pair. */
+			t0 = now_us();
+			for (k = n; k < n + CHURN_SLICE; k++) {
+				page = b->mem + k % (b->len / PAGE) * PAGE;
+				check(be->map(&c[col], 0, page, PAGE,
+					      BIG_IOVA),
+				      "churn map");
+				check(be->unmap(&c[col], 0, BIG_IOVA, PAGE),
+				      "churn unmap");
+			}
+			slice[col] = now_us() - t0;
+			spent[col] += slice[col];
+		}
+		if (only_col < 0)
+			paired[(*npaired)++] = slice[FD] / slice[T1];
+	}
+	for (col = 0; col < NR_COLS; col++) {
+		if (!col_skipped(col))
+			record(row, col, spent[col] / CHURN_PAIRS);
+	}
+}
+
+/* Both backends at once, each on its own edu, which alternates too. */
+static void pair_open(struct ctx c[NR_COLS], int rep)
+{
+	int col;
+
+	for (col = 0; col < NR_COLS; col++) {
+		if (!col_skipped(col))
+			vfio_pair[col]->open(&c[col], (col + rep) % 2, 1);
+	}
+}
+
+static void pair_close(struct ctx c[NR_COLS])
+{
+	int col;
+
+	for (col = 0; col < NR_COLS; col++) {
+		if (!col_skipped(col))
+			vfio_pair[col]->close(&c[col]);
+	}
+}
+
 static void workload_churn(void)
 {
 	static double paired[MAX_REPS * CHURN_PAIRS / CHURN_SLICE];
-	double spent[NR_COLS], slice[NR_COLS], t0;
 	struct ctx c[NR_COLS];
-	int rep, i, col, n, npaired = 0;
+	int rep, npaired = 0;
 	struct buffer b;
-	char *page;
 
 	progress("4 KiB map+unmap churn, %d pairs", CHURN_PAIRS);
 	buffer_alloc(&b, CHURN_LEN, ANON_4K);
 	for (rep = 0; rep < reps; rep++) {
-		for (col = 0; col < NR_COLS; col++) {
-			spent[col] = 0;
-			/* Which edu each backend gets alternates too. */
-			if (!col_skipped(col))
-				vfio_pair[col]->open(&c[col], (col + rep) % 2,
-						     1);
-		}
-		for (n = 0; n < CHURN_PAIRS; n += CHURN_SLICE) {
-			for (i = 0; i < NR_COLS; i++) {
-				const struct backend *be;
-				int k;
-
-				col = col_at(rep + n / CHURN_SLICE, i);
-				if (col_skipped(col))
-					continue;
-				be = vfio_pair[col];
-				slice[col] = 0;
-				/* The clock is read per slice, not per pair. */
-				t0 = now_us();
-				for (k = n; k < n + CHURN_SLICE; k++) {
-					page = b.mem +
-					       k % (CHURN_LEN / PAGE) * PAGE;
-					check(be->map(&c[col], 0, page, PAGE,
-						      BIG_IOVA),
-					      "churn map");
-					check(be->unmap(&c[col], 0, BIG_IOVA,
-							PAGE),
-					      "churn unmap");
-				}
-				slice[col] = now_us() - t0;
-				spent[col] += slice[col];
-			}
-			if (only_col < 0)
-				paired[npaired++] = slice[FD] / slice[T1];
-		}
-		for (col = 0; col < NR_COLS; col++) {
-			if (col_skipped(col))
-				continue;
-			vfio_pair[col]->close(&c[col]);
-			record(CHURN, col, spent[col] / CHURN_PAIRS);
-		}
+		pair_open(c, rep);
+		churn_measure(c, &b, rep, CHURN, paired, &npaired);
+		pair_close(c);
 	}
 	if (npaired)
 		rows[CHURN].paired = median(paired, npaired);
 	row_print(CHURN);
+	buffer_free(&b);
+}
+
+/* Map resident pages [from, to) of @b, each alone, a page apart. */
+static void resident_map(const struct backend *be, struct ctx *c,
+			 struct buffer *b, long from, long to)
+{
+	long i;
+
+	for (i = from; i < to; i++)
+		check(be->map(c, 0, b->mem + i % (b->len / PAGE) * PAGE, PAGE,
+			      RES_IOVA + 2 * i * PAGE),
+		      "resident map");
+}
+
+/*
+ * How many mappings type1 takes under its default dma_entry_limit: the
+ * next one must fail with ENOSPC, the failure QEMU reports as "VFIO_MAP_DMA
+ * failed: No space left on device" for a large guest with a vIOMMU.
+ */
+static unsigned long type1_default_limit(struct buffer *b, const char *limit)
+{
+	unsigned long n;
+	struct ctx c;
+
+	type1.open(&c, 0, 1);
+	for (n = 0; n <= strtoul(limit, NULL, 10); n++) {
+		if (type1.map(&c, 0, b->mem + n % (b->len / PAGE) * PAGE, PAGE,
+			      RES_IOVA + 2 * n * PAGE))
+			break;
+	}
+	if (errno != ENOSPC)
+		die("type1 refused mapping %lu with %s, not ENOSPC", n + 1,
+		    strerror(errno));
+	type1.close(&c);
+	return n;
+}
+
+/*
+ * What a large guest with a vIOMMU makes QEMU do: the 4 KiB churn, while
+ * 10^2 ... 10^6 other 4 KiB mappings stay in the same IOAS or container.
+ * type1 needs its dma_entry_limit raised past 65535 for this; first the
+ * default is shown refusing. Both backends hold their mappings at once
+ * and take turns, as in the churn.
+ */
+static void workload_resident(void)
+{
+	static const int step_rows[] = { RES_1E2, RES_1E3, RES_1E4, RES_1E5,
+					 RES_1E6 };
+	static double paired[ARRAY_SIZE(step_rows)]
+			    [MAX_REPS * CHURN_PAIRS / CHURN_SLICE];
+	int npaired[ARRAY_SIZE(step_rows)] = {}, rep, step, col, nreps;
+	char limit[32] = "";
+	struct ctx c[NR_COLS];
+	long resident;
+	struct buffer b;
+	double growth;
+
+	nreps = reps < RES_REPS ? reps : RES_REPS;
+	progress("4 KiB churn with 10^2 to 10^6 resident mappings, %d repetitions",
+		 nreps);
+	buffer_alloc(&b, RES_LEN, ANON_4K);
+	check_neg(read_str(DMA_ENTRY_LIMIT, limit, sizeof(limit)),
+		  "read " DMA_ENTRY_LIMIT);
+	if (!col_skipped(T1))
+		printf("# resident: type1 with dma_entry_limit=%s took %lu mappings and refused the next with ENOSPC\n",
+		       limit, type1_default_limit(&b, limit));
+	check_neg(write_file(DMA_ENTRY_LIMIT, "2000000"),
+		  "raise " DMA_ENTRY_LIMIT);
+	printf("# resident: type1 measured with dma_entry_limit=2000000; %d repetitions\n",
+	       nreps);
+	for (rep = 0; rep < nreps; rep++) {
+		pair_open(c, rep);
+		resident = 0;
+		for (step = 0; step < (int)ARRAY_SIZE(step_rows); step++) {
+			long want = 100;
+			int i;
+
+			for (i = 0; i < step; i++)
+				want *= 10;
+			for (col = 0; col < NR_COLS; col++) {
+				struct meminfo before, after;
+
+				if (col_skipped(col))
+					continue;
+				meminfo_read(&before);
+				resident_map(vfio_pair[col], &c[col], &b,
+					     resident, want);
+				if (want != 1000000)
+					continue;
+				/* 9 * 10^5 more: the memory of each. */
+				meminfo_read(&after);
+				record(MEM_RES, col,
+				       (double)(before.free - after.free) *
+					       KIB / (want - resident));
+				record(SLAB_RES, col,
+				       (double)(after.slab - before.slab) *
+					       KIB / (want - resident));
+			}
+			resident = want;
+			churn_measure(c, &b, rep, step_rows[step],
+				      paired[step], &npaired[step]);
+		}
+		pair_close(c);
+	}
+	check_neg(write_file(DMA_ENTRY_LIMIT, limit), "restore " DMA_ENTRY_LIMIT);
+	for (step = 0; step < (int)ARRAY_SIZE(step_rows); step++) {
+		if (npaired[step])
+			rows[step_rows[step]].paired =
+				median(paired[step], npaired[step]);
+		row_print(step_rows[step]);
+	}
+	/* Each backend's growth from 10^2 to 10^6, repetition by repetition. */
+	for (rep = 0; rep < nreps; rep++) {
+		for (col = 0; col < NR_COLS; col++) {
+			if (col_skipped(col))
+				continue;
+			growth = rows[RES_1E6].val[col][rep] /
+				 rows[RES_1E2].val[col][rep];
+			record(RES_GROWTH, col, growth);
+		}
+	}
+	row_print(RES_GROWTH);
 	buffer_free(&b);
 }
 
@@ -958,6 +1128,8 @@ int main(int argc, char **argv)
 		workload_hugetlb();
 	if (wanted(argc, argv, "churn"))
 		workload_churn();
+	if (wanted(argc, argv, "resident"))
+		workload_resident();
 	if (wanted(argc, argv, "copy"))
 		workload_copy(&b4k);
 	if (wanted(argc, argv, "mock"))
