@@ -5,7 +5,7 @@
 # $CACHE/bench-obj (tinyconfig + the x86, iommufd and bench fragments) and
 # the guest program harness/bench/bench.c, boots them, and writes the
 # report: $OUT/bench.md (a table), $OUT/bench.png (the ratios as bars) and
-# $OUT/bench-resident.png (churn against resident mappings, a curve).
+# $OUT/bench-resident.png and bench-domains.png (the scale rows, curves).
 # BENCH_REPS (default 5) repetitions of every measurement.
 # 'bench.sh report' only writes the report again from the last run.
 # PROFILE=WORKLOAD (4k, thp, hugetlb, churn, copy or mock) takes a perf
@@ -80,29 +80,40 @@ profile_report() {
 
 # The table and the charts from the results.
 report() {
-	local data=$OUT/bench.dat curve=$OUT/bench-resident.dat rows reps
+	local data=$OUT/bench.dat rows reps
 
 	step "bench: writing $md and $png"
 	tr -d '\r' <"$results" >"$results.txt"
 	grep -q '^bench ' "$results.txt" || die "no measurements in $results"
-	awk -v dat="$data" -v curve="$curve" \
+	awk -v dat="$data" -v curves="$OUT/bench" \
 		-f "$TOP/harness/bench/report.awk" "$results.txt" >"$md.tmp"
 	mv "$md.tmp" "$md"
 	rows=$(wc -l <"$data")
 	reps=$(sed -n 's/^# iommufd bench: .*, \([0-9]*\) repetitions.*/\1/p' \
 		"$results.txt")
 	# Each chart only where the run had rows for it.
-	rm -f "$png" "$OUT/bench-resident.png"
+	rm -f "$png" "$OUT/bench-resident.png" "$OUT/bench-domains.png"
 	[ "$rows" = 0 ] ||
 		gnuplot -e "data='$data'; out='$png'; rows=$rows; reps=${reps:-0}" \
 			"$TOP/harness/bench/chart.gp"
-	[ -s "$curve" ] || return 0
-	gnuplot -e "data='$curve'; out='$OUT/bench-resident.png'" \
-		-e "what='4 KiB map+unmap churn against resident 4 KiB mappings'" \
-		-e "xlabel='other 4 KiB mappings in the same IOAS or container'" \
-		-e "ylabel='µs per map+unmap pair (TCG)'" \
+	curve resident "VFIO type1" \
+		"4 KiB map+unmap churn against resident 4 KiB mappings" \
+		"other 4 KiB mappings in the same IOAS or container" \
+		"µs per map+unmap pair (TCG)"
+	curve domains "bare pin_user_pages" \
+		"map of 1 GiB of 4 KiB pages into an IOAS with N mock page tables" \
+		"page tables (a mock device, and more from IOMMU_HWPT_ALLOC)" \
+		"ms (TCG)"
+}
+
+# curve NAME COLUMN1 TITLE XLABEL YLABEL: $OUT/bench-NAME.png from
+# $OUT/bench-NAME.dat, if the run had its rows.
+curve() {
+	[ -s "$OUT/bench-$1.dat" ] || return 0
+	gnuplot -e "data='$OUT/bench-$1.dat'; out='$OUT/bench-$1.png'" \
+		-e "first='$2'; what='$3'; xlabel='$4'; ylabel='$5'" \
 		"$TOP/harness/bench/curve.gp"
-	echo "    curve: $OUT/bench-resident.png"
+	echo "    curve: $OUT/bench-$1.png"
 }
 
 [ "${1:-}" = report ] || run

@@ -8,7 +8,7 @@
  * REPS (default 5, or bench.reps=N on the kernel command line, which a REPS
  * of 0 keeps) is how many times each measurement is taken (at most 3 for
  * resident); WORKLOAD narrows the run to some of 4k, thp, hugetlb, churn,
- * resident, copy and mock. Each repetition sets a backend up, times only
+ * resident, copy, mock and domains. Each repetition sets a backend up, times only
  * its ioctls with CLOCK_MONOTONIC, and tears it down; the backend that goes
  * first alternates from one repetition to the next.
  *
@@ -80,6 +80,7 @@ enum {
 	MAP_4K, UNMAP_4K, MAP_THP, UNMAP_THP, MAP_HUGE, UNMAP_HUGE,
 	CHURN, RES_1E2, RES_1E3, RES_1E4, RES_1E5, RES_1E6, RES_GROWTH,
 	COPY_MAP, COPY_UNMAP, MOCK_MAP, MOCK_UNMAP,
+	DOM_1, DOM_2, DOM_4, DOM_8, DOM_16, DOM_32, DOM_MARGINAL,
 	MEM_4K, MEM_THP, MEM_HUGE, MEM_RES, SLAB_4K, SLAB_THP, SLAB_HUGE,
 	SLAB_RES,
 	NR_ROWS
@@ -112,6 +113,14 @@ static struct row rows[NR_ROWS] = {
 		       "mock domain map 1 GiB vs bare pin_user_pages" },
 	[MOCK_UNMAP] = { "mock-unmap", "ms",
 			 "mock domain unmap 1 GiB vs bare unpin_user_pages" },
+	[DOM_1] = { "domains-1", "ms", "map 1 GiB into 1 mock page table" },
+	[DOM_2] = { "domains-2", "ms", "map 1 GiB into 2 mock page tables" },
+	[DOM_4] = { "domains-4", "ms", "map 1 GiB into 4 mock page tables" },
+	[DOM_8] = { "domains-8", "ms", "map 1 GiB into 8 mock page tables" },
+	[DOM_16] = { "domains-16", "ms", "map 1 GiB into 16 mock page tables" },
+	[DOM_32] = { "domains-32", "ms", "map 1 GiB into 32 mock page tables" },
+	[DOM_MARGINAL] = { "domains-marginal", "x",
+			   "each page table past the 1st / the 1st's page table writes" },
 	[MEM_4K] = { "mem-4k", "KiB/GiB", "kernel memory (free memory drop), 4 KiB" },
 	[MEM_THP] = { "mem-thp", "KiB/GiB", "kernel memory (free memory drop), THP" },
 	[MEM_HUGE] = { "mem-hugetlb", "KiB/GiB",
@@ -243,6 +252,7 @@ struct ctx {
 	int fd[2];		/* containers, or the iommufd in fd[0] */
 	int dev[2];		/* groups, or device cdevs */
 	uint32_t ioas[2];
+	uint32_t mock_idev;	/* the mock device of mock_open() */
 };
 
 struct backend {
@@ -402,6 +412,7 @@ static void mock_open(struct ctx *c, int first, int ndev)
 	cmd.id = c->ioas[0];
 	check(ioctl(c->fd[0], IOMMU_TEST_CMD, &cmd),
 	      "IOMMU_TEST_CMD(IOMMU_TEST_OP_MOCK_DOMAIN)");
+	c->mock_idev = cmd.mock_domain.out_idev_id;
 }
 
 /* The bare pin loop: debugfs iommufd/bench_pin, kept open meanwhile. */
@@ -1030,6 +1041,86 @@ static void workload_mock(struct buffer *b)
 	bench_map_unmap(mock_pair, b, MOCK_MAP, MOCK_UNMAP, -1, -1);
 }
 
+/* Another page table for the mock device @idev of @c's IOAS. */
+static void mock_add_hwpt(struct ctx *c, uint32_t idev)
+{
+	struct iommu_hwpt_alloc alloc = {
+		.size = sizeof(alloc),
+		.dev_id = idev,
+		.pt_id = c->ioas[0],
+	};
+
+	check(ioctl(c->fd[0], IOMMU_HWPT_ALLOC, &alloc), "IOMMU_HWPT_ALLOC");
+}
+
+/*
+ * A map into an IOAS with 1, 2, 4 ... 32 page tables (a mock device's
+ * domain, and IOMMU_HWPT_ALLOC's more), against the bare pin of the same
+ * 1 GiB in the type1 column. The pins are shared: each page table past
+ * the first should cost its page table writes only, which the first's
+ * time less the bare pin's measures (the domains-marginal row, whose
+ * target is on iommufd's own value).
+ */
+static void workload_domains(struct buffer *b)
+{
+	static const int step_rows[] = { DOM_1, DOM_2, DOM_4, DOM_8, DOM_16,
+					 DOM_32 };
+	int rep, step, i, ndomains;
+	double t0, t1;
+	struct ctx c;
+
+	progress("1 GiB into an IOAS with 1 to 32 mock page tables");
+	for (rep = 0; rep < reps; rep++) {
+		for (step = 0; step < (int)ARRAY_SIZE(step_rows); step++) {
+			ndomains = 1 << step;
+			if (!col_skipped(T1)) {
+				bare_open(&c, 0, 0);
+				t0 = now_us();
+				check(bare_map(&c, 0, b->mem, b->len, 0),
+				      "domains: bare pin");
+				t1 = now_us();
+				check(bare_unmap(&c, 0, 0, 0),
+				      "domains: bare unpin");
+				ctx_close(&c);
+				record(step_rows[step], T1, (t1 - t0) / 1e3);
+			}
+			if (col_skipped(FD))
+				continue;
+			mock_open(&c, 0, 1);
+			for (i = 1; i < ndomains; i++)
+				mock_add_hwpt(&c, c.mock_idev);
+			t0 = now_us();
+			check(iommufd_map(&c, 0, b->mem, b->len, BIG_IOVA),
+			      rows[step_rows[step]].id);
+			t1 = now_us();
+			check(iommufd_unmap(&c, 0, BIG_IOVA, b->len),
+			      "domains: unmap");
+			ctx_close(&c);
+			record(step_rows[step], FD, (t1 - t0) / 1e3);
+		}
+	}
+	printf("# domains-*: the type1 column is a bare pin_user_pages_fast(FOLL_LONGTERM) of the same 1 GiB\n");
+	for (step = 0; step < (int)ARRAY_SIZE(step_rows); step++)
+		row_print(step_rows[step]);
+	/*
+	 * Per repetition: (time at 32 - time at 1) / 31 against (time at 1 -
+	 * the bare pin), in the iommufd column; the type1 column is 1.
+	 */
+	for (rep = 0; rep < reps && !col_skipped(T1) && !col_skipped(FD);
+	     rep++) {
+		double one = rows[DOM_1].val[FD][rep];
+		double writes = one - rows[DOM_1].val[T1][rep];
+
+		if (writes <= 0)
+			die("a mock page table took no time over the bare pin");
+		record(DOM_MARGINAL, T1, 1);
+		record(DOM_MARGINAL, FD,
+		       (rows[DOM_32].val[FD][rep] - one) / 31 / writes);
+	}
+	if (rows[DOM_MARGINAL].n[FD])
+		row_print(DOM_MARGINAL);
+}
+
 /* The two edus that are each alone in an IOMMU group, given to vfio-pci. */
 static void edus_claim(void)
 {
@@ -1118,7 +1209,7 @@ int main(int argc, char **argv)
 	thp_set("never");
 
 	if (wanted(argc, argv, "4k") || wanted(argc, argv, "copy") ||
-	    wanted(argc, argv, "mock"))
+	    wanted(argc, argv, "mock") || wanted(argc, argv, "domains"))
 		buffer_4k_alloc(&b4k);
 	if (wanted(argc, argv, "4k"))
 		workload_4k(&b4k);
@@ -1134,6 +1225,8 @@ int main(int argc, char **argv)
 		workload_copy(&b4k);
 	if (wanted(argc, argv, "mock"))
 		workload_mock(&b4k);
+	if (wanted(argc, argv, "domains"))
+		workload_domains(&b4k);
 
 	for (i = MEM_4K; i < NR_ROWS; i++) {
 		if (rows[i].n[T1] || rows[i].n[FD])

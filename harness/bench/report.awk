@@ -1,12 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0
 # The markdown table of 'make bench' from the bench program's output:
-#   awk -v dat=CHART_DATA -v curve=CURVE_DATA -f report.awk RESULTS >bench.md
+#   awk -v dat=CHART_DATA -v curves=PREFIX -f report.awk RESULTS >bench.md
 # Every "bench <row> <unit> type1 <med> <min> <max> iommufd <med> <min> <max>
 # [ratio <paired ratio>]" line becomes a table row, named by the
 # "# <row>: <what>, <unit>" line before it. Rows with a target on the ratio
 # also go to CHART_DATA for the chart: "index, quoted name, ratio, target,
-# colour", tab separated. The churn-res-N rows go to CURVE_DATA for the
-# resident curve: "N, type1 median, min, max, iommufd median, min, max".
+# colour", tab separated. The churn-res-N and domains-N rows go to
+# PREFIX-resident.dat and PREFIX-domains.dat for their curves: "N, type1
+# median, min, max, iommufd median, min, max".
 
 # A number with three significant digits or so.
 function num(x) {
@@ -35,12 +36,15 @@ function target(id) {
 function own_target(id) {
 	if (id == "churn-res-growth")
 		return 2.0
+	if (id == "domains-marginal")
+		return 1.2
 	return ""
 }
 
 BEGIN {
 	printf "" >dat
-	printf "" >curve
+	printf "" >(curves "-resident.dat")
+	printf "" >(curves "-domains.dat")
 	print "| workload | unit | type1 median (min–max) | iommufd median (min–max) | iommufd/type1 (paired) | target | met |"
 	print "| --- | --- | --- | --- | --- | --- | --- |"
 }
@@ -52,7 +56,7 @@ BEGIN {
 }
 
 # Context worth keeping under the table.
-/^# (iommufd bench|THP at|4k:|thp:|hugetlb:|resident:|edu |done)/ {
+/^# (iommufd bench|THP at|4k:|thp:|hugetlb:|resident:|domains-\*:|edu |done)/ {
 	notes = notes "- " substr($0, 3) "\n"
 	next
 }
@@ -84,9 +88,13 @@ $1 == "bench" && (NF == 11 || (NF == 13 && $12 == "ratio")) {
 		name, unit, num($5), num($6), num($7), num($9), num($10),
 		num($11), ratio == "" ? "n/a" : sprintf("%.2f", ratio),
 		shown, mark
-	if (id ~ /^churn-res-[0-9]+$/)
-		printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", substr(id, 11), $5, $6,
-			$7, $9, $10, $11 >curve
+	if (id ~ /^(churn-res|domains)-[0-9]+$/) {
+		file = curves (id ~ /^domains/ ? "-domains.dat" : "-resident.dat")
+		x = id
+		sub(/.*-/, "", x)
+		printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x, $5, $6, $7, $9,
+			$10, $11 >file
+	}
 	if (t != "" && ratio != "")
 		printf "%d\t\"%s\"\t%.4f\t%s\t%s\n", ++n, name, ratio, t,
 			ratio <= t ? "0x2e8b57" : "0xc0392b" >dat
@@ -111,6 +119,11 @@ END {
 	printf "each backend holds 10^2 to 10^6 other one-page mappings in the "
 	printf "same IOAS or container; their growth row divides each "
 	printf "backend's churn at 10^6 by its churn at 10^2, and its target "
-	printf "is on iommufd's own growth.\n\n"
+	printf "is on iommufd's own growth. The domains rows map 1 GiB of 4 KiB "
+	printf "pages into an IOAS with 1 to 32 mock page tables, against a "
+	printf "bare pin of it; their marginal row is what each page table past "
+	printf "the first costs, over what the first's page table writes cost "
+	printf "(its time less the bare pin), with a target on iommufd's own "
+	printf "value.\n\n"
 	printf "%s", notes
 }
