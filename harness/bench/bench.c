@@ -8,7 +8,7 @@
  * REPS (default 5, or bench.reps=N on the kernel command line, which a REPS
  * of 0 keeps) is how many times each measurement is taken (at most 3 for
  * resident); WORKLOAD narrows the run to some of 4k, thp, hugetlb, churn,
- * resident, copy, mock and domains. Each repetition sets a backend up, times only
+ * resident, copy, mock, domains and ioas. Each repetition sets a backend up, times only
  * its ioctls with CLOCK_MONOTONIC, and tears it down; the backend that goes
  * first alternates from one repetition to the next.
  *
@@ -35,6 +35,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,8 +82,9 @@ enum {
 	CHURN, RES_1E2, RES_1E3, RES_1E4, RES_1E5, RES_1E6, RES_GROWTH,
 	COPY_MAP, COPY_UNMAP, MOCK_MAP, MOCK_UNMAP,
 	DOM_1, DOM_2, DOM_4, DOM_8, DOM_16, DOM_32, DOM_MARGINAL,
+	IOAS_CREATE, IOAS_MAP_FILE, IOAS_CHANGE, IOAS_DESTROY,
 	MEM_4K, MEM_THP, MEM_HUGE, MEM_RES, SLAB_4K, SLAB_THP, SLAB_HUGE,
-	SLAB_RES,
+	SLAB_RES, SLAB_IOAS,
 	NR_ROWS
 };
 
@@ -121,6 +123,14 @@ static struct row rows[NR_ROWS] = {
 	[DOM_32] = { "domains-32", "ms", "map 1 GiB into 32 mock page tables" },
 	[DOM_MARGINAL] = { "domains-marginal", "x",
 			   "each page table past the 1st / the 1st's page table writes" },
+	[IOAS_CREATE] = { "ioas-create", "us",
+			  "create one of 10^4 IOASes (iommufd only)" },
+	[IOAS_MAP_FILE] = { "ioas-map-file", "us",
+			    "map one memfd page into each, unpinned (iommufd only)" },
+	[IOAS_CHANGE] = { "ioas-change-process", "ms",
+			  "CHANGE_PROCESS across the 10^4 (iommufd only)" },
+	[IOAS_DESTROY] = { "ioas-destroy", "us",
+			   "destroy one of the 10^4, mapped (iommufd only)" },
 	[MEM_4K] = { "mem-4k", "KiB/GiB", "kernel memory (free memory drop), 4 KiB" },
 	[MEM_THP] = { "mem-thp", "KiB/GiB", "kernel memory (free memory drop), THP" },
 	[MEM_HUGE] = { "mem-hugetlb", "KiB/GiB",
@@ -132,6 +142,8 @@ static struct row rows[NR_ROWS] = {
 	[SLAB_HUGE] = { "slab-hugetlb", "KiB/GiB", "Slab growth, hugetlbfs" },
 	[SLAB_RES] = { "slab-res", "B",
 		       "Slab growth per resident 4 KiB mapping" },
+	[SLAB_IOAS] = { "slab-ioas", "B",
+			"Slab growth per empty IOAS (iommufd only)" },
 };
 
 static int reps = 5;
@@ -544,6 +556,11 @@ static void row_print(int row)
 		return;
 	printf("# %s: %s, %s\n", r->id, r->what, r->unit);
 	for (col = 0; col < NR_COLS; col++) {
+		/* Rows type1 has no counterpart for print zeros there. */
+		if (!r->n[col] && col == T1 && r->n[FD]) {
+			r->val[T1][r->n[T1]++] = 0;
+			continue;
+		}
 		if (!r->n[col])
 			die("row %s has no %s values", r->id, col_name[col]);
 		printf("#   %-7s", col_name[col]);
@@ -1121,6 +1138,107 @@ static void workload_domains(struct buffer *b)
 		row_print(DOM_MARGINAL);
 }
 
+#define NR_IOAS		10000
+
+/* CHANGE_PROCESS from a child of this process: a process of its own. */
+static double change_process_child(int fd)
+{
+	struct iommu_ioas_change_process cmd = { .size = sizeof(cmd) };
+	int status, pipefd[2];
+	double took = -1;
+	pid_t pid;
+
+	check(pipe(pipefd), "pipe");
+	pid = fork();
+	check(pid < 0, "fork");
+	if (!pid) {
+		double t0 = now_us(), t;
+
+		if (ioctl(fd, IOMMU_IOAS_CHANGE_PROCESS, &cmd))
+			_exit(1);
+		t = now_us() - t0;
+		_exit(write(pipefd[1], &t, sizeof(t)) == sizeof(t) ? 0 : 1);
+	}
+	close(pipefd[1]);
+	if (read(pipefd[0], &took, sizeof(took)) != sizeof(took))
+		took = -1;
+	close(pipefd[0]);
+	check(waitpid(pid, &status, 0) != pid, "waitpid");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) || took < 0)
+		die("IOMMU_IOAS_CHANGE_PROCESS in a child failed");
+	return took;
+}
+
+/*
+ * A context with 10^4 IOASes, as a VMM with many vIOMMU address spaces or
+ * many guests' devices: the time to create each, to map one page of a
+ * memfd into each, CHANGE_PROCESS across all of them from another
+ * process (the live-update hand-over), and to destroy each; and the Slab
+ * growth per empty IOAS. type1 has nothing alike: its column is left
+ * empty.
+ */
+static void workload_ioas(void)
+{
+	static uint32_t ids[NR_IOAS];
+	struct meminfo before, after;
+	double t0, t1;
+	int rep, fd, memfd, i;
+	void *page;
+
+	progress("%d IOASes: create, map a file page, CHANGE_PROCESS, destroy",
+		 NR_IOAS);
+	memfd = memfd_create("bench", 0);
+	check(memfd < 0, "memfd_create");
+	check(ftruncate(memfd, PAGE), "ftruncate");
+	page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	check(page == MAP_FAILED, "mmap the memfd");
+	memset(page, 1, PAGE);
+	for (rep = 0; rep < reps && !col_skipped(FD); rep++) {
+		fd = open("/dev/iommu", O_RDWR);
+		check(fd < 0, "open /dev/iommu");
+		meminfo_read(&before);
+		t0 = now_us();
+		for (i = 0; i < NR_IOAS; i++)
+			check(ioas_alloc(fd, &ids[i]), "ioas-create");
+		t1 = now_us();
+		meminfo_read(&after);
+		record(IOAS_CREATE, FD, (t1 - t0) / NR_IOAS);
+		record(SLAB_IOAS, FD, (double)(after.slab - before.slab) *
+					      KIB / NR_IOAS);
+		t0 = now_us();
+		for (i = 0; i < NR_IOAS; i++) {
+			struct iommu_ioas_map_file map = {
+				.size = sizeof(map),
+				.flags = IOMMU_IOAS_MAP_FIXED_IOVA |
+					 IOMMU_IOAS_MAP_READABLE |
+					 IOMMU_IOAS_MAP_WRITEABLE,
+				.ioas_id = ids[i],
+				.fd = memfd,
+				.length = PAGE,
+				.iova = BIG_IOVA,
+			};
+
+			check(ioctl(fd, IOMMU_IOAS_MAP_FILE, &map),
+			      "ioas-map-file");
+		}
+		t1 = now_us();
+		record(IOAS_MAP_FILE, FD, (t1 - t0) / NR_IOAS);
+		record(IOAS_CHANGE, FD, change_process_child(fd) / 1e3);
+		t0 = now_us();
+		for (i = 0; i < NR_IOAS; i++)
+			check(iommufd_destroy(fd, ids[i]), "ioas-destroy");
+		t1 = now_us();
+		record(IOAS_DESTROY, FD, (t1 - t0) / NR_IOAS);
+		close(fd);
+	}
+	munmap(page, PAGE);
+	close(memfd);
+	if (col_skipped(FD))
+		return;
+	for (i = IOAS_CREATE; i <= IOAS_DESTROY; i++)
+		row_print(i);
+}
+
 /* The two edus that are each alone in an IOMMU group, given to vfio-pci. */
 static void edus_claim(void)
 {
@@ -1227,6 +1345,8 @@ int main(int argc, char **argv)
 		workload_mock(&b4k);
 	if (wanted(argc, argv, "domains"))
 		workload_domains(&b4k);
+	if (wanted(argc, argv, "ioas"))
+		workload_ioas();
 
 	for (i = MEM_4K; i < NR_ROWS; i++) {
 		if (rows[i].n[T1] || rows[i].n[FD])
