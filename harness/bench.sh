@@ -8,7 +8,8 @@
 # $OUT/bench-resident.png and bench-domains.png (the scale rows, curves).
 # BENCH_REPS (default 5) repetitions of every measurement.
 # 'bench.sh report' only writes the report again from the last run.
-# PROFILE=WORKLOAD (4k, thp, hugetlb, churn, copy or mock) takes a perf
+# PROFILE=WORKLOAD (4k, thp, hugetlb, churn, resident, copy, mock, domains
+# or ioas) takes a perf
 # profile of each backend running that workload instead, in the guest with
 # Debian's perf: $OUT/bench-profile.txt.
 . "$(dirname "$0")/lib.sh"
@@ -46,9 +47,10 @@ run() {
 
 	[ -z "${PROFILE:-}" ] || profile_tools
 
-	# About 35 s to boot, then about 10 s a repetition: a generous limit.
+	# About 35 s to boot, then about 30 s a repetition, and up to 3 of
+	# the resident workload's 10^6 maps a backend: a generous limit.
 	BENCH_PROFILE=${PROFILE:-} bash "$TOP/harness/vm.sh" bench \
-		$((300 + 60 * BENCH_REPS))
+		$((480 + 60 * BENCH_REPS))
 
 	# The judge of 'make test' finds kernel reports on the console, a run
 	# that did not end, and the bench program's exit status.
@@ -82,7 +84,7 @@ profile_report() {
 report() {
 	local data=$OUT/bench.dat rows reps
 
-	step "bench: writing $md and $png"
+	step "bench: writing $md and the charts"
 	tr -d '\r' <"$results" >"$results.txt"
 	grep -q '^bench ' "$results.txt" || die "no measurements in $results"
 	awk -v dat="$data" -v curves="$OUT/bench" \

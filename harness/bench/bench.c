@@ -75,13 +75,14 @@ struct row {
 	double val[NR_COLS][MAX_REPS];
 	int n[NR_COLS];
 	double paired;	/* median of paired iommufd/type1 ratios, if any */
+	bool fd_only;	/* type1 has nothing alike: its column is "-" */
 };
 
 enum {
 	MAP_4K, UNMAP_4K, MAP_THP, UNMAP_THP, MAP_HUGE, UNMAP_HUGE,
 	CHURN, RES_1E2, RES_1E3, RES_1E4, RES_1E5, RES_1E6, RES_GROWTH,
 	COPY_MAP, COPY_UNMAP, MOCK_MAP, MOCK_UNMAP,
-	DOM_1, DOM_2, DOM_4, DOM_8, DOM_16, DOM_32, DOM_MARGINAL,
+	DOM_1, DOM_2, DOM_4, DOM_8, DOM_16, DOM_32, DOM_FILL, DOM_MARGINAL,
 	IOAS_CREATE, IOAS_MAP_FILE, IOAS_CHANGE, IOAS_DESTROY,
 	MEM_4K, MEM_THP, MEM_HUGE, MEM_RES, SLAB_4K, SLAB_THP, SLAB_HUGE,
 	SLAB_RES, SLAB_IOAS,
@@ -121,16 +122,20 @@ static struct row rows[NR_ROWS] = {
 	[DOM_8] = { "domains-8", "ms", "map 1 GiB into 8 mock page tables" },
 	[DOM_16] = { "domains-16", "ms", "map 1 GiB into 16 mock page tables" },
 	[DOM_32] = { "domains-32", "ms", "map 1 GiB into 32 mock page tables" },
+	[DOM_FILL] = { "domains-fill", "ms",
+		       "fill a new page table from a mapped 1 GiB (IOMMU_HWPT_ALLOC)",
+		       .fd_only = true },
 	[DOM_MARGINAL] = { "domains-marginal", "x",
-			   "each page table past the 1st / the 1st's page table writes" },
+			   "each page table more (slope over 1..32) / a fill",
+			   .fd_only = true },
 	[IOAS_CREATE] = { "ioas-create", "us",
-			  "create one of 10^4 IOASes (iommufd only)" },
+			  "create one of 10^4 IOASes (iommufd only)", .fd_only = true },
 	[IOAS_MAP_FILE] = { "ioas-map-file", "us",
-			    "map one memfd page into each, unpinned (iommufd only)" },
+			    "map one memfd page into each, unpinned (iommufd only)", .fd_only = true },
 	[IOAS_CHANGE] = { "ioas-change-process", "ms",
-			  "CHANGE_PROCESS across the 10^4 (iommufd only)" },
+			  "CHANGE_PROCESS across the 10^4 (iommufd only)", .fd_only = true },
 	[IOAS_DESTROY] = { "ioas-destroy", "us",
-			   "destroy one of the 10^4, mapped (iommufd only)" },
+			   "destroy one of the 10^4, mapped (iommufd only)", .fd_only = true },
 	[MEM_4K] = { "mem-4k", "KiB/GiB", "kernel memory (free memory drop), 4 KiB" },
 	[MEM_THP] = { "mem-thp", "KiB/GiB", "kernel memory (free memory drop), THP" },
 	[MEM_HUGE] = { "mem-hugetlb", "KiB/GiB",
@@ -143,7 +148,7 @@ static struct row rows[NR_ROWS] = {
 	[SLAB_RES] = { "slab-res", "B",
 		       "Slab growth per resident 4 KiB mapping" },
 	[SLAB_IOAS] = { "slab-ioas", "B",
-			"Slab growth per empty IOAS (iommufd only)" },
+			"Slab growth per empty IOAS (iommufd only)", .fd_only = true },
 };
 
 static int reps = 5;
@@ -556,11 +561,8 @@ static void row_print(int row)
 		return;
 	printf("# %s: %s, %s\n", r->id, r->what, r->unit);
 	for (col = 0; col < NR_COLS; col++) {
-		/* Rows type1 has no counterpart for print zeros there. */
-		if (!r->n[col] && col == T1 && r->n[FD]) {
-			r->val[T1][r->n[T1]++] = 0;
+		if (col == T1 && r->fd_only)
 			continue;
-		}
 		if (!r->n[col])
 			die("row %s has no %s values", r->id, col_name[col]);
 		printf("#   %-7s", col_name[col]);
@@ -570,10 +572,14 @@ static void row_print(int row)
 	}
 	printf("bench %s %s", r->id, r->unit);
 	for (col = 0; col < NR_COLS; col++) {
+		if (col == T1 && r->fd_only) {
+			printf(" %s - - -", col_name[col]);
+			continue;
+		}
 		stats(r->val[col], r->n[col], &med[col], &min, &max);
 		printf(" %s %.3f %.3f %.3f", col_name[col], med[col], min, max);
 	}
-	if (!r->paired)
+	if (!r->paired && !r->fd_only)
 		r->paired = paired_ratio(r);
 	if (r->paired)
 		printf(" ratio %.4f", r->paired);
@@ -879,20 +885,34 @@ static void resident_map(const struct backend *be, struct ctx *c,
  */
 static unsigned long type1_default_limit(struct buffer *b, const char *limit)
 {
-	unsigned long n;
+	unsigned long n, max = strtoul(limit, NULL, 10);
 	struct ctx c;
+	int rc = 0;
 
 	type1.open(&c, 0, 1);
-	for (n = 0; n <= strtoul(limit, NULL, 10); n++) {
-		if (type1.map(&c, 0, b->mem + n % (b->len / PAGE) * PAGE, PAGE,
-			      RES_IOVA + 2 * n * PAGE))
+	for (n = 0; n <= max; n++) {
+		rc = type1.map(&c, 0, b->mem + n % (b->len / PAGE) * PAGE, PAGE,
+			       RES_IOVA + 2 * n * PAGE);
+		if (rc)
 			break;
 	}
-	if (errno != ENOSPC)
-		die("type1 refused mapping %lu with %s, not ENOSPC", n + 1,
-		    strerror(errno));
+	if (!rc)
+		die("type1 took %lu mappings under dma_entry_limit=%s", n,
+		    limit);
+	if (errno != ENOSPC || n != max)
+		die("type1 refused mapping %lu with %s, not mapping %lu with ENOSPC",
+		    n + 1, strerror(errno), max + 1);
 	type1.close(&c);
 	return n;
+}
+
+/* The dma_entry_limit to put back, even if the run dies (make shell). */
+static char dma_entry_limit_saved[32];
+
+static void dma_entry_limit_restore(void)
+{
+	if (dma_entry_limit_saved[0])
+		write_file(DMA_ENTRY_LIMIT, dma_entry_limit_saved);
 }
 
 /*
@@ -909,7 +929,7 @@ static void workload_resident(void)
 	static double paired[ARRAY_SIZE(step_rows)]
 			    [MAX_REPS * CHURN_PAIRS / CHURN_SLICE];
 	int npaired[ARRAY_SIZE(step_rows)] = {}, rep, step, col, nreps;
-	char limit[32] = "";
+	char limit[sizeof(dma_entry_limit_saved)] = "";
 	struct ctx c[NR_COLS];
 	long resident;
 	struct buffer b;
@@ -921,6 +941,8 @@ static void workload_resident(void)
 	buffer_alloc(&b, RES_LEN, ANON_4K);
 	check_neg(read_str(DMA_ENTRY_LIMIT, limit, sizeof(limit)),
 		  "read " DMA_ENTRY_LIMIT);
+	memcpy(dma_entry_limit_saved, limit, sizeof(limit));
+	atexit(dma_entry_limit_restore);
 	if (!col_skipped(T1))
 		printf("# resident: type1 with dma_entry_limit=%s took %lu mappings and refused the next with ENOSPC\n",
 		       limit, type1_default_limit(&b, limit));
@@ -937,15 +959,18 @@ static void workload_resident(void)
 
 			for (i = 0; i < step; i++)
 				want *= 10;
-			for (col = 0; col < NR_COLS; col++) {
+			for (i = 0; i < NR_COLS; i++) {
 				struct meminfo before, after;
+				bool last = want == 1000000;
 
+				col = col_at(rep + step, i);
 				if (col_skipped(col))
 					continue;
-				meminfo_read(&before);
+				if (last)
+					meminfo_read(&before);
 				resident_map(vfio_pair[col], &c[col], &b,
 					     resident, want);
-				if (want != 1000000)
+				if (!last)
 					continue;
 				/* 9 * 10^5 more: the memory of each. */
 				meminfo_read(&after);
@@ -963,6 +988,7 @@ static void workload_resident(void)
 		pair_close(c);
 	}
 	check_neg(write_file(DMA_ENTRY_LIMIT, limit), "restore " DMA_ENTRY_LIMIT);
+	dma_entry_limit_saved[0] = 0;
 	for (step = 0; step < (int)ARRAY_SIZE(step_rows); step++) {
 		if (npaired[step])
 			rows[step_rows[step]].paired =
@@ -1058,82 +1084,86 @@ static void workload_mock(struct buffer *b)
 	bench_map_unmap(mock_pair, b, MOCK_MAP, MOCK_UNMAP, -1, -1);
 }
 
-/* Another page table for the mock device @idev of @c's IOAS. */
-static void mock_add_hwpt(struct ctx *c, uint32_t idev)
-{
-	struct iommu_hwpt_alloc alloc = {
-		.size = sizeof(alloc),
-		.dev_id = idev,
-		.pt_id = c->ioas[0],
-	};
-
-	check(ioctl(c->fd[0], IOMMU_HWPT_ALLOC, &alloc), "IOMMU_HWPT_ALLOC");
-}
-
 /*
  * A map into an IOAS with 1, 2, 4 ... 32 page tables (a mock device's
  * domain, and IOMMU_HWPT_ALLOC's more), against the bare pin of the same
- * 1 GiB in the type1 column. The pins are shared: each page table past
- * the first should cost its page table writes only, which the first's
- * time less the bare pin's measures (the domains-marginal row, whose
- * target is on iommufd's own value).
+ * 1 GiB in the type1 column. The pins are shared, so each page table more
+ * should cost about its page table writes: domains-marginal is, per
+ * repetition, the least-squares slope of the map's time over the number
+ * of page tables, divided by the time IOMMU_HWPT_ALLOC takes to fill one
+ * more page table from the mapped 1 GiB (domains-fill: no pin, the PFNs
+ * read from the first page table, the writes).
  */
 static void workload_domains(struct buffer *b)
 {
 	static const int step_rows[] = { DOM_1, DOM_2, DOM_4, DOM_8, DOM_16,
 					 DOM_32 };
-	int rep, step, i, ndomains;
+	const int nsteps = ARRAY_SIZE(step_rows);
+	int rep, step, i, k, col, ndomains;
+	uint32_t hwpt;
 	double t0, t1;
 	struct ctx c;
 
 	progress("1 GiB into an IOAS with 1 to 32 mock page tables");
+	bare_check(b);
 	for (rep = 0; rep < reps; rep++) {
-		for (step = 0; step < (int)ARRAY_SIZE(step_rows); step++) {
+		double sx = 0, sy = 0, sxx = 0, sxy = 0, fill = 0, slope;
+
+		for (step = 0; step < nsteps; step++) {
 			ndomains = 1 << step;
-			if (!col_skipped(T1)) {
-				bare_open(&c, 0, 0);
+			for (k = 0; k < NR_COLS; k++) {
+				col = col_at(rep + step, k);
+				if (col_skipped(col))
+					continue;
+				if (col == T1) {
+					bare_open(&c, 0, 0);
+					t0 = now_us();
+					check(bare_map(&c, 0, b->mem, b->len, 0),
+					      "domains: bare pin");
+					t1 = now_us();
+					ctx_close(&c);
+					record(step_rows[step], T1,
+					       (t1 - t0) / 1e3);
+					continue;
+				}
+				mock_open(&c, 0, 1);
+				for (i = 1; i < ndomains; i++)
+					check(hwpt_alloc(c.fd[0], c.mock_idev,
+							 c.ioas[0], &hwpt),
+					      "IOMMU_HWPT_ALLOC");
 				t0 = now_us();
-				check(bare_map(&c, 0, b->mem, b->len, 0),
-				      "domains: bare pin");
+				check(iommufd_map(&c, 0, b->mem, b->len,
+						  BIG_IOVA),
+				      rows[step_rows[step]].id);
 				t1 = now_us();
-				check(bare_unmap(&c, 0, 0, 0),
-				      "domains: bare unpin");
+				record(step_rows[step], FD, (t1 - t0) / 1e3);
+				sx += ndomains;
+				sy += (t1 - t0) / 1e3;
+				sxx += (double)ndomains * ndomains;
+				sxy += ndomains * (t1 - t0) / 1e3;
+				if (ndomains == 1) {
+					t0 = now_us();
+					check(hwpt_alloc(c.fd[0], c.mock_idev,
+							 c.ioas[0], &hwpt),
+					      "domains-fill");
+					fill = (now_us() - t0) / 1e3;
+					record(DOM_FILL, FD, fill);
+				}
+				check(iommufd_unmap(&c, 0, BIG_IOVA, b->len),
+				      "domains: unmap");
 				ctx_close(&c);
-				record(step_rows[step], T1, (t1 - t0) / 1e3);
 			}
-			if (col_skipped(FD))
-				continue;
-			mock_open(&c, 0, 1);
-			for (i = 1; i < ndomains; i++)
-				mock_add_hwpt(&c, c.mock_idev);
-			t0 = now_us();
-			check(iommufd_map(&c, 0, b->mem, b->len, BIG_IOVA),
-			      rows[step_rows[step]].id);
-			t1 = now_us();
-			check(iommufd_unmap(&c, 0, BIG_IOVA, b->len),
-			      "domains: unmap");
-			ctx_close(&c);
-			record(step_rows[step], FD, (t1 - t0) / 1e3);
 		}
+		if (col_skipped(FD))
+			continue;
+		slope = (nsteps * sxy - sx * sy) / (nsteps * sxx - sx * sx);
+		if (fill > 0)
+			record(DOM_MARGINAL, FD, slope / fill);
 	}
 	printf("# domains-*: the type1 column is a bare pin_user_pages_fast(FOLL_LONGTERM) of the same 1 GiB\n");
-	for (step = 0; step < (int)ARRAY_SIZE(step_rows); step++)
+	for (step = 0; step < nsteps; step++)
 		row_print(step_rows[step]);
-	/*
-	 * Per repetition: (time at 32 - time at 1) / 31 against (time at 1 -
-	 * the bare pin), in the iommufd column; the type1 column is 1.
-	 */
-	for (rep = 0; rep < reps && !col_skipped(T1) && !col_skipped(FD);
-	     rep++) {
-		double one = rows[DOM_1].val[FD][rep];
-		double writes = one - rows[DOM_1].val[T1][rep];
-
-		if (writes <= 0)
-			die("a mock page table took no time over the bare pin");
-		record(DOM_MARGINAL, T1, 1);
-		record(DOM_MARGINAL, FD,
-		       (rows[DOM_32].val[FD][rep] - one) / 31 / writes);
-	}
+	row_print(DOM_FILL);
 	if (rows[DOM_MARGINAL].n[FD])
 		row_print(DOM_MARGINAL);
 }
@@ -1203,8 +1233,10 @@ static void workload_ioas(void)
 		t1 = now_us();
 		meminfo_read(&after);
 		record(IOAS_CREATE, FD, (t1 - t0) / NR_IOAS);
-		record(SLAB_IOAS, FD, (double)(after.slab - before.slab) *
-					      KIB / NR_IOAS);
+		/* Later repetitions reuse the slabs the first one freed. */
+		if (!rep)
+			record(SLAB_IOAS, FD, (double)(after.slab - before.slab) *
+						      KIB / NR_IOAS);
 		t0 = now_us();
 		for (i = 0; i < NR_IOAS; i++) {
 			struct iommu_ioas_map_file map = {
@@ -1235,6 +1267,7 @@ static void workload_ioas(void)
 	close(memfd);
 	if (col_skipped(FD))
 		return;
+	/* slab-ioas comes with the memory rows, at the end. */
 	for (i = IOAS_CREATE; i <= IOAS_DESTROY; i++)
 		row_print(i);
 }

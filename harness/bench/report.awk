@@ -73,7 +73,7 @@ $1 == "bench" && (NF == 11 || (NF == 13 && $12 == "ratio")) {
 	unit = $3 == "us" ? "µs" : $3
 	name = id in what ? what[id] : id
 	t = target(id)
-	ratio = $5 > 0 ? $9 / $5 : ""
+	ratio = $5 != "-" && $5 > 0 ? $9 / $5 : ""
 	# The median of ratios measured back to back, where the row has one.
 	if (NF == 13)
 		ratio = $13
@@ -84,9 +84,8 @@ $1 == "bench" && (NF == 11 || (NF == 13 && $12 == "ratio")) {
 		mark = $9 <= own ? "✓" : "✗"
 		shown = sprintf("iommufd ≤ %.1f", own)
 	}
-	# A row type1 has no counterpart for has zeros in its column.
-	t1 = $5 == 0 && $6 == 0 && $7 == 0 ? "–" : \
-		sprintf("%s (%s–%s)", num($5), num($6), num($7))
+	# A row type1 has nothing alike for has "-" in its column.
+	t1 = $5 == "-" ? "–" : sprintf("%s (%s–%s)", num($5), num($6), num($7))
 	printf "| %s | %s | %s | %s (%s–%s) | %s | %s | %s |\n",
 		name, unit, t1, num($9), num($10), num($11),
 		ratio == "" ? "n/a" : sprintf("%.2f", ratio), shown, mark
@@ -103,7 +102,8 @@ $1 == "bench" && (NF == 11 || (NF == 13 && $12 == "ratio")) {
 }
 
 END {
-	printf "\nMedians of %s repetitions, min–max in brackets; ", reps
+	printf "\nMedians of %s repetitions (of at most 3 in the resident ", reps
+	printf "rows), min–max in brackets; "
 	printf "the backend measured first alternates. In the mock rows the "
 	printf "type1 column is a bare `pin_user_pages_fast(FOLL_LONGTERM)` + "
 	printf "`unpin_user_pages()` loop. Memory is the drop of free memory "
@@ -123,11 +123,13 @@ END {
 	printf "backend's churn at 10^6 by its churn at 10^2, and its target "
 	printf "is on iommufd's own growth. The domains rows map 1 GiB of 4 KiB "
 	printf "pages into an IOAS with 1 to 32 mock page tables, against a "
-	printf "bare pin of it; their marginal row is what each page table past "
-	printf "the first costs, over what the first's page table writes cost "
-	printf "(its time less the bare pin), with a target on iommufd's own "
-	printf "value. The ioas rows time a context with 10^4 IOASes, each "
-	printf "with one page of a memfd mapped, and CHANGE_PROCESS across "
-	printf "them from a child process; type1 has nothing alike.\n\n"
+	printf "bare pin of it; their marginal row is the slope of the map's "
+	printf "time over the number of page tables (least squares, per "
+	printf "repetition) over the time IOMMU_HWPT_ALLOC takes to fill one "
+	printf "more page table from the mapped 1 GiB, with a target on "
+	printf "iommufd's own value. The ioas rows time a context with 10^4 "
+	printf "IOASes, each with one page of a memfd mapped, and "
+	printf "CHANGE_PROCESS across them from a child process; type1 "
+	printf "has nothing alike.\n\n"
 	printf "%s", notes
 }
