@@ -111,7 +111,8 @@ int iommufd_hw_pagetable_reserve_msi(struct iommufd_hw_pagetable *hwpt)
  * @ioas: the IOAS; the page table holds a reference on it
  * @idev: the device the page table is made for, which picks the IOMMU
  *	driver and the domain's abilities
- * @flags: IOMMU_HWPT_ALLOC_DIRTY_TRACKING or 0
+ * @flags: IOMMU_HWPT_ALLOC_NEST_PARENT and IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+ *	or 0
  *
  * The page table's domain is neither finished nor filled: see
  * iommufd_hw_pagetable_fill(). The caller adds the page table to
@@ -119,7 +120,8 @@ int iommufd_hw_pagetable_reserve_msi(struct iommufd_hw_pagetable *hwpt)
  * iommufd_object_abort_and_destroy().
  *
  * Return: the page table, not yet visible, or an ERR_PTR: -EOPNOTSUPP if
- * @idev's IOMMU cannot track dirty IOVAs and @flags asks for it, -ENOMEM.
+ * @idev's IOMMU driver cannot make a domain with the abilities of @flags,
+ * -ENOMEM.
  */
 struct iommufd_hw_pagetable *
 iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
@@ -138,6 +140,9 @@ iommufd_hw_pagetable_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			return ERR_PTR(-EOPNOTSUPP);
 		domain_flags |= IOMMU_DOMAIN_ALLOC_DIRTY_TRACKING;
 	}
+	/* Only a driver that makes such domains says yes. */
+	if (flags & IOMMU_HWPT_ALLOC_NEST_PARENT)
+		domain_flags |= IOMMU_DOMAIN_ALLOC_NEST_PARENT;
 
 	hwpt = iommufd_object_alloc(ictx, hwpt, IOMMUFD_OBJ_HW_PAGETABLE);
 	if (IS_ERR(hwpt))
@@ -271,7 +276,8 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 		rc = -EINVAL;
 		goto out_put_pt;
 	}
-	if (cmd->flags & ~IOMMU_HWPT_ALLOC_DIRTY_TRACKING) {
+	if (cmd->flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT |
+			   IOMMU_HWPT_ALLOC_DIRTY_TRACKING)) {
 		rc = -EOPNOTSUPP;
 		goto out_put_pt;
 	}

@@ -152,6 +152,7 @@ struct mock_iommu_domain {
 	bool dirty_tracking;	/* set_dirty_tracking() turned it on */
 	bool finished;		/* attached once: aperture and page sizes set */
 	bool enforce_cc;	/* enforce_cache_coherency() said yes */
+	bool nest_parent;	/* made with IOMMU_DOMAIN_ALLOC_NEST_PARENT */
 	/* Made for a device: its IOMMU shapes the domain at the finish. */
 	bool shaped;
 	bool shaped_narrow;
@@ -647,8 +648,8 @@ static const struct iommu_dirty_ops mock_dirty_ops = {
 };
 
 /*
- * For debugfs "iommufd/contexts": how many IO pages a mock domain maps, and
- * how many of them with huge entries.
+ * For debugfs "iommufd/contexts": how many IO pages a mock domain maps, how
+ * many of them with huge entries, and whether it was made a nest parent.
  */
 void iommufd_test_show_domain(struct seq_file *m, struct iommu_domain *domain)
 {
@@ -668,6 +669,7 @@ void iommufd_test_show_domain(struct seq_file *m, struct iommu_domain *domain)
 		}
 	}
 	seq_printf(m, " mock_io_pages=%lu mock_huge_io_pages=%lu", n, huge);
+	seq_printf(m, " mock_nest_parent=%d", mock->nest_parent);
 }
 
 #if IS_ENABLED(CONFIG_IOMMUFD_KUNIT_TEST)
@@ -756,7 +758,11 @@ static bool mock_capable(struct device *dev, enum iommu_cap cap)
 	}
 }
 
-/* Every domain iommufd asks for. */
+/*
+ * Every domain iommufd asks for. As upstream's mock, it can make a parent
+ * for nesting: the flag changes nothing in this kernel, which makes no
+ * nested domains, but the page table must then work as any other.
+ */
 static struct iommu_domain *mock_domain_alloc_flags(struct device *dev,
 						    u32 flags)
 {
@@ -779,6 +785,8 @@ static struct iommu_domain *mock_domain_alloc_flags(struct device *dev,
 	domain->pgsize_bitmap = MOCK_IO_PAGE_SIZE;
 	if (flags & IOMMU_DOMAIN_ALLOC_DIRTY_TRACKING)
 		domain->dirty_ops = &mock_dirty_ops;
+	to_mock_domain(domain)->nest_parent =
+		flags & IOMMU_DOMAIN_ALLOC_NEST_PARENT;
 	return domain;
 }
 

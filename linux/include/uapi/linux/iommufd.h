@@ -390,7 +390,9 @@ struct iommu_vfio_ioas {
 /**
  * enum iommufd_hwpt_alloc_flags - flags of IOMMU_HWPT_ALLOC
  * @IOMMU_HWPT_ALLOC_NEST_PARENT: the page table may become the parent of
- *	nested page tables (not supported by this kernel: EOPNOTSUPP)
+ *	nested page tables; EOPNOTSUPP unless the device's IOMMU driver can
+ *	make one (in this kernel only the mock IOMMU of CONFIG_IOMMUFD_TEST
+ *	can, and no nested page table can be made on it)
  * @IOMMU_HWPT_ALLOC_DIRTY_TRACKING: the page table can track which IOVAs
  *	devices wrote (see IOMMU_HWPT_SET_DIRTY_TRACKING); EOPNOTSUPP if the
  *	device's IOMMU cannot (IOMMU_HW_CAP_DIRTY_TRACKING is clear)
@@ -440,9 +442,10 @@ enum iommu_hwpt_data_type {
  * - EOPNOTSUPP if @pt_id is a page table (nesting is not supported);
  * - EINVAL if @pt_id is neither an IOAS nor a page table, or if @data_type
  *   is not IOMMU_HWPT_DATA_NONE (no driver data is supported);
- * - EOPNOTSUPP for IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_FAULT_ID_VALID
- *   or an unknown flag, and for IOMMU_HWPT_ALLOC_DIRTY_TRACKING when the
- *   device's IOMMU cannot track.
+ * - EOPNOTSUPP for IOMMU_HWPT_FAULT_ID_VALID or an unknown flag, for
+ *   IOMMU_HWPT_ALLOC_DIRTY_TRACKING when the device's IOMMU cannot track,
+ *   and for IOMMU_HWPT_ALLOC_NEST_PARENT when its driver cannot make a
+ *   parent for nesting.
  *
  * A device whose IOMMU cannot track dirty IOVAs cannot attach to a page
  * table made with IOMMU_HWPT_ALLOC_DIRTY_TRACKING: EINVAL.

@@ -1511,8 +1511,11 @@ TEST_F(domain, hwpt_alloc)
 
 	/* Refused, creating nothing: the next object gets the next ID. */
 	EXPECT_ERRNO(EOPNOTSUPP, hwpt_alloc(self->fd, idev, self->ioas,
-					    IOMMU_HWPT_ALLOC_NEST_PARENT, 0, 0,
-					    &hwpt));
+					    IOMMU_HWPT_ALLOC_NEST_PARENT |
+						    IOMMU_HWPT_FAULT_ID_VALID,
+					    0, 0, &hwpt));
+	EXPECT_ERRNO(EOPNOTSUPP, hwpt_alloc(self->fd, idev, self->ioas, 1 << 3,
+					    0, 0, &hwpt));
 	EXPECT_ERRNO(EINVAL, hwpt_alloc(self->fd, idev, self->ioas, 0, 0, 8,
 					&hwpt));
 	EXPECT_ERRNO(EINVAL, hwpt_alloc(self->fd, idev, self->ioas, 0,
@@ -1565,6 +1568,23 @@ TEST_F(domain, hwpt_alloc)
 	EXPECT_EQ(auto_hwpt, got);
 	EXPECT_EQ(auto_hwpt, device_page_table(idev));
 	ASSERT_EQ(0, destroy(self->fd, stdev2));
+
+	/*
+	 * The mock, as upstream's, makes a parent for nesting when asked (the
+	 * driver hears of it), and it works as any other page table: the
+	 * device moves to it and back, and it is busy while used.
+	 */
+	EXPECT_TRUE(hwpt_has(hwpt, "mock_nest_parent=0"));
+	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas,
+				IOMMU_HWPT_ALLOC_NEST_PARENT, 0, 0, &other));
+	EXPECT_TRUE(hwpt_has(other, "mock_nest_parent=1"));
+	EXPECT_EQ(0, md_check_map(self->fd, other, APERTURE, self->mem,
+				  4 * page_size));
+	ASSERT_EQ(0, mock_replace(self->fd, stdev, other, &got));
+	EXPECT_EQ(other, device_page_table(idev));
+	EXPECT_ERRNO(EBUSY, destroy(self->fd, other));
+	ASSERT_EQ(0, mock_replace(self->fd, stdev, self->ioas, &got));
+	EXPECT_EQ(0, destroy(self->fd, other));
 
 	/* Without devices it stays, and still pins, until destroyed. */
 	ASSERT_EQ(0, destroy(self->fd, stdev));
@@ -2899,7 +2919,7 @@ TEST_F(domain, debugfs_view)
 	EXPECT_NE(NULL, strstr(section,
 			       " index=0-3 source=user npinned=4/4 mapped=yes access_pins=0\n"));
 	snprintf(want, sizeof(want),
-		 "\n  %u hw_pagetable ioas=%u devices=1 auto filled=yes aperture=0x%lx-0x%lx pgsizes=0x%lx coherent=yes msi_cookie=no mock_io_pages=%lu mock_huge_io_pages=0\n",
+		 "\n  %u hw_pagetable ioas=%u devices=1 auto filled=yes aperture=0x%lx-0x%lx pgsizes=0x%lx coherent=yes msi_cookie=no mock_io_pages=%lu mock_huge_io_pages=0 mock_nest_parent=0\n",
 		 hwpt, self->ioas, (unsigned long)MOCK_APERTURE_START,
 		 (unsigned long)MOCK_APERTURE_LAST, page_size / 2,
 		 4 * 2ul);

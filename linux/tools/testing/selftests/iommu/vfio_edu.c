@@ -717,7 +717,8 @@ TEST_F(edu, hw_info_vtd)
 /*
  * Dirty tracking on VT-d: the emulated unit has no second-stage dirty bits
  * (no SSADS in ECAP), so the capability is clear and a tracking page table
- * cannot be made; a plain one refuses the dirty tracking ioctls.
+ * cannot be made; a plain one refuses the dirty tracking ioctls. Neither
+ * can a nest parent be made.
  */
 TEST_F(edu, dirty_tracking_vtd)
 {
@@ -751,6 +752,10 @@ TEST_F(edu, dirty_tracking_vtd)
 			      PAGES * page_size, IOVA_A));
 	alloc.dev_id = devid;
 	alloc.pt_id = ioas;
+	EXPECT_EQ(-1, ioctl(self->iommufd, IOMMU_HWPT_ALLOC, &alloc));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	/* Nor can 6.1's VT-d driver make a parent for nesting. */
+	alloc.flags = IOMMU_HWPT_ALLOC_NEST_PARENT;
 	EXPECT_EQ(-1, ioctl(self->iommufd, IOMMU_HWPT_ALLOC, &alloc));
 	EXPECT_EQ(EOPNOTSUPP, errno);
 
