@@ -25,6 +25,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -201,8 +204,12 @@ static inline int group_devices(int group, char (*bdfs)[NAME_LEN], int max)
 	return dir_names(dir, bdfs, max);
 }
 
-/* The edu devices of the machine, in bus order: how many, up to @max. */
-static inline int edu_find(char (*bdfs)[NAME_LEN], int max)
+/*
+ * The PCI devices of the machine with IDs @vendor:@device, in bus order:
+ * how many, up to @max.
+ */
+static inline int pci_find(long vendor, long device, char (*bdfs)[NAME_LEN],
+			   int max)
 {
 	char all[256][NAME_LEN];
 	int n, i, count = 0;
@@ -211,11 +218,17 @@ static inline int edu_find(char (*bdfs)[NAME_LEN], int max)
 	if (n < 0)
 		return n;
 	for (i = 0; i < n && i < 256 && count < max; i++) {
-		if (pci_hex(all[i], "vendor") == EDU_VENDOR &&
-		    pci_hex(all[i], "device") == EDU_DEVICE)
+		if (pci_hex(all[i], "vendor") == vendor &&
+		    pci_hex(all[i], "device") == device)
 			memcpy(bdfs[count++], all[i], NAME_LEN);
 	}
 	return count;
+}
+
+/* The edu devices of the machine, in bus order: how many, up to @max. */
+static inline int edu_find(char (*bdfs)[NAME_LEN], int max)
+{
+	return pci_find(EDU_VENDOR, EDU_DEVICE, bdfs, max);
 }
 
 /* The edu that is alone in its IOMMU group, in @bdf. */
@@ -869,6 +882,184 @@ static inline int dma_fault_wait(int kmsg, const char *bdf, uint64_t iova,
 	if (rc)
 		return rc;
 	return kmsg_wait(kmsg, needles, EDU_DMA_TIMEOUT_MS, line, size);
+}
+
+/*
+ * A program that a test runs, on a pipe each way (its stderr on its
+ * stdout), or on a pseudo-terminal, for a program that buffers all it
+ * writes to a pipe and talks only to a terminal (DPDK's testpmd).
+ */
+struct child {
+	pid_t pid;
+	int in, out;
+	char *buf;	/* all it wrote, NUL-terminated */
+	size_t len, size;
+};
+
+/* Whether @name is an executable in $PATH. */
+static inline bool in_path(const char *name)
+{
+	char *path = getenv("PATH"), *dirs, *dir, *save;
+	char file[PATH_MAX];
+	bool found = false;
+
+	if (!path)
+		return false;
+	dirs = strdup(path);
+	if (!dirs)
+		return false;
+	for (dir = strtok_r(dirs, ":", &save); dir && !found;
+	     dir = strtok_r(NULL, ":", &save)) {
+		if (!fmt_buf(file, sizeof(file), "%s/%s", dir, name))
+			found = !access(file, X_OK);
+	}
+	free(dirs);
+	return found;
+}
+
+/* Start @argv[0] from $PATH; up to @size - 1 bytes of its output are kept. */
+static inline int child_start(struct child *c, char *const argv[], size_t size,
+			      bool pty)
+{
+	int to[2] = { -1, -1 }, from[2] = { -1, -1 };
+	int rc = -ENOMEM;
+
+	c->len = 0;
+	c->size = size;
+	c->buf = calloc(1, size);
+	if (!c->buf)
+		return rc;
+	if (pty) {
+		char *name;
+
+		from[0] = posix_openpt(O_RDWR | O_NOCTTY);
+		if (from[0] < 0 || grantpt(from[0]) || unlockpt(from[0]))
+			goto err;
+		name = ptsname(from[0]);
+		from[1] = name ? open(name, O_RDWR | O_NOCTTY) : -1;
+		if (from[1] < 0)
+			goto err;
+		to[1] = dup(from[0]);
+		to[0] = dup(from[1]);
+		if (to[0] < 0 || to[1] < 0)
+			goto err;
+	} else if (pipe(to) || pipe(from)) {
+		goto err;
+	}
+	c->pid = fork();
+	if (c->pid < 0)
+		goto err;
+	if (!c->pid) {
+		/* It dies with the test, which a timeout may kill. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* A terminal of its own: the program's controlling one. */
+		if (pty && (setsid() < 0 || ioctl(from[1], TIOCSCTTY, 0)))
+			_exit(126);
+		dup2(to[0], 0);
+		dup2(from[1], 1);
+		dup2(from[1], 2);
+		close(to[0]);
+		close(to[1]);
+		close(from[0]);
+		close(from[1]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(to[0]);
+	close(from[1]);
+	c->in = to[1];
+	c->out = from[0];
+	return 0;
+err:
+	rc = -errno;
+	close(to[0]);
+	close(to[1]);
+	close(from[0]);
+	close(from[1]);
+	free(c->buf);
+	c->buf = NULL;
+	return rc;
+}
+
+/*
+ * Read the child's output until what it wrote after offset @from holds
+ * @until (NULL: until it closes its end) or @timeout_ms passed; true if
+ * found. A terminal whose other end closed reads as EIO: the end, too.
+ */
+static inline bool child_read(struct child *c, const char *until, size_t from,
+			      long timeout_ms)
+{
+	struct pollfd pfd = { .fd = c->out, .events = POLLIN };
+	struct timespec start;
+	ssize_t n;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		c->buf[c->len] = 0;
+		if (until && from <= c->len && strstr(c->buf + from, until))
+			return true;
+		if (ms_since(&start) > timeout_ms || poll(&pfd, 1, 1000) < 0)
+			return false;
+		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		if (c->len + 1 >= c->size)
+			return false;
+		n = read(c->out, c->buf + c->len, c->size - 1 - c->len);
+		if (n <= 0)
+			return !until;
+		c->len += n;
+	}
+}
+
+/* Write @s to the child's input. */
+static inline int child_write(struct child *c, const char *s)
+{
+	size_t len = strlen(s);
+
+	return write(c->in, s, len) == (ssize_t)len ? 0 : -EIO;
+}
+
+/* A field of the child's /proc/PID/status in kB ("VmPin:"), or -1. */
+static inline long child_status_kb(struct child *c, const char *field)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", c->pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, strlen(field)))
+			kb = atol(line + strlen(field));
+	fclose(f);
+	return kb;
+}
+
+/*
+ * Close the pipes and reap the child, killed if it did not exit within
+ * @timeout_ms: its wait status, or -1 if it had to be killed.
+ */
+static inline int child_end(struct child *c, long timeout_ms)
+{
+	struct timespec start;
+	int status = -1;
+
+	close(c->in);
+	close(c->out);
+	free(c->buf);
+	c->buf = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (waitpid(c->pid, &status, WNOHANG) != c->pid) {
+		if (ms_since(&start) > timeout_ms) {
+			kill(c->pid, SIGKILL);
+			waitpid(c->pid, &status, 0);
+			return -1;
+		}
+		usleep(10000);
+	}
+	return status;
 }
 
 #endif
