@@ -10,6 +10,8 @@ packages=(
 	ccache sparse perl python3 git rsync
 	python3-ply python3-git	# checkpatch.pl runs scripts/spdxcheck.py
 	python3-sphinx		# the documentation tier (docs.sh)
+	# DPDK 22.11's testpmd and the e1000e's driver (selftests/vfio_dpdk).
+	dpdk-dev librte-net-e1000-23 pkg-config
 	qemu-system-x86 busybox-static
 	# The arm64 machine: QEMU, the cross compiler and its static libc.
 	qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross

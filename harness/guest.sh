@@ -50,3 +50,6 @@ q=/tests/qemu
 QEMU_MODULE_DIR=$q/modules exec $q/bin/lib/ld.so --library-path $q/bin/lib \
 	$q/bin/qemu-system-x86_64 -L $q/share "$@"
 EOF
+
+step "guest: DPDK $(pkg-config --modversion libdpdk) for the DPDK tests"
+dpdk_pack

@@ -191,6 +191,33 @@ keep_evidence() {
 	mv "$dir/$name.tmp" "$dir/$name"
 }
 
+# dpdk_pack: DPDK for selftests/vfio_dpdk, from the host's Debian packages,
+# in $OUT/guest-dpdk, which vm.sh packs as /tests/dpdk: testpmd, the
+# drivers it loads rather than links (the e1000e's and the mempool ring's)
+# and their libraries, and a wrapper that runs testpmd with them, as the
+# nested QEMU is run (see copy_with_libs). DPDK refuses drivers from a
+# directory anyone may write to, such as /tmp: /tests/dpdk is 0755.
+dpdk_pack() {
+	local dpdk=$OUT/guest-dpdk pmds
+
+	command -v dpdk-testpmd >/dev/null ||
+		die "no dpdk-testpmd: run harness/deps.sh (Debian's dpdk-dev)"
+	# The drivers' directory is named after DPDK's ABI (pmds-23.0).
+	pmds=$(dirname "$(ls "$(pkg-config --variable=libdir libdpdk)"/dpdk/pmds-*/librte_net_e1000.so 2>/dev/null |
+		head -n 1)")
+	[ -f "$pmds/librte_net_e1000.so" ] ||
+		die "no DPDK e1000 driver: run harness/deps.sh (Debian's librte-net-e1000-23)"
+	copy_with_libs "$dpdk/bin" "$(command -v dpdk-testpmd)" \
+		"$pmds/librte_net_e1000.so" "$pmds/librte_mempool_ring.so"
+	cat >"$dpdk/dpdk-testpmd" <<'EOF'
+#!/bin/sh
+d=/tests/dpdk/bin
+exec $d/lib/ld.so --library-path $d/lib $d/dpdk-testpmd \
+	-d $d/librte_net_e1000.so -d $d/librte_mempool_ring.so "$@"
+EOF
+	chmod 0755 "$dpdk/dpdk-testpmd"
+}
+
 # copy_with_libs DIR FILE...: copy each host executable or shared object
 # into DIR, and the shared libraries they need into DIR/lib, with the
 # dynamic loader as DIR/lib/ld.so; the guest then runs a program as

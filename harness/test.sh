@@ -13,7 +13,7 @@
 #      upstream's selftests, vfio_iommu, then the harness self-test;
 # then each stream takes the next of the machines that run one program
 # (1 vCPU, 384 MiB, arm64 256) off a shared queue: amd, virtio and arm64
-# (vfio_iommu), noiommu (vfio_noiommu).
+# (vfio_iommu), noiommu (vfio_noiommu and DPDK's vfio_dpdk, 512 MiB).
 # The arm64 kernel and program are built beside them (only the arm64
 # machine, last in the queue, needs them), and at the lowest priority the
 # static checks and the documentation: they take the CPU time that the

@@ -79,6 +79,22 @@ tree_entries() {
 		echo "dir /tests/qemu 0755 0 0"
 		tree_entries "$OUT/guest-qemu" /tests/qemu
 	fi
+	# DPDK goes wherever a glob of $only picks its test, as init matches
+	# them, and to make bench, which measures it too.
+	dpdk=no
+	[ "$mode" != bench ] || dpdk=yes
+	set -f
+	for pattern in ${only//,/ }; do
+		# shellcheck disable=SC2254
+		case selftests/vfio_dpdk in $pattern) [ "$mode" != test ] || dpdk=yes ;; esac
+	done
+	set +f
+	if [ "$dpdk" = yes ] && [ "$KARCH" = x86_64 ]; then
+		[ -x "$OUT/guest-dpdk/dpdk-testpmd" ] ||
+			die "DPDK is not in $OUT/guest-dpdk (guest.sh packs it)"
+		echo "dir /tests/dpdk 0755 0 0"
+		tree_entries "$OUT/guest-dpdk" /tests/dpdk
+	fi
 } >"$list"
 "$KIMAGE/gen_init_cpio" "$list" >"$cpio"
 
