@@ -57,6 +57,7 @@
 #define CHURN_LEN	(16 * MIB)	/* the churn cycles through this */
 #define CHURN_PAIRS	4096
 #define MAX_REPS	99
+#define DPDK_SECONDS	5	/* of io forwarding a run */
 #define RES_IOVA	(4 * GIB)	/* resident mappings, a hole apart */
 #define RES_LEN		(16 * MIB)	/* the pages they cycle through */
 #define RES_REPS	3		/* 10^6 maps a backend a repetition */
@@ -83,7 +84,7 @@ enum {
 	CHURN, RES_1E2, RES_1E3, RES_1E4, RES_1E5, RES_1E6, RES_GROWTH,
 	COPY_MAP, COPY_UNMAP, MOCK_MAP, MOCK_UNMAP,
 	DOM_1, DOM_2, DOM_4, DOM_8, DOM_16, DOM_32, DOM_FILL, DOM_MARGINAL,
-	IOAS_CREATE, IOAS_MAP_FILE, IOAS_CHANGE, IOAS_DESTROY,
+	IOAS_CREATE, IOAS_MAP_FILE, IOAS_CHANGE, IOAS_DESTROY, DPDK_IO,
 	MEM_4K, MEM_THP, MEM_HUGE, MEM_RES, SLAB_4K, SLAB_THP, SLAB_HUGE,
 	SLAB_RES, SLAB_IOAS,
 	NR_ROWS
@@ -136,6 +137,8 @@ static struct row rows[NR_ROWS] = {
 			  "CHANGE_PROCESS across the 10^4 (iommufd only)", .fd_only = true },
 	[IOAS_DESTROY] = { "ioas-destroy", "us",
 			   "destroy one of the 10^4, mapped (iommufd only)", .fd_only = true },
+	[DPDK_IO] = { "dpdk-io", "ns",
+		      "DPDK testpmd, io forwarding between two e1000e (per packet)" },
 	[MEM_4K] = { "mem-4k", "KiB/GiB", "kernel memory (free memory drop), 4 KiB" },
 	[MEM_THP] = { "mem-thp", "KiB/GiB", "kernel memory (free memory drop), THP" },
 	[MEM_HUGE] = { "mem-hugetlb", "KiB/GiB",
@@ -1272,6 +1275,54 @@ static void workload_ioas(void)
 		row_print(i);
 }
 
+/*
+ * DPDK's testpmd on /dev/vfio/vfio, served by type1 and by iommufd: the
+ * DPDK selftest (vfio_dpdk beside this program) runs testpmd on the
+ * provider DPDK_ONLY names, the one first alternating, and prints the rate
+ * that testpmd's own Rx-pps counters give for io forwarding between the
+ * two NICs as "dpdk <provider> <packets/s>". The row is the time a packet
+ * takes, so that lower is better, as in every other row.
+ */
+static void workload_dpdk(void)
+{
+	static const char *const provider[NR_COLS] = { "vfio", "iommufd" };
+	char cmd[256], line[512], name[16];
+	int rep, i, col;
+	long pps;
+	FILE *f;
+
+	progress("DPDK testpmd, io forwarding, %d s a run", DPDK_SECONDS);
+	for (rep = 0; rep < reps; rep++) {
+		for (i = 0; i < NR_COLS; i++) {
+			col = col_at(rep, i);
+			if (col_skipped(col))
+				continue;
+			snprintf(cmd, sizeof(cmd),
+				 "DPDK_SECONDS=%d DPDK_ONLY=%s /tests/vfio_dpdk 2>&1",
+				 DPDK_SECONDS, provider[col]);
+			f = popen(cmd, "r");
+			if (!f)
+				die("%s: %s", cmd, strerror(errno));
+			pps = 0;
+			while (fgets(line, sizeof(line), f)) {
+				const char *p = strstr(line, "dpdk ");
+
+				if (p && sscanf(p, "dpdk %15s %ld packets/s",
+						name, &pps) == 2)
+					break;
+				if (!strncmp(line, "not ok", 6))
+					die("%s failed: %s", cmd, line);
+			}
+			while (fgets(line, sizeof(line), f))
+				;
+			if (pclose(f) || pps <= 0)
+				die("%s gave no rate", cmd);
+			record(DPDK_IO, col, 1e9 / pps);
+		}
+	}
+	row_print(DPDK_IO);
+}
+
 /* The two edus that are each alone in an IOMMU group, given to vfio-pci. */
 static void edus_claim(void)
 {
@@ -1380,6 +1431,8 @@ int main(int argc, char **argv)
 		workload_domains(&b4k);
 	if (wanted(argc, argv, "ioas"))
 		workload_ioas();
+	if (wanted(argc, argv, "dpdk"))
+		workload_dpdk();
 
 	for (i = MEM_4K; i < NR_ROWS; i++) {
 		if (rows[i].n[T1] || rows[i].n[FD])
