@@ -455,7 +455,7 @@ build_step() {
 
 # build_variant KERNEL NAME DIR TARGETS SETTING...: at the end of the
 # series, build TARGETS (a list) for kernel KERNEL's architecture (see
-# use_kernel) in $CACHE/series-obj-DIR, with the test kernel's fragments
+# use_kernel), with the test kernel's fragments
 # (x86) or the arm64 machine's without the debug options (arm64), and
 # SETTINGs on top. Every SETTING must hold, and Kconfig may not warn of
 # unmet dependencies (a select that ignores a "depends on").
@@ -465,7 +465,12 @@ build_variant() {
 	read -r -a targets <<<"$4"
 	shift 4
 	started=$(date +%s)
-	obj=$CACHE/series-obj-$dir
+	# One object directory an architecture, the x86 one the steps':
+	# kbuild rebuilds only the objects that a changed setting reaches,
+	# where a new directory for each variant compiled everything again
+	# (ccache hashes autoconf.h, which every variant changes).
+	obj=$CHECK_OBJ
+	[ "$kernel" = x86 ] || obj=$CACHE/series-obj-$kernel
 	log=$LOG/variant-$dir.log
 	mkdir -p "$obj"
 	frag=$obj/variant.config
