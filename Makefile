@@ -8,7 +8,7 @@ H := harness
 export START_TIME := $(shell date +%s)
 
 .PHONY: fuzz all run test check conformance shell tree kernel guest patches clean deps bench docs \
-	series check-series kernel-arm64 guest-arm64
+	series check-series kernel-arm64 guest-arm64 coverage
 
 all: run
 
@@ -69,6 +69,12 @@ BENCH_REPS ?= 5
 bench: tree
 	@BENCH_REPS=$(BENCH_REPS) BENCH_ONLY=$(BENCH_ONLY) PROFILE=$(PROFILE) \
 		bash $(H)/bench.sh
+
+# Which lines of the series the suites run: the x86 machines of make test
+# again, with a kernel that counts (build/out/coverage/index.html and a
+# summary with goals; see harness/coverage.sh). Not part of make test.
+coverage: tree
+	@bash $(H)/coverage.sh
 
 shell: $(GUEST_FOR)
 	@bash $(H)/vm.sh shell

@@ -19,6 +19,8 @@
 # any other failure fails the run. The judge prints how many
 # listed cases now pass, so that the list only shrinks.
 . "$(dirname "$0")/lib.sh"
+# guest.sh builds the programs of one kernel (x86 or coverage): its headers.
+use_kernel "${GUEST_KERNEL:-x86}"
 cache_lock
 
 CONF=$BUILD/conformance

@@ -10,6 +10,7 @@ packages=(
 	ccache sparse perl python3 git rsync
 	python3-ply python3-git	# checkpatch.pl runs scripts/spdxcheck.py
 	python3-sphinx		# the documentation tier (docs.sh)
+	lcov			# make coverage's report
 	# DPDK 22.11's testpmd and the e1000e's driver (selftests/vfio_dpdk).
 	dpdk-dev librte-net-e1000-23 pkg-config
 	qemu-system-x86 busybox-static

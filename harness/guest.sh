@@ -3,6 +3,7 @@
 # Build the programs that go into the initramfs, statically linked against
 # the assembled tree's installed uAPI headers: guest.sh [KERNEL]
 #   x86 (the default): every program of the x86 machines, into $OUT/guest/;
+#   coverage: the same programs, against the coverage kernel's headers;
 #   arm64: vfio_iommu, the arm64 machine's only suite, cross-built into
 #   $OUT/guest-arm64/.
 . "$(dirname "$0")/lib.sh"
@@ -32,7 +33,7 @@ ccache gcc -static -O2 -Wall -Werror -D_GNU_SOURCE $headers \
 	-I "$TREE/tools/testing/selftests/iommu" -o "$guest/demo" \
 	"$TOP/harness/demo/demo.c"
 
-bash "$TOP/harness/conformance.sh" build
+GUEST_KERNEL=${1:-x86} bash "$TOP/harness/conformance.sh" build
 
 # QEMU for the nested tests (selftests/vfio_qemu), from the host's Debian
 # packages: the binary, its TCG module, its libraries and the BIOS, run

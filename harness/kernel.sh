@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Configure and build a kernel: kernel.sh [NAME]
-#   NAME is x86 (the default, every x86 machine's test kernel), arm64 or
-#   bench; lib.sh's use_kernel says which fragments of harness/config/ go
+#   NAME is x86 (the default, every x86 machine's test kernel), arm64,
+#   bench or coverage (make coverage's); lib.sh's use_kernel says which fragments of harness/config/ go
 #   on top of tinyconfig, for which architecture, in which object dir.
 # The image, the initramfs packer and the uAPI headers are copied to
 # $OUT/kernel/ (kernel-arm64/, bench-kernel/), which the machines boot and

@@ -37,6 +37,8 @@ export KBUILD_BUILD_USER=iommufd KBUILD_BUILD_HOST=harness
 #   x86    the test kernel of every x86 machine: VT-d, AMD-Vi, virtio-iommu
 #   arm64  the arm64 machine's, cross-built: SMMUv3 and the GICv3 ITS
 #   bench  the x86 bench kernel, without the debug options (bench.sh)
+#   coverage  the x86 test kernel with gcov counters in the files that
+#          coverage_sources names (make coverage); the same test programs
 use_kernel() {
 	local cross=
 	KNAME=$1
@@ -51,12 +53,44 @@ use_kernel() {
 	bench)
 		KARCH=x86_64 KCONFIGS="x86 iommufd bench" OBJ=$CACHE/bench-obj
 		KTARGET=bzImage KNAME=bench-kernel GUEST=$OUT/bench-guest ;;
-	*) die "no kernel named $1 (x86, arm64 or bench)" ;;
+	coverage)
+		KARCH=x86_64 KCONFIGS="x86 debug iommufd coverage" OBJ=$CACHE/coverage-obj
+		KTARGET=bzImage KNAME=coverage-kernel GUEST=$OUT/guest ;;
+	*) die "no kernel named $1 (x86, arm64, bench or coverage)" ;;
 	esac
 	KIMAGE=$OUT/$KNAME
 	CROSS_GCC=${cross}gcc
 	KMAKE=(make -C "$TREE" O="$OBJ" ARCH="$KARCH" CROSS_COMPILE="$cross"
 		CC="ccache ${cross}gcc" HOSTCC="ccache gcc" -j"$JOBS")
+	# Kbuild profiles an object when GCOV_PROFILE_<its name>.o is y, and
+	# that setting wins over its directory's GCOV_PROFILE := n. Given on
+	# the command line, it reaches every directory, so its value is y
+	# only in the directories of the files wanted ($(obj) is the one being
+	# built): arch/x86/boot/main.o, 16-bit code, must not be profiled.
+	# KVM's common files (virt/kvm/) are built from arch/x86/kvm/.
+	if [ "$1" = coverage ]; then
+		local name dirs
+		for name in $(coverage_sources | sed 's|.*/||; s|\.c$||' | sort -u); do
+			dirs=$(coverage_sources | sed -n "s|^\(.*\)/$name\.c\$|\1|p" |
+				sed 's|^virt/kvm$|arch/x86/kvm|' | paste -sd' ')
+			KMAKE+=("GCOV_PROFILE_$name.o=\$(if \$(filter $dirs,\$(obj)),y)")
+		done
+	fi
+}
+
+# coverage_sources: the C files that make coverage measures, as paths in
+# the tree: those the series adds (linux/, its selftests aside) and those
+# its patches change.
+coverage_sources() {
+	local p
+	{
+		(cd "$TOP/linux" && find . -name '*.c' -not -path './tools/*') |
+			sed 's|^\./||'
+		while read -r p; do
+			p=${p%%#*}
+			[ -z "$p" ] || sed -n 's|^+++ b/\(.*\.c\)$|\1|p' "$TOP/patches/$p"
+		done <"$TOP/patches/series"
+	} | sort -u
 }
 use_kernel x86
 

@@ -7,6 +7,7 @@
 #   kernel (see use_kernel in lib.sh), kernel command line, and the guest
 #   suites (ONLY) and KUnit suites (KUNIT) it runs unless told otherwise.
 #   INJECT=1 ends the run with the harness self-test's reports.
+#   VM_KERNEL boots another kernel than the machine's (make coverage's).
 # The console goes to $OUT/RUN-console.log, the test programs' output
 # (a second serial port, or a virtio console) to $OUT/RUN-results.log;
 # RUN defaults to the machine's name in test mode, to MODE otherwise.
@@ -21,7 +22,7 @@ name=${MACHINE:-test}
 kernel= qemu= machine= iommu=() devices=() mem= smp= append= suites= kunit=none inject=
 # shellcheck source=machines/test.sh
 . "$MACHINES/$name.sh"
-use_kernel "$kernel"
+use_kernel "${VM_KERNEL:-$kernel}"
 [ "$mode" = test ] && run=${RUN:-$name} || run=${RUN:-$mode}
 console=$OUT/$run-console.log
 results=$OUT/$run-results.log
