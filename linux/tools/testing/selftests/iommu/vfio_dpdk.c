@@ -245,10 +245,13 @@ static int occurrences(const char *text, const char *needle)
 }
 
 /* A command that must get its prompt back, or the test fails, with a log. */
-#define COMMAND(t, cmd) \
-	EXPECT_TRUE(testpmd_command(t, cmd)) \
-		TH_LOG("no prompt after \"%s\"; testpmd said: %s", cmd, \
-		       testpmd_tail(t, 3000))
+static void testpmd_do(struct __test_metadata *_metadata, struct child *t,
+		       const char *cmd)
+{
+	EXPECT_TRUE(testpmd_command(t, cmd))
+		TH_LOG("no prompt after \"%s\"; testpmd said: %s", cmd,
+		       testpmd_tail(t, 3000));
+}
 
 /*
  * Check the packets rxonly printed in @text, each a line "src=... -
@@ -332,19 +335,19 @@ static long measure_rate(struct __test_metadata *_metadata, struct child *t,
 	const char *port[2];
 	size_t from;
 
-	COMMAND(t, "set verbose 0");
-	COMMAND(t, "set fwd io");
+	testpmd_do(_metadata, t, "set verbose 0");
+	testpmd_do(_metadata, t, "set fwd io");
 	/* A burst from each port, which io forwarding then keeps going. */
-	COMMAND(t, "start tx_first");
+	testpmd_do(_metadata, t, "start tx_first");
 	sleep(1);
 	/* The rate is since the last "show": this one starts the period. */
-	COMMAND(t, "show port stats all");
+	testpmd_do(_metadata, t, "show port stats all");
 	sleep(seconds);
 	from = t->len;
-	COMMAND(t, "show port stats all");
+	testpmd_do(_metadata, t, "show port stats all");
 	port[0] = port_stats(t->buf + from, 0);
 	port[1] = port_stats(t->buf + from, 1);
-	COMMAND(t, "stop");
+	testpmd_do(_metadata, t, "stop");
 	if (!port[0] || !port[1])
 		return -1;
 	return stat_after(port[0], "Rx-pps:") + stat_after(port[1], "Rx-pps:");
@@ -412,8 +415,8 @@ static void run_testpmd(struct __test_metadata *_metadata,
 		EXPECT_EQ(0, pin_kb);
 	}
 
-	COMMAND(t, "set fwd rxonly");
-	COMMAND(t, "set verbose 1");
+	testpmd_do(_metadata, t, "set fwd rxonly");
+	testpmd_do(_metadata, t, "set verbose 1");
 	from = t->len;
 	/*
 	 * No prompt to wait for: testpmd writes it a character at a time,
@@ -427,8 +430,8 @@ static void run_testpmd(struct __test_metadata *_metadata,
 	       child_read(t, "ol_flags:", t->len, 5000))
 		;
 	stop = t->len;
-	COMMAND(t, "stop");
-	COMMAND(t, "show port stats all");
+	testpmd_do(_metadata, t, "stop");
+	testpmd_do(_metadata, t, "show port stats all");
 	saved = t->buf[stop];
 	t->buf[stop] = 0;
 	check_packets(_metadata, t->buf + from, mac);
