@@ -1286,8 +1286,8 @@ static void workload_ioas(void)
 static void workload_dpdk(void)
 {
 	static const char *const provider[NR_COLS] = { "vfio", "iommufd" };
-	char cmd[256], line[512], name[16];
-	int rep, i, col;
+	char cmd[256], line[512], name[16], said[4096];
+	int rep, i, col, status;
 	long pps;
 	FILE *f;
 
@@ -1298,25 +1298,30 @@ static void workload_dpdk(void)
 			if (col_skipped(col))
 				continue;
 			snprintf(cmd, sizeof(cmd),
-				 "DPDK_SECONDS=%d DPDK_ONLY=%s /tests/vfio_dpdk 2>&1",
+				 /* Its exit status, whatever it printed before. */
+				 "DPDK_SECONDS=%d DPDK_ONLY=%s /tests/vfio_dpdk 2>&1; echo \"exit $?\"",
 				 DPDK_SECONDS, provider[col]);
 			f = popen(cmd, "r");
 			if (!f)
 				die("%s: %s", cmd, strerror(errno));
 			pps = 0;
+			status = -1;
+			said[0] = 0;
 			while (fgets(line, sizeof(line), f)) {
 				const char *p = strstr(line, "dpdk ");
 
-				if (p && sscanf(p, "dpdk %15s %ld packets/s",
-						name, &pps) == 2)
-					break;
-				if (!strncmp(line, "not ok", 6))
-					die("%s failed: %s", cmd, line);
+				/* The last lines, for the error below. */
+				if (strlen(said) + strlen(line) >= sizeof(said))
+					said[0] = 0;
+				strcat(said, line);
+				if (!pps && p &&
+				    sscanf(p, "dpdk %15s %ld packets/s", name, &pps) != 2)
+					pps = 0;
+				sscanf(line, "exit %d", &status);
 			}
-			while (fgets(line, sizeof(line), f))
-				;
-			if (pclose(f) || pps <= 0)
-				die("%s gave no rate", cmd);
+			pclose(f);
+			if (status || pps <= 0)
+				die("%s gave no rate; it said:\n%s", cmd, said);
 			record(DPDK_IO, col, 1e9 / pps);
 		}
 	}

@@ -457,6 +457,9 @@ TEST_F_TIMEOUT(dpdk, traffic, 400)
 {
 	const char *provider;
 
+	/* 6.1's harness runs the test after a SKIP() in the set-up. */
+	if (!self->nclaimed)
+		SKIP(return, "not set up");
 	if (self->noiommu)
 		provider = variant->iommufd ? "noiommu-iommufd" : "noiommu-vfio";
 	else
