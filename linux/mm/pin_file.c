@@ -84,6 +84,13 @@ static struct folio *pin_hugetlb_folio(struct file *file, pgoff_t index,
 			return ERR_PTR(-EFAULT);
 		rc = vfs_fallocate(file, FALLOC_FL_KEEP_SIZE,
 				   pos & huge_page_mask(h), huge_page_size(h));
+		/*
+		 * No huge page to be had (the pool, a size= limit or the
+		 * hugetlb cgroup): ENOSPC to fallocate(), ENOMEM to a pin,
+		 * as upstream's memfd_pin_folios() answers.
+		 */
+		if (rc == -ENOSPC)
+			rc = -ENOMEM;
 		if (rc)
 			return ERR_PTR(rc);
 		/* Gone again only if the file was cut meanwhile. */
@@ -110,8 +117,9 @@ static struct folio *pin_hugetlb_folio(struct file *file, pgoff_t index,
  * Return: how many pages were pinned, which may be fewer than @nr_pages,
  * or if none: -EINVAL for a file of another kind or a page past the end of
  * the file, -EFAULT for a page that cannot be pinned for the long term or
- * a hugetlbfs hole that cannot be filled, or the errno of filling a hole
- * (-ENOMEM, -ENOSPC).
+ * a hugetlbfs hole in a file not open for writing, -ENOMEM for a hole no
+ * page can fill (shmem's tmpfs limits give -ENOSPC), or another errno of
+ * filling a hole.
  */
 long pin_file_pages(struct file *file, pgoff_t index, unsigned long nr_pages,
 		    struct page **pages)

@@ -13,7 +13,9 @@
  *
  * Locking: each device's lock protects its pins and counters. VFIO calls
  * dma_unmap() without its own locks held, and the driver calls into VFIO
- * with the device's lock held; neither waits for the other.
+ * with the device's lock held; neither waits for the other. A copy made
+ * by a workqueue's thread is waited for with the lock held: the worker
+ * takes none of the driver's locks.
  */
 #include <linux/device.h>
 #include <linux/highmem.h>
@@ -24,6 +26,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
+#include <linux/workqueue.h>
 
 #include "iommufd_test_mdev.h"
 
@@ -175,6 +178,46 @@ static int iommufd_test_mdev_pinned_rw(struct iommufd_test_mdev *tdev,
 	return 0;
 }
 
+/* A vfio_dma_rw() call that a kernel thread makes for the ioctl. */
+struct iommufd_test_mdev_rw_work {
+	struct work_struct work;
+	struct iommufd_test_mdev *tdev;
+	dma_addr_t iova;
+	void *buf;
+	size_t length;
+	bool write;
+	int ret;
+};
+
+static void iommufd_test_mdev_rw_work_fn(struct work_struct *work)
+{
+	struct iommufd_test_mdev_rw_work *rw =
+		container_of(work, struct iommufd_test_mdev_rw_work, work);
+
+	rw->ret = vfio_dma_rw(&rw->tdev->vdev, rw->iova, rw->buf, rw->length,
+			      rw->write);
+}
+
+/* vfio_dma_rw() from a workqueue's kernel thread, which has no mm. */
+static int iommufd_test_mdev_dma_rw_kthread(struct iommufd_test_mdev *tdev,
+					    dma_addr_t iova, void *buf,
+					    size_t length, bool write)
+{
+	struct iommufd_test_mdev_rw_work rw = {
+		.tdev = tdev,
+		.iova = iova,
+		.buf = buf,
+		.length = length,
+		.write = write,
+	};
+
+	INIT_WORK_ONSTACK(&rw.work, iommufd_test_mdev_rw_work_fn);
+	queue_work(system_unbound_wq, &rw.work);
+	flush_work(&rw.work);
+	destroy_work_on_stack(&rw.work);
+	return rw.ret;
+}
+
 static int iommufd_test_mdev_dma_rw(struct iommufd_test_mdev *tdev,
 				    struct iommu_test_mdev_cmd *cmd)
 {
@@ -192,7 +235,12 @@ static int iommufd_test_mdev_dma_rw(struct iommufd_test_mdev *tdev,
 		ret = -EFAULT;
 		goto out_free;
 	}
-	ret = vfio_dma_rw(&tdev->vdev, cmd->iova, buf, cmd->length, write);
+	if (cmd->flags & IOMMU_TEST_MDEV_KTHREAD)
+		ret = iommufd_test_mdev_dma_rw_kthread(tdev, cmd->iova, buf,
+						       cmd->length, write);
+	else
+		ret = vfio_dma_rw(&tdev->vdev, cmd->iova, buf, cmd->length,
+				  write);
 	if (!ret && !write && copy_to_user(uptr, buf, cmd->length))
 		ret = -EFAULT;
 out_free:
@@ -209,7 +257,9 @@ static long iommufd_test_mdev_cmd(struct iommufd_test_mdev *tdev,
 	if (copy_from_user(&cmd, ucmd, sizeof(cmd)))
 		return -EFAULT;
 	if (cmd.size != sizeof(cmd) || cmd.__reserved ||
-	    cmd.flags & ~IOMMU_TEST_MDEV_WRITE)
+	    cmd.flags & ~(IOMMU_TEST_MDEV_WRITE | IOMMU_TEST_MDEV_KTHREAD) ||
+	    ((cmd.flags & IOMMU_TEST_MDEV_KTHREAD) &&
+	     cmd.op != IOMMU_TEST_MDEV_OP_DMA_RW))
 		return -EINVAL;
 
 	mutex_lock(&tdev->lock);

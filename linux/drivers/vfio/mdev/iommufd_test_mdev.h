@@ -39,13 +39,18 @@ enum {
 enum {
 	/* IOMMU_TEST_MDEV_OP_PIN: pin for writing. *_RW: write to the IOVA. */
 	IOMMU_TEST_MDEV_WRITE = 1 << 0,
+	/*
+	 * IOMMU_TEST_MDEV_OP_DMA_RW: call vfio_dma_rw() from a kernel thread
+	 * without an mm (a workqueue's), as a mediated GPU's scheduler does.
+	 */
+	IOMMU_TEST_MDEV_KTHREAD = 1 << 1,
 };
 
 /**
  * struct iommu_test_mdev_cmd - IOMMU_TEST_MDEV_CMD
  * @size: sizeof(struct iommu_test_mdev_cmd)
  * @op: IOMMU_TEST_MDEV_OP_*
- * @flags: IOMMU_TEST_MDEV_WRITE or 0
+ * @flags: IOMMU_TEST_MDEV_WRITE, IOMMU_TEST_MDEV_KTHREAD (DMA_RW only), or 0
  * @out_pins: set to the number of ranges pinned after the operation
  * @iova: the IOVA
  * @length: the length in bytes; page multiples for PIN

@@ -239,7 +239,8 @@ struct iommu_ioas_map {
  * file that is not shmem or hugetlbfs or a range that ends past the end of
  * the file, EPERM for a writable mapping of a file not opened for writing
  * or sealed against writes, or a readable one of a file not opened for
- * reading.
+ * reading, ENOMEM also for a hole of a hugetlbfs file that no free huge
+ * page can fill.
  */
 struct iommu_ioas_map_file {
 	__u32 size;

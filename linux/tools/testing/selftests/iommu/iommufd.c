@@ -244,6 +244,8 @@ TEST_F(iommufd, output_respects_size)
 TEST_F(iommufd, bad_pointers)
 {
 	struct iommu_ioas_alloc *ro;
+	uint32_t *size;
+	char *two;
 
 	EXPECT_ERRNO(EFAULT, ioctl(self->fd, IOMMU_IOAS_ALLOC, NULL));
 	EXPECT_ERRNO(EFAULT, ioctl(self->fd, IOMMU_DESTROY, (void *)8));
@@ -259,6 +261,22 @@ TEST_F(iommufd, bad_pointers)
 	ASSERT_EQ(0, mprotect(ro, getpagesize(), PROT_READ));
 	EXPECT_ERRNO(EFAULT, ioctl(self->fd, IOMMU_IOAS_ALLOC, ro));
 	munmap(ro, getpagesize());
+	EXPECT_NEXT_ID(self->fd, 1);
+
+	/*
+	 * Only the size readable, the rest in an inaccessible page: a size
+	 * too small is still EINVAL, a large enough one EFAULT.
+	 */
+	two = mmap(NULL, 2 * getpagesize(), PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, two);
+	ASSERT_EQ(0, mprotect(two + getpagesize(), getpagesize(), PROT_NONE));
+	size = (uint32_t *)(two + getpagesize()) - 1;
+	*size = sizeof(struct iommu_ioas_alloc) - 1;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, IOMMU_IOAS_ALLOC, size));
+	*size = sizeof(struct iommu_ioas_alloc);
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, IOMMU_IOAS_ALLOC, size));
+	munmap(two, 2 * getpagesize());
 	EXPECT_NEXT_ID(self->fd, 1);
 }
 
@@ -1503,6 +1521,7 @@ static int hwpt_alloc(int fd, uint32_t idev, uint32_t pt_id, uint32_t flags,
 TEST_F(domain, hwpt_alloc)
 {
 	uint32_t stdev, auto_hwpt, idev, hwpt, got, other, stdev2, idev2;
+	struct iommu_hwpt_alloc *ro;
 
 	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem,
 			       4 * page_size, APERTURE));
@@ -1530,6 +1549,23 @@ TEST_F(domain, hwpt_alloc)
 					0, &hwpt));
 	EXPECT_ERRNO(ENOENT, hwpt_alloc(self->fd, idev, 9999, 0, 0, 0, &hwpt));
 	EXPECT_ERRNO(EINVAL, hwpt_alloc(self->fd, idev, stdev, 0, 0, 0, &hwpt));
+	/*
+	 * A reply that cannot be written: the page table made and filled
+	 * for it goes again, and the device stays where it was.
+	 */
+	ro = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	*ro = (struct iommu_hwpt_alloc){
+		.size = sizeof(*ro),
+		.dev_id = idev,
+		.pt_id = self->ioas,
+	};
+	ASSERT_EQ(0, mprotect(ro, page_size, PROT_READ));
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, IOMMU_HWPT_ALLOC, ro));
+	munmap(ro, page_size);
+	EXPECT_EQ(auto_hwpt, device_page_table(idev));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 4 * page_size, 1));
 	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
 	EXPECT_EQ(auto_hwpt + 1, other);
 	EXPECT_EQ(0, destroy(self->fd, other));
@@ -2877,6 +2913,12 @@ TEST_F(domain, dirty_bitmap_windows)
 	/* Nothing is written past the end of the bitmap. */
 	EXPECT_EQ(0, ((uint8_t *)bitmap)[bitmap_bytes]);
 
+	/* The last window's page is not writable: EFAULT when it comes. */
+	ASSERT_EQ(0, mprotect(raw + bitmap_bytes / page_size * page_size,
+			      page_size, PROT_READ));
+	EXPECT_ERRNO(EFAULT, get_dirty(self->fd, hwpt, 0, APERTURE, length,
+				       bit_size, bitmap));
+
 	EXPECT_EQ(0, destroy(self->fd, stdev));
 	EXPECT_EQ(0, destroy(self->fd, hwpt));
 	EXPECT_EQ(0, md_check_refs(self->fd, buf, length, 0));
@@ -2894,8 +2936,8 @@ TEST_F(domain, debugfs_view)
 	size_t size = 1 << 20, section_size = 8192;
 	char *buf = malloc(size), *section = malloc(section_size);
 	uint32_t stdev, hwpt, idev;
+	int fd2, access_fd;
 	char want[256];
-	int fd2;
 
 	ASSERT_NE(NULL, buf);
 	ASSERT_NE(NULL, section);
@@ -2928,6 +2970,19 @@ TEST_F(domain, debugfs_view)
 	EXPECT_NE(NULL, strstr(section, want));
 	snprintf(want, sizeof(want), " hw_pagetable=%u in_domain=yes\n", hwpt);
 	EXPECT_NE(NULL, strstr(section, want));
+
+	/* An access is listed with its IOAS, which counts it. */
+	ASSERT_EQ(0, access_create(self->fd, self->ioas, 0, &access_fd));
+	ASSERT_EQ(1, debugfs_own_contexts(buf, size, section, section_size));
+	snprintf(want, sizeof(want),
+		 "\n  %u ioas domains=1 accesses=1 page_tables=%u\n",
+		 self->ioas, hwpt);
+	EXPECT_NE(NULL, strstr(section, want));
+	snprintf(want, sizeof(want), " access ioas=%u\n", self->ioas);
+	EXPECT_NE(NULL, strstr(section, want));
+	close(access_fd);
+	ASSERT_EQ(1, debugfs_own_contexts(buf, size, section, section_size));
+	EXPECT_EQ(NULL, strstr(section, want));
 
 	/* Without the device, its page table went and nothing is pinned. */
 	ASSERT_EQ(0, destroy(self->fd, stdev));
@@ -3309,6 +3364,31 @@ static long smaps_file_pmd_kb(void *va)
 }
 
 /*
+ * Map @len bytes at @va read-only into a new mock domain of @ioas, write
+ * all of them, and check that the page table maps what the process sees
+ * after the write; then unmap, with every pin given back.
+ */
+static void readonly_pin_then_write(struct __test_metadata *_metadata,
+				    int fd, uint32_t ioas, uint8_t *va,
+				    size_t len)
+{
+	long pinned = status_kb("VmPin:");
+	uint64_t iova = APERTURE;
+	uint32_t stdev, hwpt;
+
+	ASSERT_EQ(0, mock_domain(fd, ioas, &stdev, &hwpt));
+	ASSERT_EQ(0, ioas_map(fd, ioas,
+			      IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA,
+			      va, len, &iova));
+	EXPECT_EQ(pinned + (long)len / 1024, status_kb("VmPin:"));
+	memset(va, 0x3c, len);
+	EXPECT_EQ(0, md_check_map(fd, hwpt, iova, va, len));
+	EXPECT_EQ(0, ioas_unmap(fd, ioas, iova, len, NULL));
+	EXPECT_EQ(pinned, status_kb("VmPin:"));
+	EXPECT_EQ(0, destroy(fd, stdev));
+}
+
+/*
  * The same for a private mapping of a huge page of page cache, mapped by
  * one PMD: GUP splits it to take the copy, and the fault that follows must
  * not map it by a PMD again, or the pin goes round for ever (killed here
@@ -3318,10 +3398,7 @@ TEST_F(domain, readonly_pin_unshares_file_thp)
 {
 	const size_t huge = 2ul << 20;
 	char dir[] = "/tmp/iommufd-thp-XXXXXX", path[64];
-	uint64_t iova = APERTURE;
-	uint32_t stdev, hwpt;
 	uint8_t *area, *va;
-	long pinned;
 	int fd;
 
 	ASSERT_NE(NULL, mkdtemp(dir));
@@ -3352,22 +3429,52 @@ TEST_F(domain, readonly_pin_unshares_file_thp)
 		SKIP(return, "the file got no huge page, or it is not mapped by a PMD");
 	}
 
-	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &stdev, &hwpt));
-	pinned = status_kb("VmPin:");
-	ASSERT_EQ(0, ioas_map(self->fd, self->ioas,
-			      IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA,
-			      va, huge, &iova));
-	EXPECT_EQ(pinned + (long)huge / 1024, status_kb("VmPin:"));
-	memset(va, 0x3c, huge);
-	EXPECT_EQ(0, md_check_map(self->fd, hwpt, iova, va, huge));
-	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, iova, huge, NULL));
-	EXPECT_EQ(pinned, status_kb("VmPin:"));
-	EXPECT_EQ(0, destroy(self->fd, stdev));
+	readonly_pin_then_write(_metadata, self->fd, self->ioas, va, huge);
 
 	munmap(area, 2 * huge);
 	close(fd);
 	EXPECT_EQ(0, umount(dir));
 	rmdir(dir);
+}
+
+/*
+ * The same for a private mapping of a hugetlbfs file's page: the read-only
+ * pin unshares the huge page (one more from the pool), and the page table
+ * follows the process's writes, which the file does not see.
+ */
+TEST_F(domain, readonly_pin_unshares_hugetlb)
+{
+	const size_t huge = 2 * MiB;
+	long pool = hugepage_get();
+	uint8_t *shared, *va;
+	int fd;
+
+	if (pool < 0)
+		SKIP(return, "no 2 MiB hugetlbfs page to be had");
+	/* The page cache's page and the copy. */
+	if (hugepage_get() < 0) {
+		hugepage_put(pool);
+		SKIP(return, "no second 2 MiB hugetlbfs page to be had");
+	}
+	fd = memfd_create("unshare", MFD_HUGETLB);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, huge));
+	shared = mmap(NULL, huge, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, shared);
+	memset(shared, 0x11, huge);
+	va = mmap(NULL, huge, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	ASSERT_NE(MAP_FAILED, va);
+	/* Mapped read-only, the page cache's page. */
+	ASSERT_EQ(0x11, va[0]);
+
+	readonly_pin_then_write(_metadata, self->fd, self->ioas, va, huge);
+	/* The write went to the process's copy, not to the file. */
+	EXPECT_EQ(0x11, shared[huge - 1]);
+
+	munmap(va, huge);
+	munmap(shared, huge);
+	close(fd);
+	EXPECT_EQ(0, hugepage_put(pool));
 }
 
 /*
@@ -3411,7 +3518,7 @@ TEST_F(domain, huge_pages_off_while_filled)
  */
 TEST_F(domain, sw_msi_cookie)
 {
-	uint32_t stdev, hwpt, idev, stdev2, idev2, hwpt3, got, other;
+	uint32_t stdev, hwpt, idev, stdev2, idev2, hwpt3, got, other, stdev4;
 	uint64_t window, length = 0;
 
 	if (access(SW_MSI, W_OK) || access(CONTEXTS_FILE, R_OK))
@@ -3427,6 +3534,26 @@ TEST_F(domain, sw_msi_cookie)
 	EXPECT_EQ(MiB, length);
 	EXPECT_ERRNO(EINVAL, map_fixed(self->fd, self->ioas, self->mem,
 				       page_size, MOCK_SW_MSI_START));
+
+	/* Another with the same window shares the page table and cookie. */
+	ASSERT_EQ(0, debugfs_bool(SW_MSI, true));
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas, &stdev4, &got, NULL));
+	ASSERT_EQ(0, debugfs_bool(SW_MSI, false));
+	EXPECT_EQ(hwpt, got);
+	EXPECT_EQ(0, destroy(self->fd, stdev4));
+
+	/*
+	 * A page table for it in an IOAS that maps in the window: refused
+	 * once filled, and undone; the device stays where it was.
+	 */
+	ASSERT_EQ(0, map_fixed(self->fd, other, self->mem, page_size,
+			       MOCK_SW_MSI_START));
+	EXPECT_ERRNO(EADDRINUSE, hwpt_alloc(self->fd, idev, other, 0, 0, 0,
+					    &got));
+	EXPECT_EQ(hwpt, device_page_table(idev));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, page_size, 0));
+	EXPECT_EQ(0, ioas_unmap(self->fd, other, MOCK_SW_MSI_START, page_size,
+				NULL));
 
 	/* One without the window shares the page table, needing none. */
 	ASSERT_EQ(0, mock_device(self->fd, self->ioas, &stdev2, &got, &idev2));
@@ -3834,6 +3961,18 @@ TEST_F(domain, dirty_bitmap_window_straddle)
 	expect_dirty_bits(_metadata, written, bitmap, nr_io, bits_per_io);
 	EXPECT_EQ(0, ((uint8_t *)bitmap)[bitmap_bytes]);
 
+	/*
+	 * Again with the second window's first page read-only: the huge IO
+	 * page across the edge cannot be recorded whole, and the read stops
+	 * there with EFAULT.
+	 */
+	ASSERT_EQ(0, mock_write(self->fd, hwpt, APERTURE, length, written,
+				&nr));
+	ASSERT_EQ(0, mprotect(raw + page_size / sizeof(void *) * page_size,
+			      page_size, PROT_READ));
+	EXPECT_ERRNO(EFAULT, get_dirty(self->fd, hwpt, 0, APERTURE, length,
+				       bit_size, bitmap));
+
 	EXPECT_EQ(0, destroy(self->fd, stdev));
 	EXPECT_EQ(0, destroy(self->fd, hwpt));
 	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, APERTURE, length, NULL));
@@ -4047,7 +4186,8 @@ TEST_F(vfio_compat, bad_input)
 
 /*
  * VFIO_IOMMU_GET_INFO: CPU pages (only them with type1, which cuts), and
- * the usable IOVA ranges around what is reserved.
+ * the usable IOVA ranges around what is reserved; EFAULT where they cannot
+ * be written.
  */
 TEST_F(vfio_compat, get_info)
 {
@@ -4058,6 +4198,8 @@ TEST_F(vfio_compat, get_info)
 		struct vfio_iova_range more[2];
 	} buf = { .info.argsz = sizeof(buf) };
 	struct vfio_iommu_type1_info_cap_iova_range *ranges;
+	struct vfio_iommu_type1_info *info;
+	uint8_t *two;
 
 	ASSERT_EQ(0, add_reserved(self->fd, self->ioas, APERTURE + MiB, MiB));
 	ASSERT_EQ(0, ioctl(self->fd, VFIO_IOMMU_GET_INFO, &buf));
@@ -4080,6 +4222,17 @@ TEST_F(vfio_compat, get_info)
 	EXPECT_EQ(APERTURE + 2 * MiB, ranges->iova_ranges[1].start);
 	EXPECT_EQ(MOCK_APERTURE_LAST, ranges->iova_ranges[1].end);
 	EXPECT_EQ(sizeof(buf), buf.info.argsz);
+
+	/* The ranges would go to an inaccessible page: EFAULT. */
+	two = mmap(NULL, 2 * page_size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, two);
+	ASSERT_EQ(0, mprotect(two + page_size, page_size, PROT_NONE));
+	info = (void *)(two + page_size -
+			offsetof(__typeof__(buf), ranges.iova_ranges));
+	info->argsz = sizeof(buf);
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, VFIO_IOMMU_GET_INFO, info));
+	munmap(two, 2 * page_size);
 }
 
 /*
@@ -4425,6 +4578,37 @@ TEST_F(file, outlives_caller)
 }
 
 /*
+ * A file mapped where nothing pins it yet, then cut short: a page table
+ * that would pin it cannot be filled (EINVAL), and nothing stays pinned;
+ * with the file grown back it can.
+ */
+TEST_F(file, truncate_before_pin)
+{
+	long vmpin = status_kb("VmPin:");
+	uint64_t iova = FILE_IOVA;
+	uint32_t ioas, stdev;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas));
+	ASSERT_EQ(0, map_file(self->fd, ioas, FIXED, self->mfd, 0, self->len,
+			      &iova));
+	EXPECT_EQ(vmpin, status_kb("VmPin:"));
+	munmap(self->va, self->len);
+	self->va = MAP_FAILED;
+	ASSERT_EQ(0, ftruncate(self->mfd, 0));
+	EXPECT_ERRNO(EINVAL, mock_domain(self->fd, ioas, &stdev, NULL));
+	EXPECT_EQ(vmpin, status_kb("VmPin:"));
+
+	ASSERT_EQ(0, ftruncate(self->mfd, self->len));
+	ASSERT_EQ(0, mock_domain(self->fd, ioas, &stdev, NULL));
+	EXPECT_EQ(vmpin + (long)(self->len / 1024), status_kb("VmPin:"));
+	EXPECT_EQ(0, destroy(self->fd, stdev));
+	EXPECT_EQ(vmpin, status_kb("VmPin:"));
+	self->va = mmap(NULL, self->len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			self->mfd, 0);
+	ASSERT_NE(MAP_FAILED, self->va);
+}
+
+/*
  * Truncating the file does not take the pages from the device: it keeps
  * reading what it had, while the file no longer has it.
  */
@@ -4568,6 +4752,64 @@ TEST_F(file, bad_input)
 	MAP_FILE_FAILS(EPERM, IOMMU_IOAS_MAP_FIXED_IOVA |
 		       IOMMU_IOAS_MAP_READABLE, wo, 0, page_size);
 	close(wo);
+}
+
+#define HUGEPAGES_FREE "/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages"
+#define HUGEPAGES_RESV "/sys/kernel/mm/hugepages/hugepages-2048kB/resv_hugepages"
+#define HUGEPAGES_OVERCOMMIT "/proc/sys/vm/nr_overcommit_hugepages"
+
+/*
+ * A hole of a hugetlbfs file is filled from the pool at map time; with no
+ * huge page to be had (none free, none to overcommit) the map fails with
+ * ENOMEM, mapping, pinning and charging nothing. With one, the same map
+ * works. Only EXPECTs once the pool is changed, so that it is restored.
+ */
+TEST(map_file_hugetlb_pool_dry)
+{
+	long pool = read_long(HUGEPAGES), vmpin;
+	long overcommit = read_long(HUGEPAGES_OVERCOMMIT);
+	uint64_t iova = FILE_IOVA;
+	uint32_t ioas, stdev;
+	char val[24];
+	int fd, mfd;
+	bool dry;
+
+	if (pool < 0 || overcommit < 0)
+		SKIP(return, "no hugetlbfs in this kernel");
+	fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas));
+	ASSERT_EQ(0, mock_domain(fd, ioas, &stdev, NULL));
+	mfd = memfd_create("dry", MFD_HUGETLB);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, 2 * MiB));
+
+	/* Only pages in use or reserved stay. */
+	EXPECT_EQ(0, write_file(HUGEPAGES_OVERCOMMIT, "0"));
+	EXPECT_EQ(0, write_file(HUGEPAGES, "0"));
+	dry = read_long(HUGEPAGES_FREE) == read_long(HUGEPAGES_RESV);
+	if (dry) {
+		vmpin = status_kb("VmPin:");
+		EXPECT_ERRNO(ENOMEM, map_file(fd, ioas, FIXED, mfd, 0, 2 * MiB,
+					      &iova));
+		EXPECT_EQ(vmpin, status_kb("VmPin:"));
+		EXPECT_EQ(0, total_mapped(_metadata, fd, ioas));
+
+		snprintf(val, sizeof(val), "%ld", read_long(HUGEPAGES) + 1);
+		EXPECT_EQ(0, write_file(HUGEPAGES, val));
+		EXPECT_EQ(0, map_file(fd, ioas, FIXED, mfd, 0, 2 * MiB, &iova));
+		EXPECT_EQ(vmpin + 2048, status_kb("VmPin:"));
+		EXPECT_EQ(0, ioas_unmap(fd, ioas, iova, 2 * MiB, NULL));
+		EXPECT_EQ(vmpin, status_kb("VmPin:"));
+	}
+	close(mfd);
+	close(fd);
+	snprintf(val, sizeof(val), "%ld", pool);
+	EXPECT_EQ(0, write_file(HUGEPAGES, val));
+	snprintf(val, sizeof(val), "%ld", overcommit);
+	EXPECT_EQ(0, write_file(HUGEPAGES_OVERCOMMIT, val));
+	if (!dry)
+		SKIP(return, "the pool keeps free pages nobody reserved");
 }
 
 /*
@@ -4722,6 +4964,123 @@ TEST(change_process_file_maps)
 	struct handover h = { ._metadata = _metadata };
 
 	EXPECT_TRUE(live_update(handover_old, handover_new, &h));
+}
+
+/*
+ * In rlimit mode 0, /dev/iommu's default, the pins are charged to the user.
+ * A handover to a process of another user moves the charge to that user:
+ * a process of the old user can map the same amount only once it left.
+ * The old process keeps saved user ID 0, so that the new one can take
+ * other users' IDs (and root's effective ID, to fork those processes).
+ */
+#define UID_OLD 65534
+#define UID_NEW 65533
+
+struct handover_user {
+	struct __test_metadata *_metadata;
+	int fd, mfd;
+	uint32_t ioas;
+};
+
+static bool handover_user_old(void *arg)
+{
+	struct rlimit lim = { HANDOVER_PAGES * page_size,
+			      HANDOVER_PAGES * page_size };
+	struct handover_user *h = arg;
+	struct __test_metadata *_metadata = h->_metadata;
+	uint64_t iova = FILE_IOVA;
+	uint32_t stdev;
+
+	h->fd = open("/dev/iommu", O_RDWR);
+	EXPECT_LE(0, h->fd);
+	EXPECT_EQ(0, ioas_alloc(h->fd, &h->ioas));
+	EXPECT_EQ(0, mock_domain(h->fd, h->ioas, &stdev, NULL));
+	h->mfd = memfd_create("handover_user", 0);
+	EXPECT_LE(0, h->mfd);
+	EXPECT_EQ(0, ftruncate(h->mfd, HANDOVER_PAGES * page_size));
+	EXPECT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &lim));
+	/* No CAP_IPC_LOCK from here on: the limit holds. */
+	EXPECT_EQ(0, setresuid(UID_OLD, UID_OLD, 0));
+	EXPECT_EQ(0, map_file(h->fd, h->ioas, FIXED, h->mfd, 0,
+			      HANDOVER_PAGES * page_size, &iova));
+	return _metadata->passed;
+}
+
+/*
+ * In a process of user @uid, with a context of its own, map the whole of
+ * @mfd: 0 or the errno. The caller's effective user ID is 0.
+ */
+static int map_as_user(int mfd, uid_t uid)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		return errno;
+	if (!pid) {
+		uint64_t iova = FILE_IOVA;
+		uint32_t ioas, stdev;
+		int fd;
+
+		if (setresuid(uid, uid, uid))
+			_exit(255);
+		fd = open("/dev/iommu", O_RDWR);
+		if (fd < 0 || ioas_alloc(fd, &ioas) ||
+		    mock_domain(fd, ioas, &stdev, NULL))
+			_exit(255);
+		_exit(map_file(fd, ioas, FIXED, mfd, 0,
+			       HANDOVER_PAGES * page_size, &iova) ? errno : 0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static bool handover_user_new(void *arg)
+{
+	struct handover_user *h = arg;
+	struct __test_metadata *_metadata = h->_metadata;
+	pid_t holder;
+
+	EXPECT_EQ(0, setresuid(-1, 0, -1));
+	/* A process of the old user keeps its counters alive throughout. */
+	holder = fork();
+	if (!holder) {
+		close(h->fd);
+		close(h->mfd);
+		if (!prctl(PR_SET_PDEATHSIG, SIGKILL) &&
+		    !setresuid(UID_OLD, UID_OLD, UID_OLD))
+			pause();
+		_exit(1);
+	}
+	EXPECT_LT(0, holder);
+	EXPECT_EQ(ENOMEM, map_as_user(h->mfd, UID_OLD));
+
+	EXPECT_EQ(0, setresuid(UID_NEW, UID_NEW, 0));
+	EXPECT_TRUE(memlock_limit(HANDOVER_PAGES - 1));
+	EXPECT_ERRNO(ENOMEM, change_process(h->fd, 0));
+	EXPECT_TRUE(memlock_limit(HANDOVER_PAGES));
+	EXPECT_EQ(0, change_process(h->fd, 0));
+	/* The new user has the charge now: its limit is full. */
+	EXPECT_EQ(0, setresuid(-1, 0, -1));
+	EXPECT_EQ(ENOMEM, map_as_user(h->mfd, UID_NEW));
+	EXPECT_EQ(0, map_as_user(h->mfd, UID_OLD));
+
+	EXPECT_EQ(0, ioas_unmap(h->fd, h->ioas, 0, UINT64_MAX, NULL));
+	EXPECT_EQ(0, map_as_user(h->mfd, UID_NEW));
+	if (holder > 0) {
+		kill(holder, SIGKILL);
+		waitpid(holder, NULL, 0);
+	}
+	return _metadata->passed;
+}
+
+TEST(change_process_other_user)
+{
+	struct handover_user h = { ._metadata = _metadata };
+
+	EXPECT_TRUE(live_update(handover_user_old, handover_user_new, &h));
 }
 
 /*

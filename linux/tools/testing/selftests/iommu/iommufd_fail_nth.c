@@ -576,6 +576,34 @@ static void setup_replace(struct __test_metadata *_metadata, struct run *run)
 	ASSERT_NE(0, run->hwpt);
 }
 
+/* What a device's set-up allocates besides its page table. */
+static int scenario_objects(struct __test_metadata *_metadata,
+			    struct run *run)
+{
+	uint64_t data[64];
+	struct iommu_hw_info info = {
+		.size = sizeof(info),
+		.dev_id = run->idev,
+		.data_len = sizeof(data),
+		.data_uptr = (uintptr_t)data,
+	};
+	uint32_t ioas;
+
+	if (ioas_alloc(run->fd, &ioas))
+		return step_failed(_metadata, run);
+	if (ioctl(run->fd, IOMMU_GET_HW_INFO, &info))
+		return step_failed(_metadata, run);
+	return 0;
+}
+
+static void setup_device(struct __test_metadata *_metadata, struct run *run)
+{
+	ASSERT_EQ(0, mock_device(run->fd, run->ioas[0], &run->stdev[0],
+				 &run->idev));
+	run->hwpt = device_page_table(run->idev);
+	ASSERT_NE(0, run->hwpt);
+}
+
 static void setup_two_domains(struct __test_metadata *_metadata,
 			      struct run *run)
 {
@@ -685,6 +713,11 @@ FIXTURE_TEARDOWN(fail_nth)
 TEST_F_TIMEOUT(fail_nth, map, 600)
 {
 	sweep(_metadata, "map", setup_one_domain, scenario_map);
+}
+
+TEST_F_TIMEOUT(fail_nth, objects, 600)
+{
+	sweep(_metadata, "objects", setup_device, scenario_objects);
 }
 
 TEST_F_TIMEOUT(fail_nth, map_two_domains, 600)

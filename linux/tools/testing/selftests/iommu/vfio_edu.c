@@ -936,6 +936,10 @@ static void type1_flow(struct __test_metadata *_metadata,
 	unmap.size = 0;
 	EXPECT_EQ(0, ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap));
 	EXPECT_EQ(page_size, unmap.size);
+	/* With no device open, the group can leave its container. */
+	EXPECT_EQ(0, ioctl(groupfd, VFIO_GROUP_UNSET_CONTAINER));
+	ASSERT_EQ(0, group_status(groupfd, &flags));
+	EXPECT_EQ(VFIO_GROUP_FLAGS_VIABLE, flags);
 	close(groupfd);
 	close(container);
 }
@@ -1979,6 +1983,54 @@ TEST_F_TIMEOUT(edu_group, hot_reset_by_devid, 60)
 	/* The edu is still there and still reachable after the reset. */
 	ASSERT_EQ(0, edu_open(&self->edu[0], self->devfd[0]));
 	EXPECT_TRUE(edu_alive(&self->edu[0]));
+}
+
+/*
+ * The same reset through the group, as before cdevs: the info gives each
+ * affected device's group, and the reset takes the fds of groups that
+ * hold every device it resets, all of them vfio-pci's (the rng too).
+ */
+TEST_F_TIMEOUT(edu_group, hot_reset_by_group, 60)
+{
+	struct {
+		struct vfio_pci_hot_reset_info hdr;
+		struct vfio_pci_dependent_device devices[8];
+	} info;
+	const char *const devs[] = { self->bdf[0], self->bdf[1], self->rng };
+	struct vfio_pci_dependent_device *dep;
+	int group, groupfd;
+	unsigned int i;
+
+	if (!self->found)
+		SKIP(return, NO_EDU_PAIR);
+	if (self->rng_bound)
+		ASSERT_EQ(0, pci_unbind(self->rng));
+	ASSERT_EQ(0, vfio_pci_claim(self->rng, &self->rng_claimed));
+	group = pci_group(self->bdf[0]);
+	groupfd = vfio_group_open(self->bdf[0]);
+	ASSERT_LE(0, groupfd);
+	ASSERT_EQ(0, ioctl(groupfd, VFIO_GROUP_SET_CONTAINER, &self->iommufd));
+	self->devfd[0] = ioctl(groupfd, VFIO_GROUP_GET_DEVICE_FD, self->bdf[0]);
+	ASSERT_LE(0, self->devfd[0]);
+
+	ASSERT_EQ(0, hot_reset_info(self->devfd[0], &info.hdr, sizeof(info)));
+	EXPECT_EQ(0, info.hdr.flags);
+	ASSERT_EQ(3, info.hdr.count);
+	for (i = 0; i != ARRAY_SIZE(devs); i++) {
+		dep = hot_reset_entry(&info.hdr, devs[i]);
+		ASSERT_NE(NULL, dep) TH_LOG("no entry for %s", devs[i]);
+		EXPECT_EQ(group, dep->group_id);
+	}
+
+	/* Only group fds count, and none is no proof. */
+	EXPECT_ERRNO(EINVAL, hot_reset(self->devfd[0], 1, self->iommufd));
+	EXPECT_ERRNO(EINVAL, hot_reset(self->devfd[0], 0, -1));
+	EXPECT_EQ(0, hot_reset(self->devfd[0], 1, groupfd))
+		TH_LOG("reset: %s", strerror(errno));
+
+	ASSERT_EQ(0, edu_open(&self->edu[0], self->devfd[0]));
+	EXPECT_TRUE(edu_alive(&self->edu[0]));
+	close(groupfd);
 }
 
 /*

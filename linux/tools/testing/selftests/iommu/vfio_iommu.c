@@ -720,6 +720,48 @@ TEST_F_TIMEOUT(vfio_iommu, dma_both_ways, 120)
 }
 
 /*
+ * One mapping of many pages, in IO pages as large as the IOMMU and the
+ * memory allow: the edu copies from its last page to its first, and the
+ * unmap, which reads the pages back from the IOMMU's page table to unpin
+ * them (iommufd keeps no list), gives back every pin and charge.
+ */
+#define IOVA_BIG	0x4000000ULL	/* 2 MiB aligned, clear of MSI windows */
+#define BIG_LEN		(2ul << 20)
+
+TEST_F_TIMEOUT(vfio_iommu, large_mapping, 120)
+{
+	/* type1 counts its pins in locked_vm, iommufd in pinned_vm. */
+	const char *charge = variant->path == PATH_TYPE1 ? "VmLck:" : "VmPin:";
+	size_t last = BIG_LEN - self->page_size;
+	uint8_t *area, *big;
+	long before;
+
+	if (!self->found)
+		SKIP(return, NO_EDU);
+	OPEN_PATH();
+	/* 2 MiB aligned, so that a transparent huge page can back it. */
+	area = mmap(NULL, 2 * BIG_LEN, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, area);
+	big = (uint8_t *)(((uintptr_t)area + BIG_LEN - 1) & ~(BIG_LEN - 1));
+	madvise(big, BIG_LEN, MADV_HUGEPAGE);
+	memset(big, 0, BIG_LEN);
+	fill(big + last, LEN, 0x5a);
+	before = status_kb(charge);
+
+	ASSERT_EQ(0, path_map(self, big, BIG_LEN, IOVA_BIG));
+	EXPECT_EQ(before + (long)(BIG_LEN / 1024), status_kb(charge));
+	ASSERT_EQ(0, edu_dma_from_ram(&self->edu, IOVA_BIG + last, LEN));
+	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_BIG, LEN));
+	EXPECT_EQ(0, memcmp(big, big + last, LEN));
+	EXPECT_TRUE(all_bytes(big + LEN, 0, last - LEN));
+
+	EXPECT_EQ(0, path_unmap(self, IOVA_BIG, BIG_LEN));
+	EXPECT_EQ(before, status_kb(charge));
+	munmap(area, 2 * BIG_LEN);
+}
+
+/*
  * A device that only reads memory sees what the process writes there after
  * the map. A private mapping starts out on pages it shares (a file's page
  * cache, the zero page) and the process's first write moves it to a copy

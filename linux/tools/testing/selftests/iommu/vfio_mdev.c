@@ -76,6 +76,22 @@ static int mdev_cmd(int devfd, uint32_t op, uint32_t flags, uint64_t iova,
 	return ioctl(devfd, IOMMU_TEST_MDEV_CMD, cmd);
 }
 
+/* A page of its own holding a copy of @arg, read-only; NULL on failure. */
+static void *readonly_arg(const void *arg, size_t len)
+{
+	void *page = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (page == MAP_FAILED)
+		return NULL;
+	memcpy(page, arg, len);
+	if (mprotect(page, page_size, PROT_READ)) {
+		munmap(page, page_size);
+		return NULL;
+	}
+	return page;
+}
+
 /* Where and how the test maps memory for the device. */
 struct mdev_iommu {
 	int fd;			/* /dev/iommu, or the container */
@@ -274,7 +290,8 @@ FIXTURE_TEARDOWN(mdev)
  * The pages the driver pins are the process's: what it reads through them
  * is what the process wrote, and what it writes the process reads. The
  * pins are charged to the process until unpinned. vfio_dma_rw() reaches
- * the same memory, pinned or not, at any alignment.
+ * the same memory, pinned or not, at any alignment, also from a kernel
+ * thread.
  */
 TEST_F(mdev, pin_and_copy)
 {
@@ -325,6 +342,27 @@ TEST_F(mdev, pin_and_copy)
 	EXPECT_EQ(0, self->cmd.out_pins);
 	EXPECT_EQ(0, self->cmd.out_unmaps);
 	EXPECT_EQ(before, status_kb(self->charge));
+
+	/*
+	 * A driver may copy from a kernel thread, which has no mm (a
+	 * mediated GPU's scheduler does): vfio_dma_rw() reaches the memory
+	 * of the process that mapped it all the same, and leaves no pin.
+	 */
+	ASSERT_EQ(0, mdev_cmd(self->devfd, IOMMU_TEST_MDEV_OP_DMA_RW,
+			      IOMMU_TEST_MDEV_KTHREAD, IOVA + 7, len - 9, buf,
+			      &self->cmd));
+	EXPECT_EQ(0, memcmp(buf, self->mem + 7, len - 9));
+	fill(buf, len, 4);
+	ASSERT_EQ(0, mdev_cmd(self->devfd, IOMMU_TEST_MDEV_OP_DMA_RW,
+			      IOMMU_TEST_MDEV_WRITE | IOMMU_TEST_MDEV_KTHREAD,
+			      IOVA + 1, len - 1, buf, &self->cmd));
+	EXPECT_EQ(0, memcmp(buf, self->mem + 1, len - 1));
+	EXPECT_EQ(0, self->cmd.out_pins);
+	EXPECT_EQ(before, status_kb(self->charge));
+	/* Only vfio_dma_rw() is done by a kernel thread. */
+	EXPECT_ERRNO(EINVAL, mdev_cmd(self->devfd, IOMMU_TEST_MDEV_OP_PIN,
+				      IOMMU_TEST_MDEV_KTHREAD, IOVA, page_size,
+				      NULL, &self->cmd));
 	free(buf);
 }
 
@@ -500,6 +538,8 @@ TEST_F(mdev, bad_input)
  */
 TEST(mdev_cdev_attach)
 {
+	struct vfio_device_attach_iommufd_pt *attach;
+	struct vfio_device_bind_iommufd *bind;
 	struct iommu_test_mdev_cmd cmd;
 	uint32_t devid, ioas1, ioas2, id;
 	int iommufd, devfd;
@@ -520,6 +560,16 @@ TEST(mdev_cdev_attach)
 	/* Nothing but binding works before binding. */
 	EXPECT_ERRNO(EINVAL, mdev_cmd(devfd, IOMMU_TEST_MDEV_OP_STATUS, 0, 0,
 				      0, NULL, &cmd));
+	/* A bind whose ID cannot be written back is undone. */
+	bind = readonly_arg(&(struct vfio_device_bind_iommufd){
+				.argsz = sizeof(*bind),
+				.iommufd = iommufd,
+			    }, sizeof(*bind));
+	ASSERT_NE(NULL, bind);
+	EXPECT_ERRNO(EFAULT, ioctl(devfd, VFIO_DEVICE_BIND_IOMMUFD, bind));
+	munmap(bind, page_size);
+	EXPECT_ERRNO(EINVAL, mdev_cmd(devfd, IOMMU_TEST_MDEV_OP_STATUS, 0, 0,
+				      0, NULL, &cmd));
 	ASSERT_EQ(0, vfio_bind(devfd, iommufd, &devid));
 	EXPECT_ERRNO(EBUSY, iommufd_destroy(iommufd, devid));
 
@@ -535,6 +585,22 @@ TEST(mdev_cdev_attach)
 	EXPECT_ERRNO(ENOENT, vfio_attach(devfd, &id));
 	id = 0xfffffff;
 	EXPECT_ERRNO(ENOENT, vfio_attach(devfd, &id));
+
+	/* So is an attach whose page table cannot be written back. */
+	attach = readonly_arg(&(struct vfio_device_attach_iommufd_pt){
+				  .argsz = sizeof(*attach),
+				  .pt_id = ioas1,
+			      }, sizeof(*attach));
+	ASSERT_NE(NULL, attach);
+	EXPECT_ERRNO(EFAULT, ioctl(devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT,
+				   attach));
+	munmap(attach, page_size);
+	EXPECT_ERRNO(ENOENT, mdev_cmd(devfd, IOMMU_TEST_MDEV_OP_PIN, 0, IOVA,
+				      page_size, NULL, &cmd));
+	/* Nor does it hold the IOAS. */
+	EXPECT_EQ(0, iommufd_destroy(iommufd, ioas1));
+	ASSERT_EQ(0, ioas_alloc(iommufd, &ioas1));
+	ASSERT_EQ(0, ioas_map(iommufd, ioas1, mem, page_size, IOVA));
 
 	id = ioas1;
 	ASSERT_EQ(0, vfio_attach(devfd, &id));
