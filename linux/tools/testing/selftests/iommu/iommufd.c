@@ -254,11 +254,9 @@ TEST_F(iommufd, bad_pointers)
 	 * Readable but not writable: the kernel reads the request, creates
 	 * the IOAS, then cannot write out_ioas_id back and must undo it.
 	 */
-	ro = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
-		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, ro);
-	ro->size = sizeof(*ro);
-	ASSERT_EQ(0, mprotect(ro, getpagesize(), PROT_READ));
+	ro = readonly_arg(&(struct iommu_ioas_alloc){ .size = sizeof(*ro) },
+			  sizeof(*ro));
+	ASSERT_NE(NULL, ro);
 	EXPECT_ERRNO(EFAULT, ioctl(self->fd, IOMMU_IOAS_ALLOC, ro));
 	munmap(ro, getpagesize());
 	EXPECT_NEXT_ID(self->fd, 1);
@@ -1553,17 +1551,14 @@ TEST_F(domain, hwpt_alloc)
 	 * A reply that cannot be written: the page table made and filled
 	 * for it goes again, and the device stays where it was.
 	 */
-	ro = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
-		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, ro);
-	*ro = (struct iommu_hwpt_alloc){
-		.size = sizeof(*ro),
-		.dev_id = idev,
-		.pt_id = self->ioas,
-	};
-	ASSERT_EQ(0, mprotect(ro, page_size, PROT_READ));
+	ro = readonly_arg(&(struct iommu_hwpt_alloc){
+				.size = sizeof(*ro),
+				.dev_id = idev,
+				.pt_id = self->ioas,
+			  }, sizeof(*ro));
+	ASSERT_NE(NULL, ro);
 	EXPECT_ERRNO(EFAULT, ioctl(self->fd, IOMMU_HWPT_ALLOC, ro));
-	munmap(ro, page_size);
+	munmap(ro, getpagesize());
 	EXPECT_EQ(auto_hwpt, device_page_table(idev));
 	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, 4 * page_size, 1));
 	ASSERT_EQ(0, ioas_alloc(self->fd, &other));

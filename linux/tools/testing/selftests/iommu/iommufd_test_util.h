@@ -19,6 +19,7 @@
 #include <string.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -435,6 +436,27 @@ static inline int ioas_copy(int fd, uint32_t flags, uint32_t dst,
 	rc = ioctl(fd, IOMMU_IOAS_COPY, &cmd);
 	*dst_iova = cmd.dst_iova;
 	return rc;
+}
+
+/*
+ * An ioctl argument the kernel can read but not write back: a page of its
+ * own holding a copy of @arg, read-only. NULL on failure; munmap() it with
+ * getpagesize().
+ */
+static inline void *readonly_arg(const void *arg, size_t len)
+{
+	size_t size = getpagesize();
+	void *page = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (page == MAP_FAILED)
+		return NULL;
+	memcpy(page, arg, len);
+	if (mprotect(page, size, PROT_READ)) {
+		munmap(page, size);
+		return NULL;
+	}
+	return page;
 }
 
 /* IOMMU_IOAS_CHANGE_PROCESS: 0 or -1 with errno. */

@@ -76,22 +76,6 @@ static int mdev_cmd(int devfd, uint32_t op, uint32_t flags, uint64_t iova,
 	return ioctl(devfd, IOMMU_TEST_MDEV_CMD, cmd);
 }
 
-/* A page of its own holding a copy of @arg, read-only; NULL on failure. */
-static void *readonly_arg(const void *arg, size_t len)
-{
-	void *page = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (page == MAP_FAILED)
-		return NULL;
-	memcpy(page, arg, len);
-	if (mprotect(page, page_size, PROT_READ)) {
-		munmap(page, page_size);
-		return NULL;
-	}
-	return page;
-}
-
 /* Where and how the test maps memory for the device. */
 struct mdev_iommu {
 	int fd;			/* /dev/iommu, or the container */
@@ -567,7 +551,7 @@ TEST(mdev_cdev_attach)
 			    }, sizeof(*bind));
 	ASSERT_NE(NULL, bind);
 	EXPECT_ERRNO(EFAULT, ioctl(devfd, VFIO_DEVICE_BIND_IOMMUFD, bind));
-	munmap(bind, page_size);
+	munmap(bind, getpagesize());
 	EXPECT_ERRNO(EINVAL, mdev_cmd(devfd, IOMMU_TEST_MDEV_OP_STATUS, 0, 0,
 				      0, NULL, &cmd));
 	ASSERT_EQ(0, vfio_bind(devfd, iommufd, &devid));
@@ -594,7 +578,7 @@ TEST(mdev_cdev_attach)
 	ASSERT_NE(NULL, attach);
 	EXPECT_ERRNO(EFAULT, ioctl(devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT,
 				   attach));
-	munmap(attach, page_size);
+	munmap(attach, getpagesize());
 	EXPECT_ERRNO(ENOENT, mdev_cmd(devfd, IOMMU_TEST_MDEV_OP_PIN, 0, IOVA,
 				      page_size, NULL, &cmd));
 	/* Nor does it hold the IOAS. */
