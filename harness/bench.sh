@@ -43,7 +43,7 @@ run() {
 		-isystem "$OBJ/usr/include" \
 		-I "$TREE/tools/testing/selftests/iommu" \
 		-I "$TREE/drivers/iommu/iommufd" \
-		-o "$guest/bench" "$TOP/harness/bench/bench.c"
+		-o "$guest/bench" "$TOP/harness/bench/bench.c" -lm
 	# The dpdk workload runs the DPDK selftest, which runs testpmd.
 	ccache gcc -static -O2 -Wall -D_GNU_SOURCE -isystem "$OBJ/usr/include" \
 		-o "$guest/vfio_dpdk" "$TREE/tools/testing/selftests/iommu/vfio_dpdk.c"

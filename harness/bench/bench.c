@@ -27,6 +27,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -533,24 +534,43 @@ static double median(double *val, int n)
 }
 
 /*
- * Each repetition measures both columns back to back: the median of the
- * repetitions' ratios, which the emulated machine's drift from one
- * repetition to the next does not move as it moves the columns' medians.
- * 0 if a repetition has no type1 value to divide by.
+ * The median of @n ratios iommufd/type1 that were measured in alternating
+ * order (type1 first, then iommufd first, and so on), over the geometric
+ * means of consecutive pairs: within a pair each backend went first once,
+ * so any advantage of going first or second cancels. A plain median of
+ * the ratios keeps that advantage whenever @n is odd (the odd one out
+ * decides). A last unpaired ratio counts only when it is alone.
+ */
+static double alternating_median(double *ratios, int n)
+{
+	int i;
+
+	if (n == 1)
+		return ratios[0];
+	for (i = 0; i + 1 < n; i += 2)
+		ratios[i / 2] = sqrt(ratios[i] * ratios[i + 1]);
+	return median(ratios, n / 2);
+}
+
+/*
+ * Each repetition measures both columns back to back, which the emulated
+ * machine's drift from one repetition to the next does not move as it
+ * moves the columns' medians; the column measured first alternates (see
+ * alternating_median()). 0 if a repetition has no value to divide by.
  */
 static double paired_ratio(struct row *r)
 {
 	double ratios[MAX_REPS];
-	int i;
+	int i, n = r->n[T1];
 
-	if (r->n[T1] != r->n[FD] || !r->n[T1])
+	if (r->n[FD] != n || !n)
 		return 0;
-	for (i = 0; i < r->n[T1]; i++) {
-		if (r->val[T1][i] <= 0)
+	for (i = 0; i < n; i++) {
+		if (r->val[T1][i] <= 0 || r->val[FD][i] <= 0)
 			return 0;
 		ratios[i] = r->val[FD][i] / r->val[T1][i];
 	}
-	return median(ratios, r->n[T1]);
+	return alternating_median(ratios, n);
 }
 
 /* The row's context lines, then its "bench" line. */
@@ -781,8 +801,8 @@ static void workload_hugetlb(void)
  * A pair takes microseconds, so the emulated machine's speed drifts within
  * a repetition: both backends are set up at once, each on its own edu, and
  * take turns every CHURN_SLICE pairs, so that both see the same drift. The
- * row's ratio is the median of the ratios of the slices taken back to back,
- * a finer pairing than that of the repetitions (see paired_ratio()).
+ * row's ratio comes from the ratios of the slices taken back to back, a
+ * finer pairing than that of the repetitions (see alternating_median()).
  */
 #define CHURN_SLICE	256
 
@@ -864,7 +884,7 @@ static void workload_churn(void)
 		pair_close(c);
 	}
 	if (npaired)
-		rows[CHURN].paired = median(paired, npaired);
+		rows[CHURN].paired = alternating_median(paired, npaired);
 	row_print(CHURN);
 	buffer_free(&b);
 }
@@ -995,7 +1015,8 @@ static void workload_resident(void)
 	for (step = 0; step < (int)ARRAY_SIZE(step_rows); step++) {
 		if (npaired[step])
 			rows[step_rows[step]].paired =
-				median(paired[step], npaired[step]);
+				alternating_median(paired[step],
+						   npaired[step]);
 		row_print(step_rows[step]);
 	}
 	/* Each backend's growth from 10^2 to 10^6, repetition by repetition. */
