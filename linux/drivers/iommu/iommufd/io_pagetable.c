@@ -554,9 +554,10 @@ out:
 
 /*
  * Cut @area in two between @iova and @iova + 1; the new right half shares
- * the pages. A filled area can only be cut where no IO page spans the cut,
- * which is everywhere when IO pages are no larger than CPU pages (large
- * pages disabled); an area accesses pin cannot be cut at all, their pins
+ * the pages. No IO page may span the cut: none does when IO pages are no
+ * larger than CPU pages (large pages disabled); otherwise, for
+ * VFIO_TYPE1_IOMMU (cut_anywhere), those around the cut are mapped again
+ * in two first. An area accesses pin cannot be cut at all, their pins
  * being per area.
  */
 static int iopt_area_split(struct iopt_area *area, unsigned long iova)
@@ -565,6 +566,7 @@ static int iopt_area_split(struct iopt_area *area, unsigned long iova)
 	struct iopt_pages *pages = area->pages;
 	bool filled = area->storage_domain;
 	struct iopt_area *rhs;
+	int rc;
 
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 
@@ -575,12 +577,20 @@ static int iopt_area_split(struct iopt_area *area, unsigned long iova)
 	if ((iova + 1) & (iopt->iova_alignment - 1) ||
 	    iopt_area_start_byte(area, iova + 1) % PAGE_SIZE)
 		return -EINVAL;
-	if (filled && !iopt->disable_large_pages)
+	if (filled && !iopt->disable_large_pages && !iopt->cut_anywhere)
 		return -EINVAL;
 
 	rhs = kzalloc(sizeof(*rhs), GFP_KERNEL_ACCOUNT);
 	if (!rhs)
 		return -ENOMEM;
+	if (filled && !iopt->disable_large_pages) {
+		rc = iopt_area_remap_for_cut(area, iova + 1, iopt->domains,
+					     iopt->ndomains);
+		if (rc) {
+			kfree(rhs);
+			return rc;
+		}
+	}
 
 	mutex_lock(&pages->mutex);
 	interval_tree_remove(&area->node, &iopt->area_itree);
@@ -613,17 +623,38 @@ static int iopt_area_split(struct iopt_area *area, unsigned long iova)
 }
 
 /**
+ * iopt_set_cut_anywhere - let iopt_cut_iova() cut through large IO pages
+ * @iopt: the io_pagetable
+ *
+ * For VFIO_TYPE1_IOMMU, which may unmap any part of a mapping. Upstream
+ * iommufd disables large IO pages for it instead, which costs every
+ * mapping of a program that never cuts one (DPDK chooses this type) an
+ * IOTLB entry per CPU page; here a cut remaps the large IO pages it goes
+ * through (see iopt_area_remap_for_cut()). Not undone: a container's type
+ * is set once.
+ */
+void iopt_set_cut_anywhere(struct io_pagetable *iopt)
+{
+	down_write(&iopt->iova_rwsem);
+	iopt->cut_anywhere = true;
+	up_write(&iopt->iova_rwsem);
+}
+
+/**
  * iopt_cut_iova - cut mappings at the ends of a range, for type1 v1
  * @iopt: the io_pagetable
  * @first: the first IOVA of the range
  * @last: the last IOVA of the range
  *
- * While large pages are disabled, the mappings that cross @first or @last
- * are cut there, so that iopt_unmap_iova() of the range can unmap what is
- * inside, as VFIO_TYPE1_IOMMU allows. Otherwise nothing is cut.
+ * While large pages are disabled, or after iopt_set_cut_anywhere(), the
+ * mappings that cross @first or @last are cut there, so that
+ * iopt_unmap_iova() of the range can unmap what is inside, as
+ * VFIO_TYPE1_IOMMU allows. Otherwise nothing is cut.
  *
- * Return: 0, -EBUSY if an access pins a mapping to cut, -EINVAL if a cut
- * would not be at a CPU page boundary, or -ENOMEM.
+ * Return: 0, -EBUSY if an access pins a mapping to cut or a large IO page
+ * to cut is in a page table that tracks dirty IOVAs, -EINVAL if a cut
+ * would not be at a CPU page boundary, or -ENOMEM; mappings cut before
+ * the error stay cut.
  */
 int iopt_cut_iova(struct io_pagetable *iopt, unsigned long first,
 		  unsigned long last)
@@ -632,7 +663,7 @@ int iopt_cut_iova(struct io_pagetable *iopt, unsigned long first,
 	int rc = 0;
 
 	down_write(&iopt->iova_rwsem);
-	if (!iopt->disable_large_pages)
+	if (!iopt->disable_large_pages && !iopt->cut_anywhere)
 		goto out_unlock;
 	if (first) {
 		area = iopt_area_iter_first(iopt, first - 1, first - 1);

@@ -350,6 +350,9 @@ void iopt_area_unfill_domains(struct iopt_area *area,
 int iopt_area_fill_domain(struct iopt_area *area, struct iommu_domain *domain);
 void iopt_area_unmap_domain(struct iopt_area *area,
 			    struct iommu_domain *domain);
+int iopt_area_remap_for_cut(struct iopt_area *area, unsigned long cut,
+			    struct iommu_domain **domains,
+			    unsigned int ndomains);
 int iopt_area_add_access(struct iopt_area *area, unsigned long index,
 			 unsigned long last_index, struct page **out_pages,
 			 unsigned int flags);

@@ -186,6 +186,8 @@ int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len);
  * @reserved_itree: the ranges nothing may be mapped at
  * @iova_alignment: the alignment every mapping must have
  * @disable_large_pages: IOMMU_OPTION_HUGE_PAGES is off: map CPU pages only
+ * @cut_anywhere: VFIO_TYPE1_IOMMU: a mapping may be cut at any CPU page,
+ *	large IO pages or not (see iopt_cut_iova())
  * @access_list: the accesses attached to the IOAS, changed under
  *	@iova_rwsem held for writing; the xarray lock protects walks
  * @pin_growth_rwsem: the context's, see struct iommufd_ctx; NULL for a
@@ -202,6 +204,7 @@ struct io_pagetable {
 	struct rb_root_cached reserved_itree;
 	unsigned long iova_alignment;
 	bool disable_large_pages;
+	bool cut_anywhere;
 	struct xarray access_list;
 	struct rw_semaphore *pin_growth_rwsem;
 };
@@ -238,6 +241,7 @@ int iopt_copy_iova(struct io_pagetable *dst, struct io_pagetable *src,
 int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
 		    unsigned long length, unsigned long *unmapped);
 int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped);
+void iopt_set_cut_anywhere(struct io_pagetable *iopt);
 int iopt_cut_iova(struct io_pagetable *iopt, unsigned long first,
 		  unsigned long last);
 int iopt_list_file_pages(struct io_pagetable *iopt, struct list_head *list,

@@ -1023,6 +1023,146 @@ void iopt_area_unmap_domain(struct iopt_area *area,
 }
 
 /*
+ * The pages around page @cut_index of a filled area, within [@lo, @hi], that
+ * are physically contiguous with it: *@first and *@last, by index. PFNs are
+ * read a buffer at a time, down from the cut and then up from it.
+ */
+static void iopt_area_contiguous_around(struct iopt_area *area,
+					unsigned long cut_index,
+					unsigned long lo, unsigned long hi,
+					struct iopt_pfn_buffer *buf,
+					unsigned long *first, unsigned long *last)
+{
+	unsigned long cut_pfn, index, n, i;
+
+	iopt_area_read_pfns(area, cut_index, &cut_pfn, 1);
+	*first = cut_index;
+	while (*first > lo) {
+		n = min(buf->len, *first - lo);
+		iopt_area_read_pfns(area, *first - n, buf->pfns, n);
+		for (i = n; i; i--) {
+			index = *first - n + i - 1;
+			if (buf->pfns[i - 1] != cut_pfn - (cut_index - index))
+				break;
+		}
+		*first -= n - i;
+		if (i)
+			break;
+	}
+	*last = cut_index;
+	while (*last < hi) {
+		n = min(buf->len, hi - *last);
+		iopt_area_read_pfns(area, *last + 1, buf->pfns, n);
+		for (i = 0; i != n; i++) {
+			index = *last + 1 + i;
+			if (buf->pfns[i] != cut_pfn + (index - cut_index))
+				break;
+		}
+		*last += i;
+		if (i != n)
+			break;
+	}
+}
+
+/**
+ * iopt_area_remap_for_cut - split the large IO pages a cut would go through
+ * @area: a filled area, to be cut before IOVA @cut
+ * @cut: the first IOVA after the cut; inside the area, past its start, at
+ *	a CPU page boundary of its memory
+ * @domains: the domains of the area's io_pagetable
+ * @ndomains: how many
+ *
+ * VFIO_TYPE1_IOMMU may unmap any part of a mapping; with large IO pages
+ * kept, a cut can fall inside one. No IOMMU driver can split an IO page in
+ * place, so the part of the area around the cut that such a page may
+ * cover is unmapped from each domain and mapped again in two, at the cut.
+ * An IO page maps physically contiguous memory, is aligned to its size and
+ * is no larger than its domain's largest page size: any IO page the cut
+ * goes through lies within the run of contiguous pages around the cut,
+ * inside the area and inside the block of that largest size that holds
+ * the cut. That window's own edges are edges of IO pages, so it unmaps
+ * exactly on every driver (VT-d and AMD-Vi take a whole large page;
+ * virtio-iommu a whole earlier map request). Its pages stay pinned all
+ * along, but DMA into the window faults between the unmap and the map:
+ * type1's own VFIO_TYPE1_IOMMU would instead unmap the whole mapping.
+ * The caller holds the io_pagetable's iova_rwsem for writing.
+ *
+ * Return: 0 (nothing to do where the pages on either side of the cut are
+ * not contiguous), -EBUSY if a domain can track dirty IOVAs (the remapped
+ * IO pages would lose their dirty bits), or the errno of a map that
+ * failed, with that domain mapping the window as before and the domains
+ * already done mapping it in two.
+ */
+int iopt_area_remap_for_cut(struct iopt_area *area, unsigned long cut,
+			    struct iommu_domain **domains,
+			    unsigned int ndomains)
+{
+	unsigned long block = 0, lo, hi, first, last, wfirst, wlast;
+	unsigned long cut_index = iopt_area_iova_to_index(area, cut);
+	struct iopt_pfn_buffer buf;
+	phys_addr_t phys;
+	unsigned int d;
+	size_t len;
+	int rc = 0;
+
+	lockdep_assert_held_write(&area->iopt->iova_rwsem);
+
+	for (d = 0; d != ndomains; d++)
+		block = max(block, 1UL << __fls(domains[d]->pgsize_bitmap));
+	/*
+	 * No IO page straddles a boundary of the largest size, nor, if none
+	 * is larger than a CPU page, a CPU page boundary of the memory.
+	 */
+	if (block <= PAGE_SIZE || !(cut & (block - 1)))
+		return 0;
+	lo = max(iopt_area_iova(area), ALIGN_DOWN(cut, block));
+	hi = min(iopt_area_last_iova(area), ALIGN_DOWN(cut, block) + block - 1);
+
+	/* Without memory for a chunk, the stack's few pages at a time. */
+	iopt_pfn_buffer_init(&buf, iopt_area_iova_to_index(area, hi) -
+					   iopt_area_iova_to_index(area, lo) + 1);
+	iopt_area_contiguous_around(area, cut_index,
+				    iopt_area_iova_to_index(area, lo),
+				    iopt_area_iova_to_index(area, hi), &buf,
+				    &first, &last);
+	iopt_pfn_buffer_destroy(&buf);
+	if (first == cut_index)
+		return 0;
+	for (d = 0; d != ndomains; d++)
+		if (domains[d]->dirty_ops)
+			return -EBUSY;
+
+	wfirst = max(lo, iopt_area_index_to_iova(area, first));
+	wlast = min(hi, iopt_area_index_to_last_iova(area, last));
+	len = wlast - wfirst + 1;
+	phys = iommu_iova_to_phys(area->storage_domain, wfirst);
+	for (d = 0; d != ndomains; d++) {
+		struct iommu_domain *domain = domains[d];
+
+		WARN_ON(iommu_unmap(domain, wfirst, len) != len);
+		rc = iommu_map(domain, wfirst, phys, cut - wfirst,
+			       area->iommu_prot);
+		if (rc)
+			goto err_restore;
+		rc = iommu_map(domain, cut, phys + (cut - wfirst),
+			       wlast - cut + 1, area->iommu_prot);
+		if (rc) {
+			iommu_unmap(domain, wfirst, cut - wfirst);
+			goto err_restore;
+		}
+	}
+	return 0;
+
+err_restore:
+	/*
+	 * The pieces needed a page table page the window's large IO pages
+	 * did not; mapping those back again needs none.
+	 */
+	WARN_ON(iommu_map(domains[d], wfirst, phys, len, area->iommu_prot));
+	return rc;
+}
+
+/*
  * Accesses
  * ========
  *

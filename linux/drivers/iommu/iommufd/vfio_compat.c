@@ -14,8 +14,9 @@
  * iommufd and programs written for type1 run unchanged: VFIO hands an open
  * of /dev/vfio/vfio to iommufd_vfio_container_open() when its
  * iommufd_container parameter says so. VFIO_TYPE1_IOMMU, which may unmap
- * part of a mapping, is type1v2 with IO pages no larger than CPU pages, so
- * that any mapping can be cut at any page.
+ * part of a mapping, is type1v2 whose mappings can be cut at any page: a
+ * cut through a large IO page maps that part again in smaller ones (see
+ * iopt_set_cut_anywhere() for why large IO pages are kept).
  *
  * A context given a VFIO group of a device without an IOMMU (VFIO's unsafe
  * no-IOMMU mode) serves it as VFIO's no-IOMMU container does: it offers
@@ -271,7 +272,6 @@ static int iommufd_vfio_set_iommu(struct iommufd_ctx *ictx, unsigned long type)
 {
 	bool no_iommu_mode = READ_ONCE(ictx->no_iommu_mode);
 	struct iommufd_ioas *ioas;
-	int rc = 0;
 
 	/*
 	 * As VFIO's no-IOMMU driver: nothing to set up, but the devices'
@@ -289,9 +289,9 @@ static int iommufd_vfio_set_iommu(struct iommufd_ctx *ictx, unsigned long type)
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	if (type == VFIO_TYPE1_IOMMU)
-		rc = iopt_set_large_pages(&ioas->iopt, false);
+		iopt_set_cut_anywhere(&ioas->iopt);
 	iommufd_put_object(ictx, &ioas->obj);
-	return rc;
+	return 0;
 }
 
 /*

@@ -2562,8 +2562,9 @@ TEST(access_outlives_close)
  *
  * A context answers VFIO's type1 container ioctls on its compatibility
  * IOAS, here mirrored by a mock domain, as upstream iommufd does:
- * VFIO_TYPE1v2_IOMMU never cuts a mapping, VFIO_TYPE1_IOMMU (with IO pages
- * no larger than CPU pages) cuts mappings at the ends of an unmap.
+ * VFIO_TYPE1v2_IOMMU never cuts a mapping, VFIO_TYPE1_IOMMU cuts mappings
+ * at the ends of an unmap (through large IO pages too: see
+ * domain.type1_cut_large_io_page).
  */
 /*
  * Dirty tracking on the mock IOMMU: IOMMU_TEST_OP_DIRTY plays the device's
@@ -3016,50 +3017,6 @@ out:
  * aperture at a later attach, and can refuse to enforce cache coherency;
  * see selftest.c. The debugfs view shows what a page table's domain is.
  */
-#define HUGEPAGES "/proc/sys/vm/nr_hugepages"
-
-static long read_long(const char *path)
-{
-	char buf[32] = "";
-	int fd = open(path, O_RDONLY);
-	ssize_t len;
-
-	if (fd < 0)
-		return -1;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return len > 0 ? atol(buf) : -1;
-}
-
-/*
- * One 2 MiB page more in the pool than it had, so that a page some other
- * test left in use does not starve this one. Returns the pool's size to
- * give hugepage_put(), or -1 with the pool as it was.
- */
-static long hugepage_get(void)
-{
-	long pool = read_long(HUGEPAGES);
-	char val[32];
-
-	if (pool < 0)
-		return -1;
-	snprintf(val, sizeof(val), "%ld", pool + 1);
-	if (write_file(HUGEPAGES, val) || read_long(HUGEPAGES) <= pool) {
-		snprintf(val, sizeof(val), "%ld", pool);
-		write_file(HUGEPAGES, val);
-		return -1;
-	}
-	return pool;
-}
-
-static int hugepage_put(long pool)
-{
-	char val[32];
-
-	snprintf(val, sizeof(val), "%ld", pool);
-	return write_file(HUGEPAGES, val);
-}
-
 #define SW_MSI "/sys/kernel/debug/iommufd/mock_sw_msi"
 #define NO_SNOOP "/sys/kernel/debug/iommufd/mock_no_snoop"
 #define NARROW "/sys/kernel/debug/iommufd/mock_narrow"
@@ -4180,9 +4137,10 @@ TEST_F(vfio_compat, bad_input)
 }
 
 /*
- * VFIO_IOMMU_GET_INFO: CPU pages (only them with type1, which cuts), and
- * the usable IOVA ranges around what is reserved; EFAULT where they cannot
- * be written.
+ * VFIO_IOMMU_GET_INFO: the page table's page sizes from the CPU page up
+ * (with type1, which cuts, too: large IO pages are kept, as type1 keeps
+ * them), and the usable IOVA ranges around what is reserved; EFAULT where
+ * they cannot be written.
  */
 TEST_F(vfio_compat, get_info)
 {
@@ -4200,10 +4158,7 @@ TEST_F(vfio_compat, get_info)
 	ASSERT_EQ(0, ioctl(self->fd, VFIO_IOMMU_GET_INFO, &buf));
 	EXPECT_EQ(VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS,
 		  buf.info.flags);
-	EXPECT_TRUE(buf.info.iova_pgsizes & page_size);
-	EXPECT_EQ(0, buf.info.iova_pgsizes & (page_size - 1));
-	if (variant->type == VFIO_TYPE1_IOMMU)
-		EXPECT_EQ(page_size, buf.info.iova_pgsizes);
+	EXPECT_EQ(page_size, buf.info.iova_pgsizes);
 	ASSERT_EQ(sizeof(buf.info), buf.info.cap_offset);
 	EXPECT_EQ(VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, buf.avail.header.id);
 	/* Each capability starts 8-byte aligned. */
@@ -4228,6 +4183,86 @@ TEST_F(vfio_compat, get_info)
 	info->argsz = sizeof(buf);
 	EXPECT_ERRNO(EFAULT, ioctl(self->fd, VFIO_IOMMU_GET_INFO, info));
 	munmap(two, 2 * page_size);
+}
+
+/*
+ * VFIO_TYPE1_IOMMU keeps large IO pages, unlike upstream's iommufd: a cut
+ * through one maps the rest of its window (the contiguous memory around
+ * the cut within an IO page of the largest size) again in smaller pages,
+ * so that the unmap takes exactly the range asked and the rest stays
+ * mapped. Where a page table of the IOAS tracks dirty IOVAs, whose bits
+ * such a remap would lose, the cut is refused (EBUSY), changing nothing.
+ */
+TEST_F(domain, type1_cut_large_io_page)
+{
+	size_t len = 2 * MiB, huge = 512 * (page_size / 2);
+	long pool = hugepage_get();
+	uint32_t stdev, idev, hwpt, dirty;
+	uint64_t size, val = 0;
+	char field[64];
+	uint8_t *mem;
+
+	if (pool < 0)
+		SKIP(return, "no 2 MiB hugetlbfs page to be had");
+	mem = map_huge_on_mock(_metadata, self->fd, self->ioas, &stdev, &idev,
+			       &hwpt);
+	ASSERT_EQ(0, vfio_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &self->ioas, 0));
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
+	EXPECT_EQ(0, option(self->fd, self->ioas, IOMMU_OPTION_HUGE_PAGES,
+			    IOMMU_OPTION_OP_GET, &val));
+	EXPECT_EQ(1, val);
+	snprintf(field, sizeof(field), "mock_huge_io_pages=%zu",
+		 len / (page_size / 2));
+	EXPECT_TRUE(hwpt_has(hwpt, field));
+
+	/* One page out of the first huge IO page: only it goes. */
+	size = page_size;
+	ASSERT_EQ(0, type1_unmap(self->fd, 0, APERTURE + 5 * page_size, &size));
+	EXPECT_EQ(page_size, size);
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt, APERTURE, mem,
+				  5 * page_size));
+	EXPECT_ERRNO(EINVAL, md_check_map(self->fd, hwpt,
+					  APERTURE + 5 * page_size,
+					  mem + 5 * page_size, page_size));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt, APERTURE + 6 * page_size,
+				  mem + 6 * page_size, len - 6 * page_size));
+	/* The second huge IO page was not in the window. */
+	snprintf(field, sizeof(field), "mock_huge_io_pages=%zu",
+		 huge / (page_size / 2));
+	EXPECT_TRUE(hwpt_has(hwpt, field));
+
+	/* A page table that tracks dirty IOVAs: the cut is refused. */
+	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas,
+				IOMMU_HWPT_ALLOC_DIRTY_TRACKING, 0, 0, &dirty));
+	size = page_size;
+	EXPECT_ERRNO(EBUSY, type1_unmap(self->fd, 0,
+					APERTURE + huge + 3 * page_size,
+					&size));
+	EXPECT_TRUE(hwpt_has(hwpt, field));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt, APERTURE + 6 * page_size,
+				  mem + 6 * page_size, len - 6 * page_size));
+	EXPECT_EQ(0, md_check_map(self->fd, dirty, APERTURE + 6 * page_size,
+				  mem + 6 * page_size, len - 6 * page_size));
+	EXPECT_EQ(0, md_check_map(self->fd, dirty, APERTURE, mem,
+				  5 * page_size));
+	EXPECT_EQ(0, destroy(self->fd, dirty));
+	size = page_size;
+	ASSERT_EQ(0, type1_unmap(self->fd, 0, APERTURE + huge + 3 * page_size,
+				 &size));
+	EXPECT_EQ(page_size, size);
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt,
+				  APERTURE + huge + 4 * page_size,
+				  mem + huge + 4 * page_size,
+				  len - huge - 4 * page_size));
+	EXPECT_TRUE(hwpt_has(hwpt, "mock_huge_io_pages=0"));
+
+	size = 0;
+	EXPECT_EQ(0, type1_unmap(self->fd, VFIO_DMA_UNMAP_FLAG_ALL, 0, &size));
+	EXPECT_EQ(len - 2 * page_size, size);
+	EXPECT_EQ(0, total_mapped(_metadata, self->fd, self->ioas));
+	EXPECT_EQ(0, destroy(self->fd, stdev));
+	munmap(mem, len);
+	EXPECT_EQ(0, hugepage_put(pool));
 }
 
 /*
@@ -4409,13 +4444,13 @@ FIXTURE_SETUP(file)
 	if (huge) {
 		char want[24];
 
-		self->hugepages = read_long(HUGEPAGES);
+		self->hugepages = read_long(HUGEPAGES_POOL);
 		if (self->hugepages < 0)
 			SKIP(return, "no hugetlbfs in this kernel");
 		snprintf(want, sizeof(want), "%ld", self->hugepages + 2);
-		if (write_file(HUGEPAGES, want) ||
-		    read_long(HUGEPAGES) < self->hugepages + 2) {
-			write_file(HUGEPAGES, "0");
+		if (write_file(HUGEPAGES_POOL, want) ||
+		    read_long(HUGEPAGES_POOL) < self->hugepages + 2) {
+			write_file(HUGEPAGES_POOL, "0");
 			self->hugepages = -1;
 			SKIP(return, "could not reserve 2 huge pages");
 		}
@@ -4450,7 +4485,7 @@ FIXTURE_TEARDOWN(file)
 		close(self->mfd);
 	if (self->hugepages >= 0) {
 		snprintf(val, sizeof(val), "%ld", self->hugepages);
-		write_file(HUGEPAGES, val);
+		write_file(HUGEPAGES_POOL, val);
 	}
 }
 
@@ -4761,7 +4796,7 @@ TEST_F(file, bad_input)
  */
 TEST(map_file_hugetlb_pool_dry)
 {
-	long pool = read_long(HUGEPAGES), vmpin;
+	long pool = read_long(HUGEPAGES_POOL), vmpin;
 	long overcommit = read_long(HUGEPAGES_OVERCOMMIT);
 	uint64_t iova = FILE_IOVA;
 	uint32_t ioas, stdev;
@@ -4781,7 +4816,7 @@ TEST(map_file_hugetlb_pool_dry)
 
 	/* Only pages in use or reserved stay. */
 	EXPECT_EQ(0, write_file(HUGEPAGES_OVERCOMMIT, "0"));
-	EXPECT_EQ(0, write_file(HUGEPAGES, "0"));
+	EXPECT_EQ(0, write_file(HUGEPAGES_POOL, "0"));
 	dry = read_long(HUGEPAGES_FREE) == read_long(HUGEPAGES_RESV);
 	if (dry) {
 		vmpin = status_kb("VmPin:");
@@ -4790,8 +4825,8 @@ TEST(map_file_hugetlb_pool_dry)
 		EXPECT_EQ(vmpin, status_kb("VmPin:"));
 		EXPECT_EQ(0, total_mapped(_metadata, fd, ioas));
 
-		snprintf(val, sizeof(val), "%ld", read_long(HUGEPAGES) + 1);
-		EXPECT_EQ(0, write_file(HUGEPAGES, val));
+		snprintf(val, sizeof(val), "%ld", read_long(HUGEPAGES_POOL) + 1);
+		EXPECT_EQ(0, write_file(HUGEPAGES_POOL, val));
 		EXPECT_EQ(0, map_file(fd, ioas, FIXED, mfd, 0, 2 * MiB, &iova));
 		EXPECT_EQ(vmpin + 2048, status_kb("VmPin:"));
 		EXPECT_EQ(0, ioas_unmap(fd, ioas, iova, 2 * MiB, NULL));
@@ -4800,7 +4835,7 @@ TEST(map_file_hugetlb_pool_dry)
 	close(mfd);
 	close(fd);
 	snprintf(val, sizeof(val), "%ld", pool);
-	EXPECT_EQ(0, write_file(HUGEPAGES, val));
+	EXPECT_EQ(0, write_file(HUGEPAGES_POOL, val));
 	snprintf(val, sizeof(val), "%ld", overcommit);
 	EXPECT_EQ(0, write_file(HUGEPAGES_OVERCOMMIT, val));
 	if (!dry)

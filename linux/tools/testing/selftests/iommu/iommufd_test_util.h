@@ -104,6 +104,50 @@ static inline int debugfs_bool(const char *path, bool on)
 	return write_file(path, on ? "Y" : "N");
 }
 
+#define HUGEPAGES_POOL "/proc/sys/vm/nr_hugepages"
+
+static inline long read_long(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY);
+	ssize_t len;
+
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return len > 0 ? atol(buf) : -1;
+}
+
+/*
+ * One 2 MiB page more in the pool than it had, so that a page some other
+ * test left in use does not starve this one. Returns the pool's size to
+ * give hugepage_put(), or -1 with the pool as it was.
+ */
+static inline long hugepage_get(void)
+{
+	long pool = read_long(HUGEPAGES_POOL);
+	char val[32];
+
+	if (pool < 0)
+		return -1;
+	snprintf(val, sizeof(val), "%ld", pool + 1);
+	if (write_file(HUGEPAGES_POOL, val) || read_long(HUGEPAGES_POOL) <= pool) {
+		snprintf(val, sizeof(val), "%ld", pool);
+		write_file(HUGEPAGES_POOL, val);
+		return -1;
+	}
+	return pool;
+}
+
+static inline int hugepage_put(long pool)
+{
+	char val[32];
+
+	snprintf(val, sizeof(val), "%ld", pool);
+	return write_file(HUGEPAGES_POOL, val);
+}
+
 /* A field of /proc/self/status such as "VmPin:", in kB; -1 if missing. */
 static inline long status_kb(const char *field)
 {
