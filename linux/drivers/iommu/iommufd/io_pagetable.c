@@ -565,6 +565,7 @@ static int iopt_area_split(struct iopt_area *area, unsigned long iova)
 	struct io_pagetable *iopt = area->iopt;
 	struct iopt_pages *pages = area->pages;
 	bool filled = area->storage_domain;
+	bool remap = filled && !iopt->disable_large_pages;
 	struct iopt_area *rhs;
 	int rc;
 
@@ -577,22 +578,28 @@ static int iopt_area_split(struct iopt_area *area, unsigned long iova)
 	if ((iova + 1) & (iopt->iova_alignment - 1) ||
 	    iopt_area_start_byte(area, iova + 1) % PAGE_SIZE)
 		return -EINVAL;
-	if (filled && !iopt->disable_large_pages && !iopt->cut_anywhere)
+	if (remap && !iopt->cut_anywhere)
 		return -EINVAL;
 
 	rhs = kzalloc(sizeof(*rhs), GFP_KERNEL_ACCOUNT);
 	if (!rhs)
 		return -ENOMEM;
-	if (filled && !iopt->disable_large_pages) {
+
+	/*
+	 * The pages' mutex also keeps out whoever reads the storage domain
+	 * for PFNs through the pages (another IOAS's fill after an
+	 * IOMMU_IOAS_COPY, an access) while the remap has part of it unmapped.
+	 */
+	mutex_lock(&pages->mutex);
+	if (remap) {
 		rc = iopt_area_remap_for_cut(area, iova + 1, iopt->domains,
 					     iopt->ndomains);
 		if (rc) {
+			mutex_unlock(&pages->mutex);
 			kfree(rhs);
 			return rc;
 		}
 	}
-
-	mutex_lock(&pages->mutex);
 	interval_tree_remove(&area->node, &iopt->area_itree);
 	if (filled)
 		interval_tree_remove(&area->pages_node, &pages->domains_itree);
@@ -630,8 +637,10 @@ static int iopt_area_split(struct iopt_area *area, unsigned long iova)
  * iommufd disables large IO pages for it instead, which costs every
  * mapping of a program that never cuts one (DPDK chooses this type) an
  * IOTLB entry per CPU page; here a cut remaps the large IO pages it goes
- * through (see iopt_area_remap_for_cut()). Not undone: a container's type
- * is set once.
+ * through (see iopt_area_remap_for_cut()), and maps are split so that a
+ * remap never has to cut a request (see iopt_area_map_pfns()). Never
+ * undone, as upstream never turns large pages back on: a later
+ * VFIO_SET_IOMMU of VFIO_TYPE1v2_IOMMU leaves unmaps cutting.
  */
 void iopt_set_cut_anywhere(struct io_pagetable *iopt)
 {
@@ -652,9 +661,9 @@ void iopt_set_cut_anywhere(struct io_pagetable *iopt)
  * VFIO_TYPE1_IOMMU allows. Otherwise nothing is cut.
  *
  * Return: 0, -EBUSY if an access pins a mapping to cut or a large IO page
- * to cut is in a page table that tracks dirty IOVAs, -EINVAL if a cut
- * would not be at a CPU page boundary, or -ENOMEM; mappings cut before
- * the error stay cut.
+ * to cut is in a page table made for dirty tracking, -EINVAL if a cut
+ * would not be at a CPU page boundary, -ENOMEM, or -EIO if an IOMMU driver
+ * unmapped other than asked; mappings cut before the error stay cut.
  */
 int iopt_cut_iova(struct io_pagetable *iopt, unsigned long first,
 		  unsigned long last)

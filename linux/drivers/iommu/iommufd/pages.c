@@ -715,6 +715,18 @@ static int iopt_pages_get_pfns(struct iopt_pages *pages, unsigned long index,
 	return 0;
 }
 
+/* The largest IO page any of @domains may use. */
+static unsigned long iopt_largest_pgsize(struct iommu_domain **domains,
+					 unsigned int ndomains)
+{
+	unsigned long largest = 0;
+	unsigned int d;
+
+	for (d = 0; d != ndomains; d++)
+		largest = max(largest, 1UL << __fls(domains[d]->pgsize_bitmap));
+	return largest;
+}
+
 /*
  * Map the pages [index, index + n) of @area, whose PFNs are @pfns, into
  * @domain. Physically contiguous runs are mapped at once so the IOMMU can
@@ -726,15 +738,29 @@ int iopt_area_map_pfns(struct iopt_area *area, struct iommu_domain *domain,
 {
 	unsigned long start = iopt_area_index_to_iova(area, index);
 	bool merge = !area->iopt->disable_large_pages;
-	unsigned long i = 0, mapped_last = 0;
+	unsigned long i = 0, mapped_last = 0, block = 0;
 	bool mapped = false;
 	int rc;
 
+	/*
+	 * A mapping that may be cut anywhere (VFIO_TYPE1_IOMMU) maps no run
+	 * across a boundary of the domain's largest IO page: a virtio-iommu
+	 * map request can be as long as the call, and could not be cut by
+	 * iopt_area_remap_for_cut() at such a boundary.
+	 */
+	if (merge && area->iopt->cut_anywhere)
+		block = max(iopt_largest_pgsize(&domain, 1), PAGE_SIZE);
 	while (i != n) {
 		unsigned long first = i, iova, last, phys;
 
-		while (merge && i + 1 != n && pfns[i + 1] == pfns[i] + 1)
+		while (merge && i + 1 != n && pfns[i + 1] == pfns[i] + 1) {
+			unsigned long next;
+
+			next = iopt_area_index_to_iova(area, index + i + 1);
+			if (block && !(next & (block - 1)))
+				break;
 			i++;
+		}
 		iova = iopt_area_index_to_iova(area, index + first);
 		last = iopt_area_index_to_last_iova(area, index + i);
 		/* Only the area's first page starts inside the page. */
@@ -830,14 +856,10 @@ static void iopt_area_unfill_range(struct iopt_area *area,
 {
 	struct iommu_domain *storage = area->storage_domain;
 	bool merge = !area->iopt->disable_large_pages;
+	unsigned long max_pgsize = iopt_largest_pgsize(domains, ndomains);
 	struct iopt_unfill_run run = {};
 	unsigned long *pfns = buf->pfns;
-	unsigned long max_pgsize = 0;
-	unsigned int d;
 
-	for (d = 0; d != ndomains; d++)
-		max_pgsize = max(max_pgsize,
-				 1UL << __fls(domains[d]->pgsize_bitmap));
 	area->storage_domain = domains[0];
 	while (index <= last) {
 		unsigned long n = min(buf->len, last - index + 1);
@@ -1048,6 +1070,7 @@ static void iopt_area_contiguous_around(struct iopt_area *area,
 		*first -= n - i;
 		if (i)
 			break;
+		cond_resched();
 	}
 	*last = cut_index;
 	while (*last < hi) {
@@ -1061,6 +1084,7 @@ static void iopt_area_contiguous_around(struct iopt_area *area,
 		*last += i;
 		if (i != n)
 			break;
+		cond_resched();
 	}
 }
 
@@ -1073,32 +1097,38 @@ static void iopt_area_contiguous_around(struct iopt_area *area,
  * @ndomains: how many
  *
  * VFIO_TYPE1_IOMMU may unmap any part of a mapping; with large IO pages
- * kept, a cut can fall inside one. No IOMMU driver can split an IO page in
- * place, so the part of the area around the cut that such a page may
- * cover is unmapped from each domain and mapped again in two, at the cut.
- * An IO page maps physically contiguous memory, is aligned to its size and
- * is no larger than its domain's largest page size: any IO page the cut
- * goes through lies within the run of contiguous pages around the cut,
- * inside the area and inside the block of that largest size that holds
- * the cut. That window's own edges are edges of IO pages, so it unmaps
- * exactly on every driver (VT-d and AMD-Vi take a whole large page;
- * virtio-iommu a whole earlier map request). Its pages stay pinned all
- * along, but DMA into the window faults between the unmap and the map:
- * type1's own VFIO_TYPE1_IOMMU would instead unmap the whole mapping.
- * The caller holds the io_pagetable's iova_rwsem for writing.
+ * kept, a cut can fall inside one. VT-d, AMD-Vi and virtio-iommu cannot
+ * split one in place (io-pgtable-arm can, but not on request), so the part
+ * of the area around the cut that such a page may cover is unmapped from
+ * each domain and mapped again in two, at the cut. An IO page maps
+ * physically contiguous memory, is aligned to its size and is no larger
+ * than its domain's largest page size; a virtio-iommu map request, which
+ * it cannot cut either, is no larger than one iommu_map() call, which
+ * iopt_area_map_pfns() keeps inside one block of that size under
+ * cut_anywhere. So whatever the cut goes through lies within the run of
+ * contiguous pages around the cut, inside the area and inside the block
+ * of the largest size that holds the cut, and that window's own edges are
+ * edges of IO pages and requests, which unmap exactly on every driver.
+ * Where the largest size has no bound (AMD-Vi, QEMU's virtio-iommu), the
+ * window is the whole contiguous run. Its pages stay pinned all along, but
+ * DMA into the window faults between the unmap and the map: type1's own
+ * VFIO_TYPE1_IOMMU would instead unmap the whole mapping. The caller holds
+ * the io_pagetable's iova_rwsem for writing and the pages' mutex.
  *
  * Return: 0 (nothing to do where the pages on either side of the cut are
- * not contiguous), -EBUSY if a domain can track dirty IOVAs (the remapped
- * IO pages would lose their dirty bits), or the errno of a map that
- * failed, with that domain mapping the window as before and the domains
- * already done mapping it in two.
+ * not contiguous), -EBUSY if a domain was made for dirty tracking (the
+ * remapped IO pages would lose their dirty bits), -EIO if a driver
+ * unmapped other than the window, or the errno of a map that failed. On
+ * error every domain maps the window again, those done before in two
+ * pieces, the rest whole.
  */
 int iopt_area_remap_for_cut(struct iopt_area *area, unsigned long cut,
 			    struct iommu_domain **domains,
 			    unsigned int ndomains)
 {
-	unsigned long block = 0, lo, hi, first, last, wfirst, wlast;
+	unsigned long block = iopt_largest_pgsize(domains, ndomains);
 	unsigned long cut_index = iopt_area_iova_to_index(area, cut);
+	unsigned long lo, hi, first, last, wfirst, wlast;
 	struct iopt_pfn_buffer buf;
 	phys_addr_t phys;
 	unsigned int d;
@@ -1106,9 +1136,8 @@ int iopt_area_remap_for_cut(struct iopt_area *area, unsigned long cut,
 	int rc = 0;
 
 	lockdep_assert_held_write(&area->iopt->iova_rwsem);
+	lockdep_assert_held(&area->pages->mutex);
 
-	for (d = 0; d != ndomains; d++)
-		block = max(block, 1UL << __fls(domains[d]->pgsize_bitmap));
 	/*
 	 * No IO page straddles a boundary of the largest size, nor, if none
 	 * is larger than a CPU page, a CPU page boundary of the memory.
@@ -1116,7 +1145,7 @@ int iopt_area_remap_for_cut(struct iopt_area *area, unsigned long cut,
 	if (block <= PAGE_SIZE || !(cut & (block - 1)))
 		return 0;
 	lo = max(iopt_area_iova(area), ALIGN_DOWN(cut, block));
-	hi = min(iopt_area_last_iova(area), ALIGN_DOWN(cut, block) + block - 1);
+	hi = min(iopt_area_last_iova(area), ALIGN_DOWN(cut, block) | (block - 1));
 
 	/* Without memory for a chunk, the stack's few pages at a time. */
 	iopt_pfn_buffer_init(&buf, iopt_area_iova_to_index(area, hi) -
@@ -1139,7 +1168,11 @@ int iopt_area_remap_for_cut(struct iopt_area *area, unsigned long cut,
 	for (d = 0; d != ndomains; d++) {
 		struct iommu_domain *domain = domains[d];
 
-		WARN_ON(iommu_unmap(domain, wfirst, len) != len);
+		/* Only a driver that broke the rules above unmaps otherwise. */
+		if (WARN_ON(iommu_unmap(domain, wfirst, len) != len)) {
+			rc = -EIO;
+			goto err_restore;
+		}
 		rc = iommu_map(domain, wfirst, phys, cut - wfirst,
 			       area->iommu_prot);
 		if (rc)
@@ -1155,8 +1188,9 @@ int iopt_area_remap_for_cut(struct iopt_area *area, unsigned long cut,
 
 err_restore:
 	/*
-	 * The pieces needed a page table page the window's large IO pages
-	 * did not; mapping those back again needs none.
+	 * As it was mapped before, which can still need a page table page
+	 * (VT-d frees those a large unmap covers) and so fail for want of
+	 * memory; the domain would then miss pages its area maps.
 	 */
 	WARN_ON(iommu_map(domains[d], wfirst, phys, len, area->iommu_prot));
 	return rc;

@@ -141,14 +141,16 @@ size_t iommufd_test_memory_limit = IOMMUFD_TEST_DEFAULT_MEMORY_LIMIT;
  * The attach state (finished, enforce_cc, devices, no_snoop_devices, and
  * each mock_dev's domain) changes under mock_attach_lock: attaches of
  * different groups, and a group leaving a domain for its blocking domain,
- * are not otherwise serialized. max_mapped and map_calls change under the
- * caller's serialization of maps and unmaps (iova_rwsem), which iommufd
- * also holds when it attaches a group to a domain that maps something.
+ * are not otherwise serialized. max_mapped, map_calls and unmapped change
+ * under the caller's serialization of maps and unmaps (iova_rwsem), which
+ * iommufd also holds when it attaches a group to a domain that maps
+ * something.
  */
 struct mock_iommu_domain {
 	struct iommu_domain domain;
 	struct xarray leaves;	/* IOVA / MOCK_LEAF_SPAN -> u64 entries[] */
 	unsigned long map_calls;	/* how many map_pages() so far */
+	unsigned long unmapped;	/* how many IO pages unmapped so far */
 	bool dirty_tracking;	/* set_dirty_tracking() turned it on */
 	bool finished;		/* attached once: aperture and page sizes set */
 	bool enforce_cc;	/* enforce_cache_coherency() said yes */
@@ -499,6 +501,7 @@ static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
 			WRITE_ONCE(*entry, 0);
 		}
 	}
+	mock->unmapped += done / MOCK_IO_PAGE_SIZE;
 	/* As VT-d, the top of what is mapped comes down with its unmap. */
 	if (mock->max_mapped == iova + done)
 		mock->max_mapped = iova;
@@ -649,7 +652,8 @@ static const struct iommu_dirty_ops mock_dirty_ops = {
 
 /*
  * For debugfs "iommufd/contexts": how many IO pages a mock domain maps, how
- * many of them with huge entries, and whether it was made a nest parent.
+ * many of them with huge entries, how many it has unmapped since it was
+ * made, and whether it was made a nest parent.
  */
 void iommufd_test_show_domain(struct seq_file *m, struct iommu_domain *domain)
 {
@@ -669,6 +673,7 @@ void iommufd_test_show_domain(struct seq_file *m, struct iommu_domain *domain)
 		}
 	}
 	seq_printf(m, " mock_io_pages=%lu mock_huge_io_pages=%lu", n, huge);
+	seq_printf(m, " mock_unmapped_io_pages=%lu", mock->unmapped);
 	seq_printf(m, " mock_nest_parent=%d", mock->nest_parent);
 }
 

@@ -2957,7 +2957,7 @@ TEST_F(domain, debugfs_view)
 	EXPECT_NE(NULL, strstr(section,
 			       " index=0-3 source=user npinned=4/4 mapped=yes access_pins=0\n"));
 	snprintf(want, sizeof(want),
-		 "\n  %u hw_pagetable ioas=%u devices=1 auto filled=yes aperture=0x%lx-0x%lx pgsizes=0x%lx coherent=yes msi_cookie=no mock_io_pages=%lu mock_huge_io_pages=0 mock_nest_parent=0\n",
+		 "\n  %u hw_pagetable ioas=%u devices=1 auto filled=yes aperture=0x%lx-0x%lx pgsizes=0x%lx coherent=yes msi_cookie=no mock_io_pages=%lu mock_huge_io_pages=0 mock_unmapped_io_pages=0 mock_nest_parent=0\n",
 		 hwpt, self->ioas, (unsigned long)MOCK_APERTURE_START,
 		 (unsigned long)MOCK_APERTURE_LAST, page_size / 2,
 		 4 * 2ul);
@@ -4187,15 +4187,19 @@ TEST_F(vfio_compat, get_info)
 
 /*
  * VFIO_TYPE1_IOMMU keeps large IO pages, unlike upstream's iommufd: a cut
- * through one maps the rest of its window (the contiguous memory around
- * the cut within an IO page of the largest size) again in smaller pages,
- * so that the unmap takes exactly the range asked and the rest stays
- * mapped. Where a page table of the IOAS tracks dirty IOVAs, whose bits
- * such a remap would lose, the cut is refused (EBUSY), changing nothing.
+ * through one maps its window (the contiguous memory around the cut, in
+ * the area, within one IO page of the largest size: here exactly the huge
+ * IO page) again in two, so that the unmap takes exactly the range asked
+ * and the rest stays mapped. The mock counts the IO pages it unmaps, which
+ * shows the window's size. Where a page table of the IOAS was made for
+ * dirty tracking, whose bits such a remap would lose, the cut is refused
+ * (EBUSY), changing nothing.
  */
 TEST_F(domain, type1_cut_large_io_page)
 {
-	size_t len = 2 * MiB, huge = 512 * (page_size / 2);
+	struct vfio_iommu_type1_info info = { .argsz = sizeof(info) };
+	size_t io_page = page_size / 2, huge = 512 * io_page, len = 2 * MiB;
+	size_t first_unmap;
 	long pool = hugepage_get();
 	uint32_t stdev, idev, hwpt, dirty;
 	uint64_t size, val = 0;
@@ -4211,9 +4215,11 @@ TEST_F(domain, type1_cut_large_io_page)
 	EXPECT_EQ(0, option(self->fd, self->ioas, IOMMU_OPTION_HUGE_PAGES,
 			    IOMMU_OPTION_OP_GET, &val));
 	EXPECT_EQ(1, val);
-	snprintf(field, sizeof(field), "mock_huge_io_pages=%zu",
-		 len / (page_size / 2));
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_IOMMU_GET_INFO, &info));
+	EXPECT_EQ(page_size | huge, info.iova_pgsizes);
+	snprintf(field, sizeof(field), "mock_huge_io_pages=%zu", len / io_page);
 	EXPECT_TRUE(hwpt_has(hwpt, field));
+	EXPECT_TRUE(hwpt_has(hwpt, "mock_unmapped_io_pages=0"));
 
 	/* One page out of the first huge IO page: only it goes. */
 	size = page_size;
@@ -4226,9 +4232,17 @@ TEST_F(domain, type1_cut_large_io_page)
 					  mem + 5 * page_size, page_size));
 	EXPECT_EQ(0, md_check_map(self->fd, hwpt, APERTURE + 6 * page_size,
 				  mem + 6 * page_size, len - 6 * page_size));
-	/* The second huge IO page was not in the window. */
-	snprintf(field, sizeof(field), "mock_huge_io_pages=%zu",
-		 huge / (page_size / 2));
+	/*
+	 * The unmap cut at both ends: the first window was the first huge
+	 * IO page, the second the same block from the first cut on (no
+	 * page table says which IO pages the first remap made); then the
+	 * page went.
+	 */
+	first_unmap = huge + (huge - 5 * page_size) + page_size;
+	snprintf(field, sizeof(field), "mock_unmapped_io_pages=%zu",
+		 first_unmap / io_page);
+	EXPECT_TRUE(hwpt_has(hwpt, field));
+	snprintf(field, sizeof(field), "mock_huge_io_pages=%zu", huge / io_page);
 	EXPECT_TRUE(hwpt_has(hwpt, field));
 
 	/* A page table that tracks dirty IOVAs: the cut is refused. */
@@ -4245,6 +4259,9 @@ TEST_F(domain, type1_cut_large_io_page)
 				  mem + 6 * page_size, len - 6 * page_size));
 	EXPECT_EQ(0, md_check_map(self->fd, dirty, APERTURE, mem,
 				  5 * page_size));
+	snprintf(field, sizeof(field), "mock_unmapped_io_pages=%zu",
+		 first_unmap / io_page);
+	EXPECT_TRUE(hwpt_has(hwpt, field));
 	EXPECT_EQ(0, destroy(self->fd, dirty));
 	size = page_size;
 	ASSERT_EQ(0, type1_unmap(self->fd, 0, APERTURE + huge + 3 * page_size,
@@ -4255,6 +4272,11 @@ TEST_F(domain, type1_cut_large_io_page)
 				  mem + huge + 4 * page_size,
 				  len - huge - 4 * page_size));
 	EXPECT_TRUE(hwpt_has(hwpt, "mock_huge_io_pages=0"));
+	/* The windows: the second huge IO page, then its part from the cut. */
+	snprintf(field, sizeof(field), "mock_unmapped_io_pages=%zu",
+		 (first_unmap + huge + (huge - 3 * page_size) + page_size) /
+			 io_page);
+	EXPECT_TRUE(hwpt_has(hwpt, field));
 
 	size = 0;
 	EXPECT_EQ(0, type1_unmap(self->fd, VFIO_DMA_UNMAP_FLAG_ALL, 0, &size));

@@ -812,7 +812,6 @@ TEST_F_TIMEOUT(vfio_iommu, type1_cut_large_mapping, 120)
 	ASSERT_EQ(0, edu_dma_to_ram(&self->edu, IOVA_BIG + 6 * ps, LEN));
 	EXPECT_EQ(0, memcmp(big + 4 * ps, big + last, LEN));
 	EXPECT_EQ(0, memcmp(big + 6 * ps, big + last, LEN));
-	EXPECT_TRUE(all_bytes(big + 5 * ps, 0, ps));
 
 	/* Whatever is left, in one unmap. */
 	unmap.iova = IOVA_BIG;
