@@ -4282,6 +4282,12 @@ TEST_F(domain, type1_cut_large_io_page)
 	EXPECT_EQ(0, type1_unmap(self->fd, VFIO_DMA_UNMAP_FLAG_ALL, 0, &size));
 	EXPECT_EQ(len - 2 * page_size, size);
 	EXPECT_EQ(0, total_mapped(_metadata, self->fd, self->ioas));
+	/* IOMMU_OPTION_HUGE_PAGES off still takes the large sizes away. */
+	val = 0;
+	ASSERT_EQ(0, option(self->fd, self->ioas, IOMMU_OPTION_HUGE_PAGES,
+			    IOMMU_OPTION_OP_SET, &val));
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_IOMMU_GET_INFO, &info));
+	EXPECT_EQ(page_size, info.iova_pgsizes);
 	EXPECT_EQ(0, destroy(self->fd, stdev));
 	munmap(mem, len);
 	EXPECT_EQ(0, hugepage_put(pool));
