@@ -84,11 +84,11 @@ $1 == "bench" && (NF == 11 || (NF == 13 && $12 == "ratio")) {
 	if (NF == 13)
 		ratio = $13
 	mark = t == "" || ratio == "" ? "–" : ratio <= t ? "✓" : "✗"
-	shown = t == "" ? "–" : sprintf("≤ %.1f", t)
+	shown = t == "" ? "–" : sprintf("≤ %g", t)
 	own = own_target(id)
 	if (own != "") {
 		mark = $9 <= own ? "✓" : "✗"
-		shown = sprintf("iommufd ≤ %.1f", own)
+		shown = sprintf("iommufd ≤ %g", own)
 	}
 	# A row type1 has nothing alike for has "-" in its column.
 	t1 = $5 == "-" ? "–" : sprintf("%s (%s–%s)", num($5), num($6), num($7))
