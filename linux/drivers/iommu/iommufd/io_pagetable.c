@@ -177,6 +177,67 @@ static int iopt_check_iova(struct io_pagetable *iopt, unsigned long iova,
 }
 
 /*
+ * An area per mapping, like its iopt_pages (see iopt_pages_cache): a cache
+ * of their own, not zeroed; iopt_area_alloc() sets what insertion does not.
+ */
+static struct kmem_cache *iopt_area_cache;
+
+/**
+ * iopt_area_cache_create - create the slab cache of iopt_area
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int iopt_area_cache_create(void)
+{
+	/* iommu_prot is a u8. */
+	BUILD_BUG_ON((IOMMU_READ | IOMMU_WRITE | IOMMU_CACHE | IOMMU_NOEXEC |
+		      IOMMU_MMIO | IOMMU_PRIV) > U8_MAX);
+	iopt_area_cache = kmem_cache_create("iommufd_area",
+					    sizeof(struct iopt_area), 0,
+					    SLAB_ACCOUNT, NULL);
+	return iopt_area_cache ? 0 : -ENOMEM;
+}
+
+/**
+ * iopt_area_cache_destroy - destroy the slab cache of iopt_area
+ *
+ * Every area must have been freed.
+ */
+void iopt_area_cache_destroy(void)
+{
+	kmem_cache_destroy(iopt_area_cache);
+}
+
+/*
+ * A new area of @iopt for @pages, with neither IOVA nor page indexes yet:
+ * both nodes are written by the caller and then by their insertion.
+ */
+static struct iopt_area *iopt_area_alloc(struct io_pagetable *iopt,
+					 struct iopt_pages *pages,
+					 int iommu_prot)
+{
+	struct iopt_area *area;
+
+	area = kmem_cache_alloc(iopt_area_cache, GFP_KERNEL);
+	if (!area)
+		return NULL;
+	area->iopt = iopt;
+	area->pages = pages;
+	area->storage_domain = NULL;
+	area->first_pfn = 0;
+	area->page_offset = 0;
+	area->iommu_prot = iommu_prot;
+	area->prevent_access = false;
+	area->num_accesses = 0;
+	return area;
+}
+
+static void iopt_area_free(struct iopt_area *area)
+{
+	kmem_cache_free(iopt_area_cache, area);
+}
+
+/*
  * One slice of an iopt_pages to map: bytes [start_byte, start_byte +
  * length) of the pages, holding a reference on them.
  */
@@ -202,25 +263,21 @@ static void iopt_free_slices(struct list_head *slices)
 }
 
 static int iopt_insert_area(struct io_pagetable *iopt, struct iopt_area *area,
-			    struct iopt_pages_slice *slice, unsigned long iova,
-			    int iommu_prot)
+			    struct iopt_pages_slice *slice, unsigned long iova)
 {
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 
-	if ((iommu_prot & IOMMU_WRITE) && !slice->pages->writable)
+	if ((area->iommu_prot & IOMMU_WRITE) && !slice->pages->writable)
 		return -EPERM;
 	area->page_offset = slice->start_byte % PAGE_SIZE;
 	if (area->page_offset & (iopt->iova_alignment - 1))
 		return -EINVAL;
 
-	area->iommu_prot = iommu_prot;
 	area->node.start = iova;
 	area->node.last = iova + slice->length - 1;
 	area->pages_node.start = slice->start_byte / PAGE_SIZE;
 	area->pages_node.last =
 		(slice->start_byte + slice->length - 1) / PAGE_SIZE;
-	area->iopt = iopt;
-	area->pages = slice->pages;
 	interval_tree_insert(&area->node, &iopt->area_itree);
 	return 0;
 }
@@ -261,15 +318,14 @@ static int iopt_map_slices(struct io_pagetable *iopt, struct list_head *slices,
 
 	cur = *iova;
 	list_for_each_entry(slice, slices, next) {
-		slice->area = kzalloc(sizeof(*slice->area), GFP_KERNEL_ACCOUNT);
+		slice->area = iopt_area_alloc(iopt, slice->pages, iommu_prot);
 		if (!slice->area) {
 			rc = -ENOMEM;
 			goto out_remove;
 		}
-		rc = iopt_insert_area(iopt, slice->area, slice, cur,
-				      iommu_prot);
+		rc = iopt_insert_area(iopt, slice->area, slice, cur);
 		if (rc) {
-			kfree(slice->area);
+			iopt_area_free(slice->area);
 			slice->area = NULL;
 			goto out_remove;
 		}
@@ -303,7 +359,7 @@ out_remove:
 		if (!slice->area)
 			break;
 		interval_tree_remove(&slice->area->node, &iopt->area_itree);
-		kfree(slice->area);
+		iopt_area_free(slice->area);
 		slice->area = NULL;
 	}
 out_unlock:
@@ -542,7 +598,7 @@ again:
 						 iopt->ndomains);
 		interval_tree_remove(&area->node, &iopt->area_itree);
 		iopt_put_pages(area->pages);
-		kfree(area);
+		iopt_area_free(area);
 	}
 out_unlock:
 	up_write(&iopt->iova_rwsem);
@@ -581,7 +637,7 @@ static int iopt_area_split(struct iopt_area *area, unsigned long iova)
 	if (remap && !iopt->cut_anywhere)
 		return -EINVAL;
 
-	rhs = kzalloc(sizeof(*rhs), GFP_KERNEL_ACCOUNT);
+	rhs = iopt_area_alloc(iopt, pages, area->iommu_prot);
 	if (!rhs)
 		return -ENOMEM;
 
@@ -596,7 +652,7 @@ static int iopt_area_split(struct iopt_area *area, unsigned long iova)
 					     iopt->ndomains);
 		if (rc) {
 			mutex_unlock(&pages->mutex);
-			kfree(rhs);
+			iopt_area_free(rhs);
 			return rc;
 		}
 	}
@@ -604,10 +660,7 @@ static int iopt_area_split(struct iopt_area *area, unsigned long iova)
 	if (filled)
 		interval_tree_remove(&area->pages_node, &pages->domains_itree);
 
-	rhs->iopt = iopt;
-	rhs->pages = pages;
 	kref_get(&pages->kref);
-	rhs->iommu_prot = area->iommu_prot;
 	rhs->storage_domain = area->storage_domain;
 	rhs->node.start = iova + 1;
 	rhs->node.last = iopt_area_last_iova(area);

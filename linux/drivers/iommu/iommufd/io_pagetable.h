@@ -40,7 +40,7 @@ struct iopt_pages;
  * @first_pfn: while filled, the PFN of the area's first page, which cannot
  *	be read back at byte 0 of its IOVA when the area starts inside it
  * @page_offset: offset of the first IOVA within its page
- * @iommu_prot: IOMMU_READ / IOMMU_WRITE
+ * @iommu_prot: the IOMMU_READ / IOMMU_WRITE / IOMMU_CACHE of every map
  * @prevent_access: an unmap is waiting for accesses to let go of the area
  * @num_accesses: how many access pins hold the area (iova_rwsem + mutex)
  */
@@ -51,8 +51,12 @@ struct iopt_area {
 	struct iopt_pages *pages;
 	struct iommu_domain *storage_domain;
 	unsigned long first_pfn;
+#if PAGE_SHIFT > 16
 	unsigned int page_offset;
-	int iommu_prot;
+#else
+	u16 page_offset;	/* packed with the next two */
+#endif
+	u8 iommu_prot;
 	bool prevent_access;
 	unsigned int num_accesses;
 };
@@ -98,6 +102,10 @@ enum iopt_pages_source {
  */
 struct iopt_pages {
 	struct kref kref;
+	/* Fill the kref's padding: one iopt_pages per mapping adds up. */
+	u8 source;
+	bool writable;
+	u8 account_mode;
 	/* Protects the pinned state: npinned, the xarray and both trees. */
 	struct mutex mutex;
 	size_t npages;
@@ -112,9 +120,6 @@ struct iopt_pages {
 			loff_t file_start;
 		};
 	};
-	u8 source;
-	bool writable;
-	u8 account_mode;
 	struct xarray pinned_pfns;
 	struct rb_root_cached access_itree;
 	struct rb_root_cached domains_itree;
@@ -311,6 +316,10 @@ void iopt_pages_span(struct iopt_pages *pages, unsigned long index,
 		     unsigned long last, struct iopt_area *skip,
 		     struct iopt_pages_span *span);
 
+int iopt_area_cache_create(void);
+void iopt_area_cache_destroy(void);
+int iopt_pages_cache_create(void);
+void iopt_pages_cache_destroy(void);
 struct iopt_pages *iopt_alloc_user_pages(void __user *uptr,
 					 unsigned long length, bool writable);
 struct iopt_pages *iopt_alloc_file_pages(struct file *file, u64 start,

@@ -607,9 +607,15 @@ static int __init iommufd_init(void)
 {
 	int rc;
 
-	rc = misc_register(&iommufd_misc_dev);
+	rc = iopt_area_cache_create();
 	if (rc)
 		return rc;
+	rc = iopt_pages_cache_create();
+	if (rc)
+		goto err_area_cache;
+	rc = misc_register(&iommufd_misc_dev);
+	if (rc)
+		goto err_pages_cache;
 	iommufd_debugfs_dir = debugfs_create_dir("iommufd", NULL);
 	iommufd_debugfs_init(iommufd_debugfs_dir);
 	rc = iommufd_test_init();
@@ -620,6 +626,10 @@ static int __init iommufd_init(void)
 err_debugfs:
 	debugfs_remove_recursive(iommufd_debugfs_dir);
 	misc_deregister(&iommufd_misc_dev);
+err_pages_cache:
+	iopt_pages_cache_destroy();
+err_area_cache:
+	iopt_area_cache_destroy();
 	return rc;
 }
 
@@ -629,6 +639,8 @@ static void __exit iommufd_exit(void)
 	debugfs_remove_recursive(iommufd_debugfs_dir);
 	iommufd_test_exit();
 	misc_deregister(&iommufd_misc_dev);
+	iopt_pages_cache_destroy();
+	iopt_area_cache_destroy();
 }
 
 module_init(iommufd_init);
