@@ -84,9 +84,12 @@ size_t iommufd_test_memory_limit = IOMMUFD_TEST_DEFAULT_MEMORY_LIMIT;
  * A mock domain is a two-level page table, as a real IOMMU's is, so that it
  * costs about what one costs: an xarray of leaf tables by IOVA /
  * MOCK_LEAF_SPAN, each a page of entries, one per IO page, holding the
- * physical address with MOCK_ENTRY_PRESENT set. Leaves stay until the
- * domain is freed. Maps and unmaps of one domain are serialized by their
- * caller (iommufd's iova_rwsem), lookups may run beside them.
+ * physical address with MOCK_ENTRY_PRESENT set. As VT-d frees the page
+ * table pages a large unmap covers, an unmap frees each leaf whose whole
+ * span it unmapped, so that a map there needs memory again (and can fail).
+ * Maps and unmaps of one domain are serialized by their caller (iommufd's
+ * iova_rwsem); lookups may run beside them, inside an RCU read section,
+ * after which a freed leaf goes.
  *
  * A device made with MOCK_FLAGS_DEVICE_HUGE_IOVA gets domains that also map
  * MOCK_HUGE_PAGE_SIZE pages: each of its entries has MOCK_ENTRY_HUGE set,
@@ -259,7 +262,10 @@ static void mock_domain_free(struct iommu_domain *domain)
 	kfree(mock);
 }
 
-/* The entry of the IO page at @iova, or NULL if its leaf does not exist. */
+/*
+ * The entry of the IO page at @iova, or NULL if its leaf does not exist.
+ * Outside a map or unmap of the domain, only valid in an RCU read section.
+ */
 static u64 *mock_domain_entry(struct mock_iommu_domain *mock,
 			      unsigned long iova)
 {
@@ -460,6 +466,27 @@ err_unmap:
 	return rc;
 }
 
+static void mock_domain_leaf_free_rcu(struct rcu_head *head)
+{
+	__free_page(container_of(head, struct page, rcu_head));
+}
+
+/* Free the leaves whose whole span lies in [iova, iova + size). */
+static void mock_domain_free_leaves(struct mock_iommu_domain *mock,
+				    unsigned long iova, size_t size)
+{
+	unsigned long index = DIV_ROUND_UP(iova, MOCK_LEAF_SPAN);
+	unsigned long last = iova + size - 1;
+	u64 *leaf;
+
+	for (; index * MOCK_LEAF_SPAN + MOCK_LEAF_SPAN - 1 <= last; index++) {
+		leaf = xa_erase(&mock->leaves, index);
+		if (leaf)
+			call_rcu(&virt_to_page(leaf)->rcu_head,
+				 mock_domain_leaf_free_rcu);
+	}
+}
+
 static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
 				      unsigned long iova, size_t pgsize,
 				      size_t pgcount,
@@ -502,6 +529,7 @@ static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
 		}
 	}
 	mock->unmapped += done / MOCK_IO_PAGE_SIZE;
+	mock_domain_free_leaves(mock, iova, done);
 	/* As VT-d, the top of what is mapped comes down with its unmap. */
 	if (mock->max_mapped == iova + done)
 		mock->max_mapped = iova;
@@ -512,9 +540,12 @@ static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,
 					    dma_addr_t iova)
 {
 	struct mock_iommu_domain *mock = to_mock_domain(domain);
-	u64 *entry = mock_domain_entry(mock, iova);
-	u64 val = entry ? READ_ONCE(*entry) : 0;
+	u64 *entry, val;
 
+	rcu_read_lock();
+	entry = mock_domain_entry(mock, iova);
+	val = entry ? READ_ONCE(*entry) : 0;
+	rcu_read_unlock();
 	if (WARN_ON(!mock->finished || !(val & MOCK_ENTRY_PRESENT)))
 		return 0;
 	return MOCK_ENTRY_ADDR(val) + iova % MOCK_IO_PAGE_SIZE;
@@ -531,6 +562,7 @@ static unsigned long mock_domain_iova_to_pfns(struct iommu_domain *domain,
 
 	if (WARN_ON(!mock->finished))
 		return 0;
+	rcu_read_lock();
 	for (done = 0; done != npages; done++) {
 		unsigned long cur = iova + done * PAGE_SIZE;
 		u64 val;
@@ -547,6 +579,7 @@ static unsigned long mock_domain_iova_to_pfns(struct iommu_domain *domain,
 		pfns[done] = PHYS_PFN(MOCK_ENTRY_ADDR(val) +
 				      cur % MOCK_IO_PAGE_SIZE);
 	}
+	rcu_read_unlock();
 	return done;
 }
 
@@ -629,6 +662,10 @@ static int mock_domain_read_and_clear_dirty(struct iommu_domain *domain,
 	if (dirty->bitmap && !READ_ONCE(mock->dirty_tracking))
 		return -EINVAL;
 
+	/*
+	 * No RCU read section: recording may fault in the user's bitmap, and
+	 * the caller's iova_rwsem already keeps out the unmaps that free.
+	 */
 	while (cur <= last) {
 		u64 *entry = mock_domain_dirty_entry(mock, cur, &page_size);
 		unsigned long start = ALIGN_DOWN(cur, page_size);
@@ -664,6 +701,7 @@ void iommufd_test_show_domain(struct seq_file *m, struct iommu_domain *domain)
 	if (domain->ops != &mock_domain_ops)
 		return;
 	mock = to_mock_domain(domain);
+	rcu_read_lock();
 	xa_for_each(&mock->leaves, index, leaf) {
 		for (i = 0; i != MOCK_LEAF_ENTRIES; i++) {
 			u64 entry = READ_ONCE(leaf[i]);
@@ -672,6 +710,7 @@ void iommufd_test_show_domain(struct seq_file *m, struct iommu_domain *domain)
 			huge += !!(entry & MOCK_ENTRY_HUGE);
 		}
 	}
+	rcu_read_unlock();
 	seq_printf(m, " mock_io_pages=%lu mock_huge_io_pages=%lu", n, huge);
 	seq_printf(m, " mock_unmapped_io_pages=%lu", mock->unmapped);
 	seq_printf(m, " mock_nest_parent=%d", mock->nest_parent);
@@ -1165,14 +1204,16 @@ static int iommufd_test_check_mock_map(struct mock_iommu_domain *mock,
 	for (; length; length -= MOCK_IO_PAGE_SIZE) {
 		long pfn = iommufd_test_user_pfn(uaddr);
 		phys_addr_t want;
-		u64 *entry;
+		u64 *entry, val;
 
 		if (pfn < 0)
 			return pfn;
 		want = PFN_PHYS(pfn) + uaddr % PAGE_SIZE;
+		rcu_read_lock();
 		entry = mock_domain_entry(mock, iova);
-		if (!entry || !(READ_ONCE(*entry) & MOCK_ENTRY_PRESENT) ||
-		    MOCK_ENTRY_ADDR(READ_ONCE(*entry)) != want)
+		val = entry ? READ_ONCE(*entry) : 0;
+		rcu_read_unlock();
+		if (!(val & MOCK_ENTRY_PRESENT) || MOCK_ENTRY_ADDR(val) != want)
 			return -EINVAL;
 		iova += MOCK_IO_PAGE_SIZE;
 		uaddr += MOCK_IO_PAGE_SIZE;
@@ -1677,6 +1718,7 @@ static int iommufd_test_dirty(struct iommufd_ucmd *ucmd, u32 hwpt_id,
 			rc = -EFAULT;
 			goto out_free;
 		}
+		rcu_read_lock();
 		for_each_set_bit(bit, chunk, n) {
 			unsigned long size;
 			u64 *entry = mock_domain_dirty_entry(mock,
@@ -1686,6 +1728,7 @@ static int iommufd_test_dirty(struct iommufd_ucmd *ucmd, u32 hwpt_id,
 			if (entry && mock_entry_set_dirty(entry, true))
 				count++;
 		}
+		rcu_read_unlock();
 		cond_resched();
 	}
 	cmd->dirty.out_nr_dirty = count;
@@ -2003,4 +2046,6 @@ void iommufd_test_exit(void)
 	iommu_device_sysfs_remove(&mock_iommu);
 	driver_unregister(&mock_dma_driver);
 	bus_unregister(&iommufd_mock_bus);
+	/* The leaves freed after a grace period, by this module's code. */
+	rcu_barrier();
 }

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include <linux/iommufd.h>
+#include <linux/vfio.h>
 
 #include "../../../../drivers/iommu/iommufd/iommufd_test.h"
 
@@ -66,8 +67,15 @@ struct run {
 	uint32_t idev;
 	uint32_t hwpt;
 	long vmpin_base;
+	/* KiB pinned of the hugetlbfs buffer (type1_cut), mapped at APERTURE. */
+	long huge_pinned_kb;
+	/* The offset of the page of that buffer unmapped, if one was. */
+	uint64_t huge_hole;
 	int err;	/* errno of the call that failed, 0 if none */
 };
+
+#define HUGE_LEN (2 * 1024 * 1024)
+static uint8_t *huge_buffer;
 
 static long vmpin_kb(void)
 {
@@ -225,9 +233,28 @@ static void check_state(struct __test_metadata *_metadata, struct run *run)
 		EXPECT_EQ(0, check_refs(run->fd, i, 1, run->refs[i]));
 		pinned += run->refs[i];
 	}
-	EXPECT_EQ(run->vmpin_base + pinned * page_size / 1024, vmpin_kb());
+	EXPECT_EQ(run->vmpin_base + pinned * page_size / 1024 +
+		  run->huge_pinned_kb, vmpin_kb());
 	if (run->idev)
 		EXPECT_EQ(run->hwpt, device_page_table(run->idev));
+	/* What the page table maps of the hugetlbfs buffer, page by page. */
+	if (run->huge_pinned_kb && !run->huge_hole) {
+		EXPECT_EQ(0, md_check_map(run->fd, run->hwpt, APERTURE,
+					  huge_buffer, HUGE_LEN));
+	} else if (run->huge_pinned_kb) {
+		EXPECT_EQ(0, md_check_map(run->fd, run->hwpt, APERTURE,
+					  huge_buffer, run->huge_hole));
+		EXPECT_NE(0, md_check_map(run->fd, run->hwpt,
+					  APERTURE + run->huge_hole,
+					  huge_buffer + run->huge_hole,
+					  page_size));
+		EXPECT_EQ(0, md_check_map(run->fd, run->hwpt,
+					  APERTURE + run->huge_hole + page_size,
+					  huge_buffer + run->huge_hole +
+						  page_size,
+					  HUGE_LEN - run->huge_hole -
+						  page_size));
+	}
 	for (i = 0; i != 2; i++) {
 		if (!run->ioas[i])
 			continue;
@@ -611,6 +638,65 @@ static void setup_two_domains(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, mock_domain(run->fd, run->ioas[1], &run->stdev[1]));
 }
 
+/*
+ * VFIO_TYPE1_IOMMU on a context whose compatibility IOAS maps 2 MiB of
+ * hugetlbfs memory into a page table of huge IO pages (a mock device's):
+ * an unmap of one page inside cuts the mapping at both ends, each cut
+ * remapping the huge IO page it goes through in two (see
+ * iopt_area_remap_for_cut()). A failure anywhere leaves every IOVA mapped
+ * to the same memory as before.
+ */
+static void setup_type1_huge(struct __test_metadata *_metadata,
+			     struct run *run)
+{
+	struct iommu_test_cmd device = {
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
+		.id = run->ioas[0],
+		.mock_domain_flags = { .dev_flags = MOCK_FLAGS_DEVICE_HUGE_IOVA },
+	};
+	struct iommu_vfio_ioas compat = {
+		.size = sizeof(compat),
+		.ioas_id = run->ioas[0],
+		.op = IOMMU_VFIO_IOAS_SET,
+	};
+	uint64_t iova = APERTURE;
+	char field[64];
+
+	ASSERT_EQ(0, map(run->fd, run->ioas[0], huge_buffer, HUGE_LEN, &iova,
+			 true));
+	run->mapped[0] = HUGE_LEN;
+	ASSERT_EQ(0, test_cmd(run->fd, &device));
+	run->stdev[0] = device.mock_domain.out_stdev_id;
+	run->idev = device.mock_domain.out_idev_id;
+	/* A page table of its own, filled with huge IO pages at the attach. */
+	ASSERT_EQ(0, mock_replace(run->fd, run->stdev[0], run->ioas[0],
+				  &run->hwpt));
+	snprintf(field, sizeof(field), "mock_huge_io_pages=%ld",
+		 HUGE_LEN / (page_size / 2));
+	ASSERT_TRUE(hwpt_has(run->hwpt, field));
+	run->huge_pinned_kb = HUGE_LEN / 1024;
+	ASSERT_EQ(0, ioctl(run->fd, IOMMU_VFIO_IOAS, &compat));
+	ASSERT_EQ(0, ioctl(run->fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
+}
+
+static int scenario_type1_cut(struct __test_metadata *_metadata,
+			      struct run *run)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = APERTURE + 5 * page_size,
+		.size = page_size,
+	};
+
+	if (ioctl(run->fd, VFIO_IOMMU_UNMAP_DMA, &unmap))
+		return step_failed(_metadata, run);
+	/* The checks of the page table come after the injection stopped. */
+	run->mapped[0] -= page_size;
+	run->huge_pinned_kb -= page_size / 1024;
+	run->huge_hole = 5 * page_size;
+	return 0;
+}
+
 /* Undo a run: everything goes with the file descriptors. */
 static void run_close(struct __test_metadata *_metadata, struct run *run)
 {
@@ -766,6 +852,36 @@ TEST_F_TIMEOUT(fail_nth, map_file, 600)
 	munmap(buffer, NPAGES * page_size);
 	buffer = anon;
 	close(memfd);
+}
+
+#define FAIL_PAGE_MIN_ORDER "/sys/kernel/debug/fail_page_alloc/min-order"
+
+/*
+ * The remap's maps need a page table page (a mock leaf) when the unmap
+ * before them freed one: single pages, which fail_page_alloc only fails
+ * with its min-order lowered from 1 to 0.
+ */
+TEST_F_TIMEOUT(fail_nth, type1_cut, 600)
+{
+	long min_order = read_long(FAIL_PAGE_MIN_ORDER), pool;
+	char val[24];
+
+	if (min_order < 0)
+		SKIP(return, "no " FAIL_PAGE_MIN_ORDER " (CONFIG_FAIL_PAGE_ALLOC)");
+	pool = hugepage_get();
+	if (pool < 0)
+		SKIP(return, "no 2 MiB hugetlbfs page to be had");
+	huge_buffer = mmap(NULL, HUGE_LEN, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB |
+				   MAP_POPULATE,
+			   -1, 0);
+	ASSERT_NE(MAP_FAILED, huge_buffer);
+	ASSERT_EQ(0, write_file(FAIL_PAGE_MIN_ORDER, "0"));
+	sweep(_metadata, "type1_cut", setup_type1_huge, scenario_type1_cut);
+	snprintf(val, sizeof(val), "%ld", min_order);
+	EXPECT_EQ(0, write_file(FAIL_PAGE_MIN_ORDER, val));
+	munmap(huge_buffer, HUGE_LEN);
+	EXPECT_EQ(0, hugepage_put(pool));
 }
 
 TEST_HARNESS_MAIN
