@@ -88,7 +88,9 @@ size_t iommufd_test_memory_limit = IOMMUFD_TEST_DEFAULT_MEMORY_LIMIT;
  * table pages a large unmap covers, an unmap frees each leaf whose whole
  * span it unmapped, so that a map there needs memory again (and can fail).
  * Maps and unmaps of one domain are serialized by their caller (iommufd's
- * iova_rwsem); lookups may run beside them, inside an RCU read section,
+ * iova_rwsem), which read_and_clear_dirty() holds too; the other lookups
+ * (the test's map checks and dirty writes, debugfs, iova_to_phys() and
+ * iova_to_pfns()) may run beside an unmap, inside an RCU read section,
  * after which a freed leaf goes.
  *
  * A device made with MOCK_FLAGS_DEVICE_HUGE_IOVA gets domains that also map
@@ -264,7 +266,8 @@ static void mock_domain_free(struct iommu_domain *domain)
 
 /*
  * The entry of the IO page at @iova, or NULL if its leaf does not exist.
- * Outside a map or unmap of the domain, only valid in an RCU read section.
+ * Valid while the caller keeps unmaps of the domain out (iova_rwsem, or a
+ * domain nobody else can reach) or holds rcu_read_lock().
  */
 static u64 *mock_domain_entry(struct mock_iommu_domain *mock,
 			      unsigned long iova)
@@ -286,6 +289,9 @@ static u64 *mock_domain_leaf(struct mock_iommu_domain *mock,
 	leaf = xa_load(&mock->leaves, index);
 	if (leaf)
 		return leaf;
+	/* A page table page a driver may fail to get (fail_nth). */
+	if (iommufd_should_fail())
+		return NULL;
 	leaf = (u64 *)get_zeroed_page(gfp);
 	if (!leaf)
 		return NULL;
@@ -471,7 +477,10 @@ static void mock_domain_leaf_free_rcu(struct rcu_head *head)
 	__free_page(container_of(head, struct page, rcu_head));
 }
 
-/* Free the leaves whose whole span lies in [iova, iova + size). */
+/*
+ * Free the leaves whose whole span lies in [iova, iova + size), which lies
+ * in the aperture: no index or bound below wraps.
+ */
 static void mock_domain_free_leaves(struct mock_iommu_domain *mock,
 				    unsigned long iova, size_t size)
 {
