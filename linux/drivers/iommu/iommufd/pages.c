@@ -76,7 +76,7 @@ static struct iopt_pages *iopt_alloc_pages(unsigned long start,
 	    end > ULONG_MAX - PAGE_SIZE)
 		return ERR_PTR(-EOVERFLOW);
 
-	/* Not zeroed: every field is set here (the caller sets the source). */
+	/* Not zeroed: every field is set here, the source's own by the caller. */
 	pages = kmem_cache_alloc(iopt_pages_cache, GFP_KERNEL);
 	if (!pages)
 		return ERR_PTR(-ENOMEM);

@@ -279,6 +279,19 @@ static u64 *mock_domain_entry(struct mock_iommu_domain *mock,
 	return &leaf[(iova % MOCK_LEAF_SPAN) / MOCK_IO_PAGE_SIZE];
 }
 
+/* The value of the entry of @iova (0 without a leaf), read under RCU. */
+static u64 mock_domain_entry_read(struct mock_iommu_domain *mock,
+				  unsigned long iova)
+{
+	u64 *entry, val;
+
+	rcu_read_lock();
+	entry = mock_domain_entry(mock, iova);
+	val = entry ? READ_ONCE(*entry) : 0;
+	rcu_read_unlock();
+	return val;
+}
+
 /* The leaf holding the entry of @iova, made if missing. */
 static u64 *mock_domain_leaf(struct mock_iommu_domain *mock,
 			     unsigned long iova, gfp_t gfp)
@@ -549,12 +562,8 @@ static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,
 					    dma_addr_t iova)
 {
 	struct mock_iommu_domain *mock = to_mock_domain(domain);
-	u64 *entry, val;
+	u64 val = mock_domain_entry_read(mock, iova);
 
-	rcu_read_lock();
-	entry = mock_domain_entry(mock, iova);
-	val = entry ? READ_ONCE(*entry) : 0;
-	rcu_read_unlock();
 	if (WARN_ON(!mock->finished || !(val & MOCK_ENTRY_PRESENT)))
 		return 0;
 	return MOCK_ENTRY_ADDR(val) + iova % MOCK_IO_PAGE_SIZE;
@@ -1213,15 +1222,12 @@ static int iommufd_test_check_mock_map(struct mock_iommu_domain *mock,
 	for (; length; length -= MOCK_IO_PAGE_SIZE) {
 		long pfn = iommufd_test_user_pfn(uaddr);
 		phys_addr_t want;
-		u64 *entry, val;
+		u64 val;
 
 		if (pfn < 0)
 			return pfn;
 		want = PFN_PHYS(pfn) + uaddr % PAGE_SIZE;
-		rcu_read_lock();
-		entry = mock_domain_entry(mock, iova);
-		val = entry ? READ_ONCE(*entry) : 0;
-		rcu_read_unlock();
+		val = mock_domain_entry_read(mock, iova);
 		if (!(val & MOCK_ENTRY_PRESENT) || MOCK_ENTRY_ADDR(val) != want)
 			return -EINVAL;
 		iova += MOCK_IO_PAGE_SIZE;
