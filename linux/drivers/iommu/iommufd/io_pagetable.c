@@ -12,6 +12,8 @@
  * aperture narrowed at an attach (iopt_table_narrow_aperture()); IOVAs
  * are never picked from a reserved range either way.
  */
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/err.h>
 #include <linux/lockdep.h>
 #include <linux/log2.h>
@@ -40,6 +42,7 @@ void iopt_init_table(struct io_pagetable *iopt,
 	iopt->reserved_itree = RB_ROOT_CACHED;
 	iopt->iova_alignment = 1;
 	xa_init_flags(&iopt->access_list, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
+	xa_init_flags(&iopt->windows, XA_FLAGS_ACCOUNT);
 }
 
 static void iopt_free_itree(struct rb_root_cached *root, size_t offset)
@@ -58,6 +61,8 @@ void iopt_destroy_table(struct io_pagetable *iopt)
 	WARN_ON(!RB_EMPTY_ROOT(&iopt->area_itree.rb_root));
 	WARN_ON(iopt->ndomains);
 	WARN_ON(!xa_empty(&iopt->access_list));
+	iopt_forget_windows(iopt);
+	xa_destroy(&iopt->windows);
 	kfree(iopt->domains);
 	iopt_free_itree(&iopt->allowed_itree,
 			offsetof(struct iopt_allowed, node));
@@ -286,11 +291,12 @@ static int iopt_insert_area(struct io_pagetable *iopt, struct iopt_area *area,
  * Map every slice, one after the other, from *iova on (or from an IOVA
  * the kernel chooses). Either all are mapped, each area taking over its
  * slice's reference on the pages, or nothing changed. The caller holds
- * pin_growth_rwsem for reading.
+ * pin_growth_rwsem for reading and iova_rwsem for writing.
  */
-static int iopt_map_slices(struct io_pagetable *iopt, struct list_head *slices,
-			   unsigned long length, unsigned long *iova,
-			   int iommu_prot, bool alloc_iova)
+static int __iopt_map_slices(struct io_pagetable *iopt,
+			     struct list_head *slices, unsigned long length,
+			     unsigned long *iova, int iommu_prot,
+			     bool alloc_iova)
 {
 	struct iopt_pages_slice *slice, *first;
 	unsigned long cur;
@@ -301,11 +307,9 @@ static int iopt_map_slices(struct io_pagetable *iopt, struct list_head *slices,
 	first = list_first_entry(slices, struct iopt_pages_slice, next);
 
 	lockdep_assert_held(iopt->pin_growth_rwsem);
-	down_write(&iopt->iova_rwsem);
-	if (length & (iopt->iova_alignment - 1)) {
-		rc = -EINVAL;
-		goto out_unlock;
-	}
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	if (length & (iopt->iova_alignment - 1))
+		return -EINVAL;
 	if (alloc_iova)
 		rc = iopt_alloc_iova(iopt, iova,
 				     iopt_pages_start(first->pages) +
@@ -314,7 +318,7 @@ static int iopt_map_slices(struct io_pagetable *iopt, struct list_head *slices,
 	else
 		rc = iopt_check_iova(iopt, *iova, length);
 	if (rc)
-		goto out_unlock;
+		return rc;
 
 	cur = *iova;
 	list_for_each_entry(slice, slices, next) {
@@ -347,7 +351,6 @@ static int iopt_map_slices(struct io_pagetable *iopt, struct list_head *slices,
 		slice->pages = NULL;
 		slice->area = NULL;
 	}
-	up_write(&iopt->iova_rwsem);
 	return 0;
 
 out_unfill:
@@ -362,9 +365,30 @@ out_remove:
 		iopt_area_free(slice->area);
 		slice->area = NULL;
 	}
-out_unlock:
+	return rc;
+}
+
+/* As __iopt_map_slices(), taking iova_rwsem. */
+static int iopt_map_slices(struct io_pagetable *iopt, struct list_head *slices,
+			   unsigned long length, unsigned long *iova,
+			   int iommu_prot, bool alloc_iova)
+{
+	int rc;
+
+	down_write(&iopt->iova_rwsem);
+	rc = __iopt_map_slices(iopt, slices, length, iova, iommu_prot,
+			       alloc_iova);
 	up_write(&iopt->iova_rwsem);
 	return rc;
+}
+
+/* New pages are charged as the context says (IOMMU_OPTION_RLIMIT_MODE). */
+static void iopt_pages_ctx_account(struct iommufd_ctx *ictx,
+				   struct iopt_pages *pages)
+{
+	if (ictx->account_mode == IOPT_PAGES_ACCOUNT_MM &&
+	    pages->account_mode == IOPT_PAGES_ACCOUNT_USER)
+		pages->account_mode = IOPT_PAGES_ACCOUNT_MM;
 }
 
 /* Map @length bytes of @pages from @start_byte on; consumes @pages. */
@@ -381,9 +405,7 @@ static int iopt_map_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 	LIST_HEAD(slices);
 	int rc;
 
-	if (ictx->account_mode == IOPT_PAGES_ACCOUNT_MM &&
-	    pages->account_mode == IOPT_PAGES_ACCOUNT_USER)
-		pages->account_mode = IOPT_PAGES_ACCOUNT_MM;
+	iopt_pages_ctx_account(ictx, pages);
 	list_add(&slice.next, &slices);
 
 	iopt_pin_growth_begin(iopt);
@@ -392,6 +414,178 @@ static int iopt_map_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 	iopt_pin_growth_end(iopt);
 	if (slice.pages)
 		iopt_put_pages(slice.pages);
+	return rc;
+}
+
+/*
+ * A guest with a vIOMMU maps its memory a page or a few at a time, each map
+ * an IOMMU_IOAS_MAP of its own. Rather than an iopt_pages each, the maps
+ * that fall in one aligned window of the caller's address space share one,
+ * each area a slice of it, as the areas IOMMU_IOAS_COPY makes share theirs:
+ * a map then costs its area only. The io_pagetable keeps the iopt_pages of
+ * each window (and writability) it mapped from in iopt->windows, even with
+ * no area left, so that a page mapped and unmapped again and again costs
+ * no allocation either. It lets them go when it has no page table left,
+ * when IOMMU_IOAS_CHANGE_PROCESS found it without user memory, and at its
+ * end.
+ *
+ * Pins are taken and charged per page, whoever shares the iopt_pages; what
+ * sharing would change is that two maps of the same page share its pin and
+ * charge, where separate iopt_pages pin and charge twice (as type1 does).
+ * So a map only joins the window's iopt_pages when none of its pages is in
+ * use there, which domains_itree and access_itree show as long as every
+ * area of the iopt_pages is filled: the table has page tables, and no
+ * IOMMU_IOAS_COPY took it elsewhere. Otherwise the map gets an iopt_pages
+ * of its own, as before. All of it is decided and done under iova_rwsem,
+ * so two maps of one page cannot both join.
+ */
+#define IOPT_USER_WINDOW SZ_1G
+
+static unsigned long iopt_window_key(unsigned long base, bool writable)
+{
+	return base / IOPT_USER_WINDOW * 2 + writable;
+}
+
+static void __iopt_forget_windows(struct io_pagetable *iopt)
+{
+	struct iopt_pages *pages;
+	unsigned long index;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	xa_for_each(&iopt->windows, index, pages) {
+		xa_erase(&iopt->windows, index);
+		iopt_put_pages(pages);
+	}
+}
+
+/**
+ * iopt_forget_windows - let go of the iopt_pages later maps could join
+ * @iopt: the io_pagetable
+ *
+ * For a table none of whose mappings is of user memory any more: the
+ * iopt_pages kept for its windows hold the mm, task and user of whoever
+ * mapped the memory, and need not.
+ */
+void iopt_forget_windows(struct io_pagetable *iopt)
+{
+	down_write(&iopt->iova_rwsem);
+	__iopt_forget_windows(iopt);
+	up_write(&iopt->iova_rwsem);
+}
+
+/*
+ * The window [*base, *base + *size) of the address space, ending at
+ * TASK_SIZE at the latest, that [start, start + length) lies in; false if
+ * the range is empty, beyond TASK_SIZE or crosses the window's end.
+ */
+static bool iopt_user_window(unsigned long start, unsigned long length,
+			     unsigned long *base, unsigned long *size)
+{
+	if (!length || start >= TASK_SIZE)
+		return false;
+	*base = ALIGN_DOWN(start, IOPT_USER_WINDOW);
+	*size = min_t(unsigned long, IOPT_USER_WINDOW, TASK_SIZE - *base);
+	return length <= *size - (start - *base);
+}
+
+/*
+ * Whether the map of bytes [offset, offset + length) of a window may join
+ * its @pages: they charge as the caller's would, and none of those bytes'
+ * pages is pinned for another area or an access yet.
+ */
+static bool iopt_window_pages_joinable(struct iopt_pages *pages,
+				       struct iommufd_ctx *ictx,
+				       unsigned long offset,
+				       unsigned long length, bool lock_cap)
+{
+	unsigned long index = offset / PAGE_SIZE;
+	unsigned long last = (offset + length - 1) / PAGE_SIZE;
+	u8 account_mode = IOPT_PAGES_ACCOUNT_NONE;
+	bool in_use;
+
+	if (READ_ONCE(pages->copied) || pages->source_mm != current->mm ||
+	    last >= pages->npages)
+		return false;
+	if (!lock_cap) {
+		account_mode = ictx->account_mode == IOPT_PAGES_ACCOUNT_MM ?
+				       IOPT_PAGES_ACCOUNT_MM :
+				       IOPT_PAGES_ACCOUNT_USER;
+		if (pages->source_task != current->group_leader ||
+		    pages->source_user != current_user())
+			return false;
+	}
+	if (pages->account_mode != account_mode)
+		return false;
+
+	mutex_lock(&pages->mutex);
+	in_use = interval_tree_iter_first(&pages->domains_itree, index, last) ||
+		 interval_tree_iter_first(&pages->access_itree, index, last);
+	mutex_unlock(&pages->mutex);
+	return !in_use;
+}
+
+/* iopt_map_user_pages() of a range within the window [base, base + size). */
+static int iopt_map_user_window(struct iommufd_ctx *ictx,
+				struct io_pagetable *iopt, unsigned long *iova,
+				unsigned long start, unsigned long length,
+				unsigned long base, unsigned long size,
+				int iommu_prot, bool alloc_iova)
+{
+	bool writable = iommu_prot & IOMMU_WRITE;
+	unsigned long key = iopt_window_key(base, writable);
+	bool lock_cap = capable(CAP_IPC_LOCK);
+	struct iopt_pages_slice slice = {
+		.start_byte = start - base,
+		.length = length,
+	};
+	struct iopt_pages *pages, *old = NULL;
+	bool new_window = false;
+	LIST_HEAD(slices);
+	int rc;
+
+	iopt_pin_growth_begin(iopt);
+	down_write(&iopt->iova_rwsem);
+	pages = xa_load(&iopt->windows, key);
+	if (pages && iopt->ndomains &&
+	    iopt_window_pages_joinable(pages, ictx, start - base, length,
+				       lock_cap)) {
+		kref_get(&pages->kref);
+	} else if (iopt->ndomains) {
+		/* A new iopt_pages for the window, to replace the old one. */
+		new_window = true;
+		pages = iopt_alloc_user_pages((void __user *)base, size,
+					      writable, lock_cap);
+	} else {
+		/* Without page tables, its own iopt_pages (see above). */
+		slice.start_byte = start % PAGE_SIZE;
+		pages = iopt_alloc_user_pages((void __user *)start, length,
+					      writable, lock_cap);
+	}
+	if (IS_ERR(pages)) {
+		rc = PTR_ERR(pages);
+		goto out_unlock;
+	}
+	iopt_pages_ctx_account(ictx, pages);
+	slice.pages = pages;
+	list_add(&slice.next, &slices);
+	rc = __iopt_map_slices(iopt, &slices, length, iova, iommu_prot,
+			       alloc_iova);
+	if (rc || !new_window)
+		goto out_unlock;
+	/* Keep the new one for the maps to come; without memory, do not. */
+	kref_get(&pages->kref);
+	old = xa_store(&iopt->windows, key, pages, GFP_KERNEL);
+	if (xa_is_err(old)) {
+		iopt_put_pages(pages);	/* not the last: the area holds one */
+		old = NULL;
+	}
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	iopt_pin_growth_end(iopt);
+	if (slice.pages)
+		iopt_put_pages(slice.pages);
+	if (old)
+		iopt_put_pages(old);
 	return rc;
 }
 
@@ -411,14 +605,20 @@ int iopt_map_user_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 			unsigned long *iova, void __user *uptr,
 			unsigned long length, int iommu_prot, bool alloc_iova)
 {
+	unsigned long start = (unsigned long)uptr, base, size;
 	struct iopt_pages *pages;
 
-	pages = iopt_alloc_user_pages(uptr, length, iommu_prot & IOMMU_WRITE);
+	if (iopt_user_window(start, length, &base, &size))
+		return iopt_map_user_window(ictx, iopt, iova, start, length,
+					    base, size, iommu_prot,
+					    alloc_iova);
+
+	pages = iopt_alloc_user_pages(uptr, length, iommu_prot & IOMMU_WRITE,
+				      capable(CAP_IPC_LOCK));
 	if (IS_ERR(pages))
 		return PTR_ERR(pages);
-	return iopt_map_pages(ictx, iopt, pages,
-			      (unsigned long)uptr % PAGE_SIZE, iova, length,
-			      iommu_prot, alloc_iova);
+	return iopt_map_pages(ictx, iopt, pages, start % PAGE_SIZE, iova,
+			      length, iommu_prot, alloc_iova);
 }
 
 /**
@@ -507,6 +707,9 @@ int iopt_copy_iova(struct io_pagetable *dst, struct io_pagetable *src,
 			goto out_unlock;
 		}
 		kref_get(&area->pages->kref);
+		/* No later map may join it: see iopt_map_user_window(). */
+		if (!READ_ONCE(area->pages->copied))
+			WRITE_ONCE(area->pages->copied, true);
 		slice->pages = area->pages;
 		slice->start_byte = area->pages_node.start * PAGE_SIZE +
 				    area->page_offset +
@@ -1240,6 +1443,9 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 	iopt->domains[i] = iopt->domains[--iopt->ndomains];
 
 	iopt_unfill_domain(iopt, domain, NULL);
+	/* No map joins a window's iopt_pages without a page table. */
+	if (!iopt->ndomains)
+		__iopt_forget_windows(iopt);
 	__iopt_remove_reserved_iova(iopt, domain);
 	WARN_ON(iopt_update_alignment(iopt));
 out_unlock:

@@ -3,9 +3,11 @@
  * The IOVA machinery shared by io_pagetable.c and pages.c.
  *
  * An io_pagetable maps IOVA ranges ("areas") to slices of user memory
- * ("pages"). One iopt_pages describes one user VA range as given to
- * IOMMU_IOAS_MAP; IOMMU_IOAS_COPY makes further areas, possibly in other
- * IOASes, that share it.
+ * ("pages"). One iopt_pages describes a range of a process's address
+ * space or of a file: the range one IOMMU_IOAS_MAP gave, or an aligned
+ * window of the address space that small maps near each other share (see
+ * iopt_map_user_window()). IOMMU_IOAS_COPY makes further areas, possibly in
+ * other IOASes, that share it.
  *
  * A page of an iopt_pages is pinned, exactly once, while anything needs it:
  *  - an area covering it is "filled": mapped into every domain of its
@@ -76,7 +78,8 @@ enum iopt_pages_source {
 
 /**
  * struct iopt_pages - a range of memory that areas map
- * @kref: one reference per area using it, plus temporary ones
+ * @kref: one reference per area using it, one while it is in an
+ *	io_pagetable's windows, plus temporary ones
  * @mutex: protects everything below that changes
  * @npages: how many pages the range spans
  * @npinned: how many are pinned now
@@ -92,6 +95,9 @@ enum iopt_pages_source {
  * @writable: the memory may be mapped for device writes; a file's mapping
  *	then counts as writably mapped (see mapping_map_writable())
  * @account_mode: an iopt_pages_account_mode
+ * @copied: IOMMU_IOAS_COPY made an area of it, maybe in an IOAS whose
+ *	areas are not filled: no other map may join it (see
+ *	iopt_map_user_window())
  * @pinned_pfns: PFNs of the pages accesses have pinned, by page index
  * @access_itree: the iopt_pages_access ranges
  * @domains_itree: the filled areas, by page index
@@ -106,6 +112,7 @@ struct iopt_pages {
 	u8 source;
 	bool writable;
 	u8 account_mode;
+	bool copied;
 	/* Protects the pinned state: npinned, the xarray and both trees. */
 	struct mutex mutex;
 	size_t npages;
@@ -321,7 +328,8 @@ void iopt_area_cache_destroy(void);
 int iopt_pages_cache_create(void);
 void iopt_pages_cache_destroy(void);
 struct iopt_pages *iopt_alloc_user_pages(void __user *uptr,
-					 unsigned long length, bool writable);
+					 unsigned long length, bool writable,
+					 bool lock_cap);
 struct iopt_pages *iopt_alloc_file_pages(struct file *file, u64 start,
 					 unsigned long length, bool writable,
 					 bool readable);

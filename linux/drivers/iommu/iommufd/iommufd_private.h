@@ -192,6 +192,10 @@ int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len);
  *	@iova_rwsem held for writing; the xarray lock protects walks
  * @pin_growth_rwsem: the context's, see struct iommufd_ctx; NULL for a
  *	table that never maps (KUnit's)
+ * @windows: the iopt_pages that later maps of user memory may join, one
+ *	per window of the address space and writability, each with a
+ *	reference (see iopt_map_user_window()); changed under @iova_rwsem
+ *	held for writing
  *
  * See io_pagetable.c and io_pagetable.h.
  */
@@ -207,10 +211,12 @@ struct io_pagetable {
 	bool cut_anywhere;
 	struct xarray access_list;
 	struct rw_semaphore *pin_growth_rwsem;
+	struct xarray windows;
 };
 
 void iopt_init_table(struct io_pagetable *iopt,
 		     struct rw_semaphore *pin_growth_rwsem);
+void iopt_forget_windows(struct io_pagetable *iopt);
 
 /*
  * Around anything that may add a mapping to @iopt or pin more of the

@@ -29,10 +29,11 @@
 #include "iommufd_trace.h"
 
 /*
- * Every IOMMU_IOAS_MAP makes an iopt_pages, and a guest with a vIOMMU maps
- * and unmaps one page at a time: a cache of their own packs them tighter
- * than kmalloc-192, and iopt_alloc_pages() sets every field rather than
- * zeroing the object first.
+ * A guest with a vIOMMU maps and unmaps one page at a time, and maps made
+ * without a page table, or of memory already mapped, each make an
+ * iopt_pages: a cache of their own packs them tighter than kmalloc-192,
+ * and iopt_alloc_pages() sets every field rather than zeroing the object
+ * first.
  */
 static struct kmem_cache *iopt_pages_cache;
 
@@ -65,7 +66,7 @@ void iopt_pages_cache_destroy(void)
  */
 static struct iopt_pages *iopt_alloc_pages(unsigned long start,
 					   unsigned long length, u8 source,
-					   bool writable)
+					   bool writable, bool lock_cap)
 {
 	struct iopt_pages *pages;
 	unsigned long end;
@@ -84,6 +85,7 @@ static struct iopt_pages *iopt_alloc_pages(unsigned long start,
 	kref_init(&pages->kref);
 	pages->source = source;
 	pages->writable = writable;
+	pages->copied = false;
 	mutex_init(&pages->mutex);
 	pages->npages = DIV_ROUND_UP(end, PAGE_SIZE) - start / PAGE_SIZE;
 	pages->npinned = 0;
@@ -100,7 +102,7 @@ static struct iopt_pages *iopt_alloc_pages(unsigned long start,
 	/* Pins are charged to the caller: its mm, and its user or task. */
 	pages->source_mm = current->mm;
 	mmgrab(pages->source_mm);
-	if (capable(CAP_IPC_LOCK)) {
+	if (lock_cap) {
 		/* Nothing is charged: no task or user to charge needed. */
 		pages->account_mode = IOPT_PAGES_ACCOUNT_NONE;
 		return pages;
@@ -117,6 +119,7 @@ static struct iopt_pages *iopt_alloc_pages(unsigned long start,
  * @uptr: the start of the range
  * @length: its length in bytes
  * @writable: whether devices may write to it
+ * @lock_cap: the caller has CAP_IPC_LOCK: its pins are not charged
  *
  * Nothing is pinned yet.
  *
@@ -124,12 +127,13 @@ static struct iopt_pages *iopt_alloc_pages(unsigned long start,
  * a length of 0, -EOVERFLOW if the range wraps, -ENOMEM.
  */
 struct iopt_pages *iopt_alloc_user_pages(void __user *uptr,
-					 unsigned long length, bool writable)
+					 unsigned long length, bool writable,
+					 bool lock_cap)
 {
 	struct iopt_pages *pages;
 
 	pages = iopt_alloc_pages((unsigned long)uptr, length, IOPT_PAGES_USER,
-				 writable);
+				 writable, lock_cap);
 	if (IS_ERR(pages))
 		return pages;
 	pages->uptr = (void __user *)((unsigned long)uptr & PAGE_MASK);
@@ -188,7 +192,8 @@ struct iopt_pages *iopt_alloc_file_pages(struct file *file, u64 start,
 			return ERR_PTR(rc);
 	}
 
-	pages = iopt_alloc_pages(start, length, IOPT_PAGES_FILE, writable);
+	pages = iopt_alloc_pages(start, length, IOPT_PAGES_FILE, writable,
+				 capable(CAP_IPC_LOCK));
 	if (IS_ERR(pages)) {
 		if (writable)
 			mapping_unmap_writable(file->f_mapping);

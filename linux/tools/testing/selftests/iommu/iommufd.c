@@ -1513,6 +1513,236 @@ static int hwpt_alloc(int fd, uint32_t idev, uint32_t pt_id, uint32_t flags,
 }
 
 /*
+ * How many iopt_pages debugfs shows the IOAS's areas on, and how many
+ * areas; -1 without CONFIG_IOMMUFD_DEBUGFS.
+ */
+static int debugfs_count_pages(int *nareas)
+{
+	size_t size = 1 << 20, section_size = 65536;
+	char *buf = malloc(size), *section = malloc(section_size);
+	char seen[32][24], *at;
+	int n = 0, i;
+
+	*nareas = 0;
+	if (!buf || !section ||
+	    debugfs_own_contexts(buf, size, section, section_size) != 1) {
+		n = -1;
+		goto out;
+	}
+	for (at = strstr(section, " pages="); at;
+	     at = strstr(at + 1, " pages=")) {
+		char ptr[24];
+
+		if (sscanf(at, " pages=%23s", ptr) != 1)
+			continue;
+		(*nareas)++;
+		for (i = 0; i < n; i++)
+			if (!strcmp(seen[i], ptr))
+				break;
+		if (i == n && n < 32)
+			strcpy(seen[n++], ptr);
+	}
+out:
+	free(section);
+	free(buf);
+	return n;
+}
+
+/*
+ * Small maps near each other share one iopt_pages while the IOAS has a
+ * page table, each area a slice of it, and yet pin and charge exactly as
+ * maps of their own would: a page mapped twice is pinned twice, unmapping
+ * one map unpins its pages only, a map that fails changes nothing, and a
+ * page table added later maps every slice.
+ */
+TEST_F(domain, nearby_maps_share_pages)
+{
+	size_t gib = 1ul << 30, kb = page_size / 1024;
+	uint32_t stdev, hwpt, idev, hwpt2;
+	long pinned = status_kb("VmPin:");
+	char *reserve, *mem, *hole, *across;
+	int nareas, i;
+
+	if (debugfs_count_pages(&nareas) < 0)
+		SKIP(return, "no " CONTEXTS_FILE " (CONFIG_IOMMUFD_DEBUGFS)");
+	/*
+	 * 16 pages at the start of a 1 GiB window whatever ASLR chose, in a
+	 * reservation that also holds the end of that window.
+	 */
+	reserve = mmap(NULL, 2 * gib, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	if (reserve == MAP_FAILED)
+		SKIP(return, "no 2 GiB of address space to reserve");
+	mem = (char *)(((uintptr_t)reserve + gib - 1) & ~(gib - 1));
+	ASSERT_EQ(mem, mmap(mem, 16 * page_size, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
+				    MAP_POPULATE, -1, 0));
+	/* Mapped later in the window, but never readable: pinning fails. */
+	hole = mem + 32 * page_size;
+
+	ASSERT_EQ(0, mock_device(self->fd, self->ioas, &stdev, &hwpt, &idev));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, map_fixed(self->fd, self->ioas, mem + i * page_size,
+				       page_size, APERTURE + i * page_size));
+	EXPECT_EQ(0, md_check_refs(self->fd, mem, 4 * page_size, 1));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt, APERTURE, mem,
+				  4 * page_size));
+	EXPECT_EQ(pinned + 4 * kb, status_kb("VmPin:"));
+	EXPECT_EQ(1, debugfs_count_pages(&nareas));
+	EXPECT_EQ(4, nareas);
+
+	/* The same page again: a second pin and charge, as type1 takes. */
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, mem + page_size,
+			       page_size, APERTURE + 8 * page_size));
+	EXPECT_EQ(0, md_check_refs(self->fd, mem + page_size, page_size, 2));
+	EXPECT_EQ(pinned + 5 * kb, status_kb("VmPin:"));
+	EXPECT_EQ(2, debugfs_count_pages(&nareas));
+	EXPECT_EQ(5, nareas);
+
+	/* A map that cannot pin fails and leaves everything as it was. */
+	EXPECT_ERRNO(EFAULT, map_fixed(self->fd, self->ioas, hole, page_size,
+				       APERTURE + 10 * page_size));
+	EXPECT_EQ(0, md_check_refs(self->fd, mem, page_size, 1));
+	EXPECT_EQ(0, md_check_refs(self->fd, mem + page_size, page_size, 2));
+	EXPECT_EQ(0, md_check_refs(self->fd, mem + 2 * page_size,
+				   2 * page_size, 1));
+	EXPECT_EQ(pinned + 5 * kb, status_kb("VmPin:"));
+	EXPECT_EQ(2, debugfs_count_pages(&nareas));
+	EXPECT_EQ(5, nareas);
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas,
+					APERTURE + 10 * page_size, page_size,
+					NULL));
+
+	/*
+	 * Page 1 is in use, so this map needs a new description of the
+	 * window; it fails at page 16, and the one kept stays the one later
+	 * maps join.
+	 */
+	EXPECT_ERRNO(EFAULT, map_fixed(self->fd, self->ioas, mem + page_size,
+				       16 * page_size,
+				       APERTURE + 16 * page_size));
+	EXPECT_EQ(0, md_check_refs(self->fd, mem + page_size, page_size, 2));
+	EXPECT_EQ(pinned + 5 * kb, status_kb("VmPin:"));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, mem + 5 * page_size,
+			       page_size, APERTURE + 5 * page_size));
+	EXPECT_EQ(2, debugfs_count_pages(&nareas));
+	EXPECT_EQ(6, nareas);
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, APERTURE + 5 * page_size,
+				page_size, NULL));
+
+	/* A map across the end of a window has a description of its own. */
+	across = mem + gib - page_size;
+	ASSERT_EQ(across, mmap(across, 2 * page_size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
+				       MAP_POPULATE, -1, 0));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, across, 2 * page_size,
+			       APERTURE + 32 * page_size));
+	EXPECT_EQ(0, md_check_refs(self->fd, across, 2 * page_size, 1));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt, APERTURE + 32 * page_size,
+				  across, 2 * page_size));
+	EXPECT_EQ(3, debugfs_count_pages(&nareas));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas,
+				APERTURE + 32 * page_size, 2 * page_size,
+				NULL));
+	EXPECT_EQ(0, md_check_refs(self->fd, across, 2 * page_size, 0));
+	EXPECT_EQ(pinned + 5 * kb, status_kb("VmPin:"));
+
+	/* Unmapping one slice unpins its page only. */
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, APERTURE + page_size,
+				page_size, NULL));
+	EXPECT_EQ(0, md_check_refs(self->fd, mem, 4 * page_size, 1));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt, APERTURE + 8 * page_size,
+				  mem + page_size, page_size));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, APERTURE, page_size,
+				NULL));
+	EXPECT_EQ(0, md_check_refs(self->fd, mem, page_size, 0));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt, APERTURE + 2 * page_size,
+				  mem + 2 * page_size, 2 * page_size));
+	EXPECT_EQ(pinned + 3 * kb, status_kb("VmPin:"));
+
+	/* A second page table maps every slice from the pins there are. */
+	ASSERT_EQ(0, hwpt_alloc(self->fd, idev, self->ioas, 0, 0, 0, &hwpt2));
+	EXPECT_NE(hwpt, hwpt2);
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt2, APERTURE + 2 * page_size,
+				  mem + 2 * page_size, 2 * page_size));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt2, APERTURE + 8 * page_size,
+				  mem + page_size, page_size));
+	EXPECT_EQ(0, md_check_refs(self->fd, mem + page_size, 3 * page_size,
+				   1));
+	EXPECT_EQ(pinned + 3 * kb, status_kb("VmPin:"));
+	/* And a map now goes into both. */
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, mem + 4 * page_size,
+			       page_size, APERTURE + 4 * page_size));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt2, APERTURE + 2 * page_size,
+				  mem + 2 * page_size, 3 * page_size));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt, APERTURE + 2 * page_size,
+				  mem + 2 * page_size, 3 * page_size));
+	EXPECT_EQ(pinned + 4 * kb, status_kb("VmPin:"));
+
+	/* Without page tables nothing stays pinned. */
+	ASSERT_EQ(0, destroy(self->fd, hwpt2));
+	ASSERT_EQ(0, destroy(self->fd, stdev));
+	EXPECT_EQ(0, md_check_refs(self->fd, mem, 16 * page_size, 0));
+	EXPECT_EQ(pinned, status_kb("VmPin:"));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, 0, UINT64_MAX, NULL));
+
+	/*
+	 * Maps made without a page table never share: the same page mapped
+	 * twice is then pinned twice once a page table comes.
+	 */
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, mem + 12 * page_size,
+			       page_size, APERTURE + 12 * page_size));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, mem + 12 * page_size,
+			       page_size, APERTURE + 13 * page_size));
+	EXPECT_EQ(2, debugfs_count_pages(&nareas));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &stdev, &hwpt));
+	EXPECT_EQ(0, md_check_refs(self->fd, mem + 12 * page_size, page_size,
+				   2));
+	EXPECT_EQ(pinned + 2 * kb, status_kb("VmPin:"));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, 0, UINT64_MAX, NULL));
+	EXPECT_EQ(0, md_check_refs(self->fd, mem, 16 * page_size, 0));
+	EXPECT_EQ(pinned, status_kb("VmPin:"));
+	ASSERT_EQ(0, destroy(self->fd, stdev));
+	munmap(reserve, 2 * gib);
+}
+
+/*
+ * A copy may sit in an IOAS without page tables, where its pins do not
+ * show: memory it maps is not shared with a later map of the same pages,
+ * which is pinned and charged again, as with type1.
+ */
+TEST_F(domain, copied_pages_not_shared)
+{
+	uint32_t stdev, hwpt, other, stdev2;
+	size_t kb = page_size / 1024;
+	long pinned = status_kb("VmPin:");
+	uint64_t dst = APERTURE;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas, &stdev, &hwpt));
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem, page_size,
+			       APERTURE));
+	ASSERT_EQ(0, ioas_copy(self->fd, FIXED, other, &dst, self->ioas,
+			       APERTURE, page_size));
+	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas, APERTURE, page_size,
+				NULL));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, page_size, 0));
+
+	/* The page again, while the copy still maps it unpinned. */
+	ASSERT_EQ(0, map_fixed(self->fd, self->ioas, self->mem, page_size,
+			       APERTURE));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, page_size, 1));
+	ASSERT_EQ(0, mock_domain(self->fd, other, &stdev2, NULL));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, page_size, 2));
+	EXPECT_EQ(pinned + 2 * kb, status_kb("VmPin:"));
+
+	ASSERT_EQ(0, destroy(self->fd, stdev2));
+	ASSERT_EQ(0, destroy(self->fd, stdev));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, page_size, 0));
+	EXPECT_EQ(pinned, status_kb("VmPin:"));
+}
+
+/*
  * A page table allocated on request mirrors its IOAS like an automatic one,
  * but stays without devices until destroyed.
  */

@@ -489,7 +489,7 @@ static void *copier_fn(void *arg)
 	struct moving *mv = arg;
 	unsigned long round;
 	uint64_t iova, own;
-	uint32_t dst, stdev;
+	uint32_t dst, stdev = 0;
 	int access;
 
 	for (round = 0; !atomic_load(&mv->stop); round++) {
@@ -614,6 +614,82 @@ TEST_F_TIMEOUT(race, change_process_during_copies, 300)
 	close(mv.fd);
 	close(mv.mfd);
 	EXPECT_EQ(locked, status_kb("VmLck:"));
+}
+
+/* What same_page_maps's mappers share with the test. */
+struct same_page {
+	int fd;
+	uint32_t ioas;
+	uint8_t *mem;
+	atomic_int go;		/* the round both mappers wait for */
+	atomic_int bad_errno;
+};
+
+struct same_page_mapper {
+	struct same_page *sp;
+	uint64_t iova;		/* where this mapper maps the pages */
+	int round;
+};
+
+/* Map each page of the buffer, one map a page, from the same start. */
+static void *same_page_mapper_fn(void *arg)
+{
+	struct same_page_mapper *m = arg;
+	struct same_page *sp = m->sp;
+	int i;
+
+	while (atomic_load(&sp->go) != m->round)
+		;
+	for (i = 0; i != PAGES; i++)
+		if (ioas_map(sp->fd, sp->ioas, sp->mem + i * page_size,
+			     page_size, m->iova + i * page_size))
+			atomic_store(&sp->bad_errno, errno);
+	return NULL;
+}
+
+/*
+ * Two threads map the same pages, each at IOVAs of its own, at the same
+ * time, into an IOAS with a page table: small maps of one region share a
+ * description of it, but two maps of the same page must still pin and
+ * charge it twice, as separate maps always do, however they interleave.
+ */
+TEST_F_TIMEOUT(race, same_page_maps, 300)
+{
+	struct same_page sp = { .mem = self->mem };
+	struct same_page_mapper m[2];
+	long kb = page_size / 1024;
+	pthread_t threads[2];
+	uint32_t stdev;
+	int round, i;
+
+	sp.fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, sp.fd);
+	ASSERT_EQ(0, ioas_alloc(sp.fd, &sp.ioas));
+	ASSERT_EQ(0, mock_device(sp.fd, sp.ioas, &stdev));
+	for (round = 1; round <= ROUNDS; round++) {
+		for (i = 0; i != 2; i++) {
+			m[i] = (struct same_page_mapper){
+				.sp = &sp,
+				.iova = IOVA + i * PAGES * page_size,
+				.round = round,
+			};
+			ASSERT_EQ(0, pthread_create(&threads[i], NULL,
+						    same_page_mapper_fn,
+						    &m[i]));
+		}
+		atomic_store(&sp.go, round);
+		for (i = 0; i != 2; i++)
+			ASSERT_EQ(0, pthread_join(threads[i], NULL));
+		ASSERT_EQ(0, sp.bad_errno);
+		ASSERT_EQ(0, md_check_refs(sp.fd, self->mem, PAGES * page_size,
+					   2))
+			TH_LOG("round %d: a page pinned once for two maps",
+			       round);
+		ASSERT_EQ(self->vmpin + 2 * PAGES * kb, status_kb("VmPin:"));
+		ASSERT_EQ(0, ioas_unmap(sp.fd, sp.ioas, 0, UINT64_MAX, NULL));
+	}
+	ASSERT_EQ(0, iommufd_destroy(sp.fd, stdev));
+	close(sp.fd);
 }
 
 TEST_HARNESS_MAIN
