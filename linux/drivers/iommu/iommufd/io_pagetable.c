@@ -43,6 +43,7 @@ void iopt_init_table(struct io_pagetable *iopt,
 	iopt->iova_alignment = 1;
 	xa_init_flags(&iopt->access_list, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 	xa_init_flags(&iopt->windows, XA_FLAGS_ACCOUNT);
+	iopt->nwindows = 0;
 }
 
 static void iopt_free_itree(struct rb_root_cached *root, size_t offset)
@@ -425,9 +426,10 @@ static int iopt_map_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
  * a map then costs its area only. The io_pagetable keeps the iopt_pages of
  * each window (and writability) it mapped from in iopt->windows, even with
  * no area left, so that a page mapped and unmapped again and again costs
- * no allocation either. It lets them go when it has no page table left,
- * when IOMMU_IOAS_CHANGE_PROCESS found it without user memory, and at its
- * end.
+ * no allocation either, up to IOPT_MAX_WINDOWS of them: what they cost is
+ * not pinned memory, and RLIMIT_MEMLOCK does not bound it. It lets them
+ * go when it has no page table left, when IOMMU_IOAS_CHANGE_PROCESS found
+ * it without user memory, and at its end.
  *
  * Pins are taken and charged per page, whoever shares the iopt_pages; what
  * sharing would change is that two maps of the same page share its pin and
@@ -440,6 +442,7 @@ static int iopt_map_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
  * so two maps of one page cannot both join.
  */
 #define IOPT_USER_WINDOW SZ_1G
+#define IOPT_MAX_WINDOWS 4096
 
 static unsigned long iopt_window_key(unsigned long base, bool writable)
 {
@@ -456,6 +459,7 @@ static void __iopt_forget_windows(struct io_pagetable *iopt)
 		xa_erase(&iopt->windows, index);
 		iopt_put_pages(pages);
 	}
+	iopt->nwindows = 0;
 }
 
 /**
@@ -552,7 +556,7 @@ static int iopt_map_user_window(struct iommufd_ctx *ictx,
 		kref_get(&pages->kref);
 	} else if (iopt->ndomains) {
 		/* A new iopt_pages for the window, to replace the old one. */
-		new_window = true;
+		new_window = pages || iopt->nwindows < IOPT_MAX_WINDOWS;
 		pages = iopt_alloc_user_pages((void __user *)base, size,
 					      writable, lock_cap);
 	} else {
@@ -565,6 +569,7 @@ static int iopt_map_user_window(struct iommufd_ctx *ictx,
 		rc = PTR_ERR(pages);
 		goto out_unlock;
 	}
+	/* Joined ones charge so already. */
 	iopt_pages_ctx_account(ictx, pages);
 	slice.pages = pages;
 	list_add(&slice.next, &slices);
@@ -578,6 +583,8 @@ static int iopt_map_user_window(struct iommufd_ctx *ictx,
 	if (xa_is_err(old)) {
 		iopt_put_pages(pages);	/* not the last: the area holds one */
 		old = NULL;
+	} else if (!old) {
+		iopt->nwindows++;
 	}
 out_unlock:
 	up_write(&iopt->iova_rwsem);

@@ -97,7 +97,8 @@ enum iopt_pages_source {
  * @account_mode: an iopt_pages_account_mode
  * @copied: IOMMU_IOAS_COPY made an area of it, maybe in an IOAS whose
  *	areas are not filled: no other map may join it (see
- *	iopt_map_user_window())
+ *	iopt_map_user_window()). Set under the source table's iova_rwsem,
+ *	read under that of the table whose window it is, for writing
  * @pinned_pfns: PFNs of the pages accesses have pinned, by page index
  * @access_itree: the iopt_pages_access ranges
  * @domains_itree: the filled areas, by page index
@@ -108,7 +109,7 @@ enum iopt_pages_source {
  */
 struct iopt_pages {
 	struct kref kref;
-	/* Fill the kref's padding: one iopt_pages per mapping adds up. */
+	/* Fill the kref's padding: many maps still make one each. */
 	u8 source;
 	bool writable;
 	u8 account_mode;

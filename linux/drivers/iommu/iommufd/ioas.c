@@ -457,7 +457,10 @@ int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 			continue;
 		rc = iopt_list_file_pages(&ioas->iopt, &list, &user_pages,
 					  &mm_pages);
-		/* Only file mappings: drop the windows, which hold the owner. */
+		/*
+		 * Only file mappings: drop the windows, which hold the owner
+		 * (a cache; dropping it when the call fails later costs none).
+		 */
 		if (!rc)
 			iopt_forget_windows(&ioas->iopt);
 		iommufd_put_object(ictx, &ioas->obj);

@@ -196,6 +196,7 @@ int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd, size_t cmd_len);
  *	per window of the address space and writability, each with a
  *	reference (see iopt_map_user_window()); changed under @iova_rwsem
  *	held for writing
+ * @nwindows: how many @windows holds
  *
  * See io_pagetable.c and io_pagetable.h.
  */
@@ -212,6 +213,7 @@ struct io_pagetable {
 	struct xarray access_list;
 	struct rw_semaphore *pin_growth_rwsem;
 	struct xarray windows;
+	unsigned int nwindows;
 };
 
 void iopt_init_table(struct io_pagetable *iopt,

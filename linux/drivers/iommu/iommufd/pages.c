@@ -29,11 +29,10 @@
 #include "iommufd_trace.h"
 
 /*
- * A guest with a vIOMMU maps and unmaps one page at a time, and maps made
- * without a page table, or of memory already mapped, each make an
- * iopt_pages: a cache of their own packs them tighter than kmalloc-192,
- * and iopt_alloc_pages() sets every field rather than zeroing the object
- * first.
+ * Maps that do not join the iopt_pages of a window of the address space
+ * (see iopt_map_user_window()) each make one, file maps too: a cache of
+ * their own packs them tighter than kmalloc-192, and iopt_alloc_pages()
+ * sets every field rather than zeroing the object first.
  */
 static struct kmem_cache *iopt_pages_cache;
 

@@ -821,6 +821,40 @@ FIXTURE_TEARDOWN(fail_nth)
 	huge_pool = -1;
 }
 
+/*
+ * Opening /dev/iommu, each of its allocations failing in turn (the VFS's
+ * too): the open fails with ENOMEM, or succeeds where the failure is one
+ * the kernel does without.
+ */
+TEST_F_TIMEOUT(fail_nth, open, 600)
+{
+	unsigned int nth, failures = 0;
+	bool injected;
+	int fd, err;
+
+	if (!fault_injection_setup())
+		SKIP(return, "no fault injection (CONFIG_FAULT_INJECTION_DEBUG_FS, debugfs)");
+	for (nth = 1; nth != MAX_RUNS; nth++) {
+		fail_nth_set(nth);
+		fd = open("/dev/iommu", O_RDWR);
+		err = errno;
+		injected = fail_nth_stop();
+		if (fd >= 0) {
+			close(fd);
+			if (!injected)
+				break;
+			continue;
+		}
+		ASSERT_TRUE(injected);
+		ASSERT_EQ(ENOMEM, err);
+		failures++;
+	}
+	ASSERT_NE(MAX_RUNS, nth);
+	EXPECT_LT(0, failures);
+	printf("# open: %u runs, %u stopped by an injected failure\n", nth,
+	       failures);
+}
+
 TEST_F_TIMEOUT(fail_nth, map, 600)
 {
 	sweep(_metadata, "map", setup_one_domain, scenario_map);

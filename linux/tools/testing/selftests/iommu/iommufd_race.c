@@ -186,13 +186,18 @@ static void race_stop(struct __test_metadata *_metadata, struct race *race,
 		TH_LOG("%s: errno %d", race->bad_call, race->bad_errno);
 }
 
-/* Nothing of @mem is pinned, and VmPin is back to @vmpin. */
+/*
+ * Nothing of @mem is pinned, and VmPin is back to @vmpin. From a fixture's
+ * teardown, which a failed ASSERT would enter again and again.
+ */
 static void expect_unpinned(struct __test_metadata *_metadata, uint8_t *mem,
 			    long vmpin)
 {
 	int fd = open("/dev/iommu", O_RDWR);
 
-	ASSERT_LE(0, fd);
+	EXPECT_LE(0, fd);
+	if (fd < 0)
+		return;
 	EXPECT_EQ(0, md_check_refs(fd, mem, PAGES * page_size, 0));
 	close(fd);
 	EXPECT_EQ(vmpin, status_kb("VmPin:"));
