@@ -196,6 +196,7 @@ static int iommufd_group_set_domain(struct iommufd_group *igroup,
  * @igroup: the group, its lock held
  * @from: the page table whose domain the group is on now, or NULL if
  *	blocking
+ * @dev: a device of the group
  *
  * After the group was moved to another domain for a moment (a new domain
  * its driver had to finish), or an attach failed half-way: the group goes
@@ -204,11 +205,12 @@ static int iommufd_group_set_domain(struct iommufd_group *igroup,
  * tried a few times.
  *
  * Return: 0, or the driver's errno: the group is then blocking DMA, or on
- * @from's domain if even that failed (the IOMMU core warns).
+ * @from's domain if even that failed (the IOMMU core warns); that domain is
+ * then never freed, as the group may still translate through it.
  * iommufd_device_set_domain() notices either and attaches again.
  */
 int iommufd_group_restore(struct iommufd_group *igroup,
-			  struct iommufd_hw_pagetable *from)
+			  struct iommufd_hw_pagetable *from, struct device *dev)
 {
 	int tries, rc = 0;
 
@@ -220,6 +222,8 @@ int iommufd_group_restore(struct iommufd_group *igroup,
 	pr_warn_ratelimited("iommufd: IOMMU group %d: its driver cannot attach its domain again (%d)\n",
 			    iommu_group_id(igroup->group), rc);
 	iommu_detach_group(NULL, igroup->group);
+	if (from && iommu_get_domain_for_dev(dev) == from->domain)
+		from->domain_stuck = true;
 	return rc;
 }
 
@@ -400,7 +404,7 @@ static int iommufd_device_attach_and_fill(struct iommufd_device *idev,
 		return rc;
 	rc = iommufd_hw_pagetable_fill(hwpt, idev);
 	if (rc)
-		iommufd_group_restore(igroup, hwpt);
+		iommufd_group_restore(igroup, hwpt, idev->dev);
 	return rc;
 }
 
@@ -451,7 +455,7 @@ static int iommufd_device_set_domain(struct iommufd_device *idev,
 						&hwpt->aperture_last);
 	iommufd_attach_unlock(&locks);
 	if (rc)
-		iommufd_group_restore(igroup, hwpt);
+		iommufd_group_restore(igroup, hwpt, idev->dev);
 	return rc;
 }
 
@@ -560,13 +564,9 @@ int iommufd_device_fill_hwpt(struct iommufd_device *idev,
 	rc = iommufd_group_set_domain(igroup, igroup->hwpt, hwpt);
 	if (rc)
 		goto out_unlock;
-	rc = iommufd_group_restore(igroup, hwpt);
-	if (rc) {
-		/* Still in use by the group: never to be freed. */
-		if (iommu_get_domain_for_dev(idev->dev) == hwpt->domain)
-			hwpt->domain = NULL;
+	rc = iommufd_group_restore(igroup, hwpt, idev->dev);
+	if (rc)
 		goto out_unlock;
-	}
 out_fill:
 	rc = iommufd_hw_pagetable_fill(hwpt, idev);
 out_unlock:
@@ -799,7 +799,7 @@ void iommufd_device_detach(struct iommufd_device *idev)
 	mutex_lock(&igroup->lock);
 	if (!--igroup->attached) {
 		igroup->hwpt = NULL;
-		iommufd_group_restore(igroup, hwpt);
+		iommufd_group_restore(igroup, hwpt, idev->dev);
 	}
 	mutex_unlock(&igroup->lock);
 	iopt_remove_reserved_iova(&hwpt->ioas->iopt, idev);

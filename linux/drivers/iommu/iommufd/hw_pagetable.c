@@ -28,7 +28,7 @@ void iommufd_hw_pagetable_destroy(struct iommufd_object *obj)
 	}
 	if (hwpt->filled)
 		iopt_table_remove_domain(&hwpt->ioas->iopt, hwpt->domain);
-	if (hwpt->domain)
+	if (hwpt->domain && !hwpt->domain_stuck)
 		iommu_domain_free(hwpt->domain);
 	refcount_dec(&hwpt->ioas->obj.users);
 	mutex_destroy(&hwpt->devices_lock);
@@ -262,7 +262,8 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 		return PTR_ERR(idev);
 	pt_obj = iommufd_get_object(ucmd->ictx, cmd->pt_id, IOMMUFD_OBJ_ANY);
 	if (IS_ERR(pt_obj)) {
-		rc = PTR_ERR(pt_obj);
+		/* Upstream's errno for a @pt_id that names nothing. */
+		rc = -EINVAL;
 		goto out_put_idev;
 	}
 

@@ -233,7 +233,7 @@ static struct iopt_area *iopt_area_alloc(struct io_pagetable *iopt,
 	area->first_pfn = 0;
 	area->page_offset = 0;
 	area->iommu_prot = iommu_prot;
-	area->prevent_access = false;
+	area->prevent_access = 0;
 	area->num_accesses = 0;
 	return area;
 }
@@ -273,7 +273,9 @@ static int iopt_insert_area(struct io_pagetable *iopt, struct iopt_area *area,
 {
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 
-	if ((area->iommu_prot & IOMMU_WRITE) && !slice->pages->writable)
+	if (((area->iommu_prot & IOMMU_WRITE) && !slice->pages->writable) ||
+	    ((area->iommu_prot & IOMMU_READ) &&
+	     !iopt_pages_readable(slice->pages)))
 		return -EPERM;
 	area->page_offset = slice->start_byte % PAGE_SIZE;
 	if (area->page_offset & (iopt->iova_alignment - 1))
@@ -746,13 +748,39 @@ out_unlock:
  */
 #define IOPT_UNMAP_ACCESS_TRIES 100
 
+/* An unmap starts waiting for accesses to let go of @area. */
+static void iopt_area_prevent_access(struct iopt_area *area)
+{
+	lockdep_assert_held_write(&area->iopt->iova_rwsem);
+
+	if (area->prevent_access != U8_MAX)
+		area->prevent_access++;
+}
+
+/*
+ * An unmap stops waiting for the area at @iova, which it marked, if that is
+ * still there: accesses may pin it again once no unmap waits for it.
+ */
+static void iopt_area_allow_access(struct io_pagetable *iopt,
+				   unsigned long iova)
+{
+	struct iopt_area *area = iopt_area_iter_first(iopt, iova, iova);
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	if (area && iopt_area_iova(area) == iova && area->prevent_access &&
+	    area->prevent_access != U8_MAX)
+		area->prevent_access--;
+}
+
 /*
  * Remove every area inside [start, last]. An area only partly inside makes
  * the whole call fail with -ENOENT before anything is removed.
  *
  * An area accesses have pinned pages of cannot go yet: it is marked so that
  * no new pin reaches it, the locks are dropped, the accesses of the IOAS
- * are told to unpin, and the walk starts over.
+ * are told to unpin, and the walk starts over. The call's mark goes when
+ * the area does, or when the call gives up or waits for another area.
  */
 static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
 				 unsigned long last, unsigned long *unmapped)
@@ -760,6 +788,7 @@ static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
 	unsigned long total = 0, waited_iova = 0;
 	struct iopt_area *first, *area, *next;
 	unsigned int tries = 0;
+	bool marked = false;	/* the area at waited_iova */
 	int rc = 0;
 
 again:
@@ -772,7 +801,9 @@ again:
 		area = first;
 	if ((first && iopt_area_iova(first) < start) ||
 	    (area && iopt_area_last_iova(area) > last)) {
-		/* After a retry, what is gone stays gone. */
+		/* After a retry, what is gone stays gone; the rest stays. */
+		if (marked)
+			iopt_area_allow_access(iopt, waited_iova);
 		rc = total ? 0 : -ENOENT;
 		goto out_unlock;
 	}
@@ -783,25 +814,32 @@ again:
 			unsigned long iova = iopt_area_iova(area);
 			unsigned long length = iopt_area_length(area);
 
-			area->prevent_access = true;
-			up_write(&iopt->iova_rwsem);
 			/*
 			 * The budget is per area: an unmap may cross any
 			 * number of pinned areas, each let go at the first
 			 * notice. One that stays pinned through all of them
 			 * has an access that ignores its unmap callback.
 			 */
-			if (!tries || iova != waited_iova) {
+			if (!marked || iova != waited_iova) {
+				if (marked)
+					iopt_area_allow_access(iopt,
+							       waited_iova);
+				iopt_area_prevent_access(area);
+				marked = true;
 				waited_iova = iova;
 				tries = 0;
 			}
 			if (WARN_ON(++tries > IOPT_UNMAP_ACCESS_TRIES)) {
+				iopt_area_allow_access(iopt, waited_iova);
 				rc = -EDEADLK;
-				goto out;
+				goto out_unlock;
 			}
+			up_write(&iopt->iova_rwsem);
 			iommufd_access_notify_unmap(iopt, iova, length);
 			goto again;
 		}
+		if (marked && iopt_area_iova(area) == waited_iova)
+			marked = false;
 		total += iopt_area_length(area);
 		if (iopt->ndomains)
 			iopt_area_unfill_domains(area, iopt->domains,
@@ -812,28 +850,22 @@ again:
 	}
 out_unlock:
 	up_write(&iopt->iova_rwsem);
-out:
 	if (unmapped)
 		*unmapped = total;
 	return rc;
 }
 
 /*
- * Cut @area in two between @iova and @iova + 1; the new right half shares
- * the pages. No IO page may span the cut: none does when IO pages are no
- * larger than CPU pages (large pages disabled); otherwise, for
- * VFIO_TYPE1_IOMMU (cut_anywhere), those around the cut are mapped again
- * in two first. An area accesses pin cannot be cut at all, their pins
- * being per area.
+ * Whether @area may be cut in two between @iova and @iova + 1: 1 if so, 0
+ * if @iova is not inside it (nothing to cut), or a negative errno. No IO
+ * page may span the cut: none does when IO pages are no larger than CPU
+ * pages (large pages disabled); otherwise, for VFIO_TYPE1_IOMMU
+ * (cut_anywhere), those around the cut are mapped again in two. An area
+ * accesses pin cannot be cut at all, their pins being per area.
  */
-static int iopt_area_split(struct iopt_area *area, unsigned long iova)
+static int iopt_area_split_check(struct iopt_area *area, unsigned long iova)
 {
 	struct io_pagetable *iopt = area->iopt;
-	struct iopt_pages *pages = area->pages;
-	bool filled = area->storage_domain;
-	bool remap = filled && !iopt->disable_large_pages;
-	struct iopt_area *rhs;
-	int rc;
 
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 
@@ -844,12 +876,24 @@ static int iopt_area_split(struct iopt_area *area, unsigned long iova)
 	if ((iova + 1) & (iopt->iova_alignment - 1) ||
 	    iopt_area_start_byte(area, iova + 1) % PAGE_SIZE)
 		return -EINVAL;
-	if (remap && !iopt->cut_anywhere)
+	if (area->storage_domain && !iopt->disable_large_pages &&
+	    !iopt->cut_anywhere)
 		return -EINVAL;
+	return 1;
+}
 
-	rhs = iopt_area_alloc(iopt, pages, area->iommu_prot);
-	if (!rhs)
-		return -ENOMEM;
+/*
+ * Cut @area, which iopt_area_split_check() allowed, between @iova and
+ * @iova + 1; the new right half, @rhs, shares the pages. Only remapping
+ * the IO pages around the cut can fail, and then nothing changed.
+ */
+static int iopt_area_split(struct iopt_area *area, unsigned long iova,
+			   struct iopt_area *rhs)
+{
+	struct io_pagetable *iopt = area->iopt;
+	struct iopt_pages *pages = area->pages;
+	bool filled = area->storage_domain;
+	int rc;
 
 	/*
 	 * The pages' mutex also keeps out whoever reads the storage domain
@@ -857,12 +901,11 @@ static int iopt_area_split(struct iopt_area *area, unsigned long iova)
 	 * IOMMU_IOAS_COPY, an access) while the remap has part of it unmapped.
 	 */
 	mutex_lock(&pages->mutex);
-	if (remap) {
+	if (filled && !iopt->disable_large_pages) {
 		rc = iopt_area_remap_for_cut(area, iova + 1, iopt->domains,
 					     iopt->ndomains);
 		if (rc) {
 			mutex_unlock(&pages->mutex);
-			iopt_area_free(rhs);
 			return rc;
 		}
 	}
@@ -916,37 +959,66 @@ void iopt_set_cut_anywhere(struct io_pagetable *iopt)
  * iopt_cut_iova - cut mappings at the ends of a range, for type1 v1
  * @iopt: the io_pagetable
  * @first: the first IOVA of the range
- * @last: the last IOVA of the range
+ * @last: the last IOVA of the range, not below @first
  *
  * While large pages are disabled, or after iopt_set_cut_anywhere(), the
  * mappings that cross @first or @last are cut there, so that
  * iopt_unmap_iova() of the range can unmap what is inside, as
- * VFIO_TYPE1_IOMMU allows. Otherwise nothing is cut.
+ * VFIO_TYPE1_IOMMU allows. Otherwise nothing is cut. Both cuts are checked
+ * before either is made, so bad input changes nothing.
  *
- * Return: 0, -EBUSY if an access pins a mapping to cut or a large IO page
- * to cut is in a page table made for dirty tracking, -EINVAL if a cut
- * would not be at a CPU page boundary, -ENOMEM, or -EIO if an IOMMU driver
- * unmapped other than asked; mappings cut before the error stay cut.
+ * Return: 0, -EBUSY if an access pins a mapping to cut, -EINVAL if a cut
+ * would not be at a CPU page boundary, or -ENOMEM, all with nothing cut;
+ * remapping the IO pages around a cut can fail too (-EBUSY for a page
+ * table made for dirty tracking, -ENOMEM, -EIO if an IOMMU driver
+ * unmapped other than asked), and then the cut at @last stays made.
  */
 int iopt_cut_iova(struct io_pagetable *iopt, unsigned long first,
 		  unsigned long last)
 {
-	struct iopt_area *area;
+	/* @last first: a cut at first - 1 then keeps the left part's area. */
+	unsigned long cuts[2] = { last, first - 1 };
+	struct iopt_area *areas[2] = {}, *rhs[2] = {};
+	unsigned int i;
 	int rc = 0;
 
 	down_write(&iopt->iova_rwsem);
 	if (!iopt->disable_large_pages && !iopt->cut_anywhere)
 		goto out_unlock;
-	if (first) {
-		area = iopt_area_iter_first(iopt, first - 1, first - 1);
-		if (area)
-			rc = iopt_area_split(area, first - 1);
+	for (i = 0; i != ARRAY_SIZE(cuts); i++) {
+		struct iopt_area *area;
+
+		if (i == 1 && !first)
+			break;
+		area = iopt_area_iter_first(iopt, cuts[i], cuts[i]);
+		if (!area)
+			continue;
+		rc = iopt_area_split_check(area, cuts[i]);
+		if (rc < 0)
+			goto out_free;
+		if (!rc)
+			continue;
+		rhs[i] = iopt_area_alloc(iopt, area->pages, area->iommu_prot);
+		if (!rhs[i]) {
+			rc = -ENOMEM;
+			goto out_free;
+		}
+		areas[i] = area;
 	}
-	if (!rc) {
-		area = iopt_area_iter_first(iopt, last, last);
-		if (area)
-			rc = iopt_area_split(area, last);
+	for (i = 0; i != ARRAY_SIZE(cuts); i++) {
+		if (!areas[i])
+			continue;
+		/* The left part of a cut area is still the area it was. */
+		rc = iopt_area_split(areas[i], cuts[i], rhs[i]);
+		if (rc)
+			goto out_free;
+		rhs[i] = NULL;
 	}
+	rc = 0;
+out_free:
+	for (i = 0; i != ARRAY_SIZE(cuts); i++)
+		if (rhs[i])
+			iopt_area_free(rhs[i]);
 out_unlock:
 	up_write(&iopt->iova_rwsem);
 	return rc;

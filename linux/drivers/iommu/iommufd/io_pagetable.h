@@ -20,6 +20,7 @@
 #ifndef __IO_PAGETABLE_H
 #define __IO_PAGETABLE_H
 
+#include <linux/fs.h>
 #include <linux/interval_tree.h>
 #include <linux/iommu.h>
 #include <linux/kref.h>
@@ -43,7 +44,8 @@ struct iopt_pages;
  *	be read back at byte 0 of its IOVA when the area starts inside it
  * @page_offset: offset of the first IOVA within its page
  * @iommu_prot: the IOMMU_READ / IOMMU_WRITE / IOMMU_CACHE of every map
- * @prevent_access: an unmap is waiting for accesses to let go of the area
+ * @prevent_access: how many unmaps are waiting for accesses to let go of
+ *	the area (saturating, under iova_rwsem): while any is, no new pin
  * @num_accesses: how many access pins hold the area (iova_rwsem + mutex)
  */
 struct iopt_area {
@@ -59,7 +61,7 @@ struct iopt_area {
 	u16 page_offset;	/* packed with the next two */
 #endif
 	u8 iommu_prot;
-	bool prevent_access;
+	u8 prevent_access;
 	unsigned int num_accesses;
 };
 
@@ -328,6 +330,16 @@ int iopt_area_cache_create(void);
 void iopt_area_cache_destroy(void);
 int iopt_pages_cache_create(void);
 void iopt_pages_cache_destroy(void);
+/*
+ * Whether devices may read the memory: a file's only if it was opened for
+ * reading, which an IOMMU_IOAS_COPY of its mapping must not get around.
+ */
+static inline bool iopt_pages_readable(struct iopt_pages *pages)
+{
+	return pages->source != IOPT_PAGES_FILE ||
+	       (pages->file->f_mode & FMODE_READ);
+}
+
 struct iopt_pages *iopt_alloc_user_pages(void __user *uptr,
 					 unsigned long length, bool writable,
 					 bool lock_cap);

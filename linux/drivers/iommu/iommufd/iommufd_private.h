@@ -407,6 +407,10 @@ int iommufd_option_rlimit_mode(struct iommufd_ucmd *ucmd);
  * @aperture_start: the first IOVA the IOAS lets @domain translate: the
  *	intersection of every aperture its driver gave it while filled
  * @aperture_last: the last one
+ * @domain_stuck: a group could be moved neither back off @domain nor to
+ *	blocking DMA (see iommufd_group_restore()): the domain stays
+ *	allocated, emptied, when the page table goes, even if a later attach
+ *	moved the group off it after all
  * @hwpt_item: on the IOAS's hwpt_list (under the IOAS's mutex)
  * @devices_lock: protects @devices
  * @devices: the attached iommufd_devices
@@ -425,6 +429,7 @@ struct iommufd_hw_pagetable {
 	bool enforce_cache_coherency;
 	bool msi_cookie;
 	bool msi_reserved;
+	bool domain_stuck;
 	phys_addr_t sw_msi_start;
 	size_t sw_msi_length;
 	unsigned long aperture_start;
@@ -473,7 +478,8 @@ struct iommufd_group {
 };
 
 int iommufd_group_restore(struct iommufd_group *igroup,
-			  struct iommufd_hw_pagetable *from);
+			  struct iommufd_hw_pagetable *from,
+			  struct device *dev);
 
 /**
  * struct iommufd_device - a device bound to a context, see device.c

@@ -230,7 +230,7 @@ static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
 {
 	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_unmap, size);
 	struct vfio_iommu_type1_dma_unmap unmap;
-	unsigned long unmapped = 0;
+	unsigned long unmapped = 0, last;
 	struct iommufd_ioas *ioas;
 	int rc;
 
@@ -250,10 +250,13 @@ static int iommufd_vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *arg)
 		return PTR_ERR(ioas);
 	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL) {
 		rc = iopt_unmap_all(&ioas->iopt, &unmapped);
+	} else if (check_add_overflow((unsigned long)unmap.iova,
+				      (unsigned long)unmap.size - 1, &last)) {
+		/* Before anything is cut: a failed call changes nothing. */
+		rc = -EOVERFLOW;
 	} else {
 		/* VFIO_TYPE1_IOMMU: cut mappings at the ends of the range. */
-		rc = iopt_cut_iova(&ioas->iopt, unmap.iova,
-				   unmap.iova + unmap.size - 1);
+		rc = iopt_cut_iova(&ioas->iopt, unmap.iova, last);
 		if (!rc)
 			rc = iopt_unmap_iova(&ioas->iopt, unmap.iova,
 					     unmap.size, &unmapped);

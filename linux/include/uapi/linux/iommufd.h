@@ -439,7 +439,8 @@ enum iommu_hwpt_data_type {
  * - EOPNOTSUPP if @__reserved or @__reserved2 is not 0;
  * - EINVAL if @data_len is not 0 with IOMMU_HWPT_DATA_NONE, or 0 with any
  *   other @data_type;
- * - ENOENT if @dev_id is not a device or @pt_id names no object;
+ * - ENOENT if @dev_id is not a device;
+ * - EINVAL if @pt_id names no object;
  * - EOPNOTSUPP if @pt_id is a page table (nesting is not supported);
  * - EINVAL if @pt_id is neither an IOAS nor a page table, or if @data_type
  *   is not IOMMU_HWPT_DATA_NONE (no driver data is supported);

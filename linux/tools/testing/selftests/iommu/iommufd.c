@@ -1775,7 +1775,7 @@ TEST_F(domain, hwpt_alloc)
 					&hwpt));
 	EXPECT_ERRNO(ENOENT, hwpt_alloc(self->fd, self->ioas, self->ioas, 0, 0,
 					0, &hwpt));
-	EXPECT_ERRNO(ENOENT, hwpt_alloc(self->fd, idev, 9999, 0, 0, 0, &hwpt));
+	EXPECT_ERRNO(EINVAL, hwpt_alloc(self->fd, idev, 9999, 0, 0, 0, &hwpt));
 	EXPECT_ERRNO(EINVAL, hwpt_alloc(self->fd, idev, stdev, 0, 0, 0, &hwpt));
 	/*
 	 * A reply that cannot be written: the page table made and filled
@@ -4451,6 +4451,23 @@ TEST_F(domain, type1_cut_large_io_page)
 	EXPECT_TRUE(hwpt_has(hwpt, field));
 	EXPECT_TRUE(hwpt_has(hwpt, "mock_unmapped_io_pages=0"));
 
+	/*
+	 * Bad input cuts nothing: not an end off a page boundary after a
+	 * good start, nor a range that wraps. Unmapping the first page
+	 * alone then still meets the whole mapping.
+	 */
+	size = page_size + 1;
+	EXPECT_ERRNO(EINVAL, type1_unmap(self->fd, 0, APERTURE + page_size,
+					 &size));
+	size = UINT64_MAX - page_size;
+	EXPECT_ERRNO(EOVERFLOW, type1_unmap(self->fd, 0, APERTURE + page_size,
+					    &size));
+	EXPECT_TRUE(hwpt_has(hwpt, "mock_unmapped_io_pages=0"));
+	EXPECT_TRUE(hwpt_has(hwpt, field));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas, APERTURE,
+					page_size, NULL));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt, APERTURE, mem, len));
+
 	/* One page out of the first huge IO page: only it goes. */
 	size = page_size;
 	ASSERT_EQ(0, type1_unmap(self->fd, 0, APERTURE + 5 * page_size, &size));
@@ -4463,12 +4480,12 @@ TEST_F(domain, type1_cut_large_io_page)
 	EXPECT_EQ(0, md_check_map(self->fd, hwpt, APERTURE + 6 * page_size,
 				  mem + 6 * page_size, len - 6 * page_size));
 	/*
-	 * The unmap cut at both ends: the first window was the first huge
-	 * IO page, the second the same block from the first cut on (no
-	 * page table says which IO pages the first remap made); then the
-	 * page went.
+	 * The unmap cut at both ends, its end first: the first window was
+	 * the first huge IO page, the second the mapping's part up to the
+	 * first cut, where its start is cut (no page table says which IO
+	 * pages the first remap made); then the page went.
 	 */
-	first_unmap = huge + (huge - 5 * page_size) + page_size;
+	first_unmap = huge + 6 * page_size + page_size;
 	snprintf(field, sizeof(field), "mock_unmapped_io_pages=%zu",
 		 first_unmap / io_page);
 	EXPECT_TRUE(hwpt_has(hwpt, field));
@@ -4502,10 +4519,9 @@ TEST_F(domain, type1_cut_large_io_page)
 				  mem + huge + 4 * page_size,
 				  len - huge - 4 * page_size));
 	EXPECT_TRUE(hwpt_has(hwpt, "mock_huge_io_pages=0"));
-	/* The windows: the second huge IO page, then its part from the cut. */
+	/* The windows: the second huge IO page, then its part to the cut. */
 	snprintf(field, sizeof(field), "mock_unmapped_io_pages=%zu",
-		 (first_unmap + huge + (huge - 3 * page_size) + page_size) /
-			 io_page);
+		 (first_unmap + huge + 4 * page_size + page_size) / io_page);
 	EXPECT_TRUE(hwpt_has(hwpt, field));
 
 	size = 0;
@@ -4956,6 +4972,54 @@ TEST_F(file, copy)
 	EXPECT_EQ(0, md_check_refs(self->fd, self->va, self->len, 1));
 	EXPECT_EQ(0, ioas_unmap(self->fd, other, dst, self->len, NULL));
 	EXPECT_EQ(vmpin, status_kb("VmPin:"));
+}
+
+/*
+ * A write-only mapping of a file not opened for reading cannot be copied
+ * into a readable one: IOMMU_IOAS_COPY would otherwise let devices (and
+ * accesses) read what IOMMU_IOAS_MAP_FILE refused. The failed copy leaves
+ * the destination empty and nothing more pinned.
+ */
+TEST_F(file, copy_keeps_read_permission)
+{
+	uint64_t iova = FILE_IOVA, dst = FILE_IOVA;
+	uint32_t other, stdev, hwpt;
+	char path[64];
+	long vmpin;
+	int wo;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", self->mfd);
+	wo = open(path, O_WRONLY);
+	ASSERT_LE(0, wo);
+	ASSERT_EQ(0, map_file(self->fd, self->ioas,
+			      IOMMU_IOAS_MAP_FIXED_IOVA |
+			      IOMMU_IOAS_MAP_WRITEABLE,
+			      wo, 0, self->len, &iova));
+	close(wo);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
+	ASSERT_EQ(0, mock_domain(self->fd, other, &stdev, &hwpt));
+	vmpin = status_kb("VmPin:");
+
+	EXPECT_ERRNO(EPERM, ioas_copy(self->fd, FIXED, other, &dst,
+				      self->ioas, iova, self->len));
+	dst = FILE_IOVA;
+	EXPECT_ERRNO(EPERM, ioas_copy(self->fd,
+				      IOMMU_IOAS_MAP_FIXED_IOVA |
+				      IOMMU_IOAS_MAP_READABLE,
+				      other, &dst, self->ioas, iova,
+				      self->len));
+	EXPECT_EQ(0, total_mapped(_metadata, self->fd, other));
+	EXPECT_EQ(vmpin, status_kb("VmPin:"));
+
+	/* Writing is what the file allows, in the copy too. */
+	dst = FILE_IOVA;
+	ASSERT_EQ(0, ioas_copy(self->fd,
+			       IOMMU_IOAS_MAP_FIXED_IOVA |
+			       IOMMU_IOAS_MAP_WRITEABLE,
+			       other, &dst, self->ioas, iova, self->len));
+	EXPECT_EQ(0, md_check_map(self->fd, hwpt, dst, self->va, self->len));
+	EXPECT_EQ(0, ioas_unmap(self->fd, other, dst, self->len, NULL));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, iova, self->len, NULL));
 }
 
 /*

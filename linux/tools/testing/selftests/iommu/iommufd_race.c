@@ -66,14 +66,37 @@ static int access_create(int fd, uint32_t ioas, int *access)
 	return rc;
 }
 
-static int access_pin(int fd, int access, void *va, uint64_t length)
+/* Pin [iova, iova + length) for the access; *@id, if not NULL: the pin. */
+static int access_pin_at(int fd, int access, uint64_t iova, void *va,
+			 uint64_t length, uint32_t *id)
 {
 	struct iommu_test_cmd cmd = {
 		.size = sizeof(cmd),
 		.op = IOMMU_TEST_OP_ACCESS_PAGES,
 		.id = access,
-		.access_pages = { .iova = IOVA, .length = length,
+		.access_pages = { .iova = iova, .length = length,
 				  .uptr = (uintptr_t)va },
+	};
+	int rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
+
+	if (!rc && id)
+		*id = cmd.access_pages.out_access_pages_id;
+	return rc;
+}
+
+static int access_pin(int fd, int access, void *va, uint64_t length)
+{
+	return access_pin_at(fd, access, IOVA, va, length, NULL);
+}
+
+/* Unpin pin @id; ENOENT if the unmap callback already did. */
+static int access_unpin(int fd, int access, uint32_t id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_DESTROY_ACCESS_PAGES,
+		.id = access,
+		.destroy_access_pages = { .access_pages_id = id },
 	};
 
 	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
@@ -695,6 +718,84 @@ TEST_F_TIMEOUT(race, same_page_maps, 300)
 	}
 	ASSERT_EQ(0, iommufd_destroy(sp.fd, stdev));
 	close(sp.fd);
+}
+
+/* What unmap_retry_lets_access_go's mapper shares with the test. */
+struct crossing_mapper {
+	int fd;
+	uint32_t ioas;
+	uint8_t *mem;		/* the two pages it maps */
+	uint64_t iova;
+	atomic_bool stop;
+};
+
+/* Map two pages across the end of the test's unmap range, unmap, again. */
+static void *crossing_mapper_fn(void *arg)
+{
+	struct crossing_mapper *cm = arg;
+
+	while (!atomic_load(&cm->stop))
+		if (!ioas_map(cm->fd, cm->ioas, cm->mem, 2 * page_size,
+			      cm->iova))
+			ioas_unmap(cm->fd, cm->ioas, cm->iova, 2 * page_size,
+				   NULL);
+	return NULL;
+}
+
+/*
+ * An unmap asks an access to let a pinned mapping go, and finds, once it
+ * did, that a mapping crossing the end of the range appeared meanwhile: it
+ * fails (ENOENT) leaving the mapping, which can then be pinned again as
+ * before the unmap. Only rounds where the unmap waited and then failed
+ * reach that; they are counted, and none at all skips.
+ */
+TEST_F_TIMEOUT(race, unmap_retry_lets_access_go, 300)
+{
+	struct crossing_mapper cm = { .mem = self->mem + 2 * page_size };
+	int access, round, rounds = 10 * ROUNDS, hits = 0;
+	pthread_t thread;
+	uint32_t stdev, id;
+
+	cm.fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, cm.fd);
+	ASSERT_EQ(0, ioas_alloc(cm.fd, &cm.ioas));
+	ASSERT_EQ(0, mock_device(cm.fd, cm.ioas, &stdev));
+	ASSERT_EQ(0, access_create(cm.fd, cm.ioas, &access));
+	cm.iova = IOVA + page_size;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, crossing_mapper_fn, &cm));
+	for (round = 0; round != rounds; round++) {
+		ASSERT_EQ(0, ioas_map(cm.fd, cm.ioas, self->mem, page_size,
+				      IOVA));
+		ASSERT_EQ(0, access_pin_at(cm.fd, access, IOVA, self->mem,
+					   page_size, &id));
+		/* Unmapped, or refused before the access was asked. */
+		if (!ioas_unmap(cm.fd, cm.ioas, IOVA, 2 * page_size, NULL))
+			continue;
+		ASSERT_EQ(ENOENT, errno);
+		if (!access_unpin(cm.fd, access, id)) {
+			ASSERT_EQ(0, ioas_unmap(cm.fd, cm.ioas, IOVA, page_size,
+						NULL));
+			continue;
+		}
+		hits++;
+		ASSERT_EQ(0, access_pin_at(cm.fd, access, IOVA, self->mem,
+					   page_size, &id))
+			TH_LOG("round %d: the mapping stayed closed to accesses",
+			       round);
+		ASSERT_EQ(0, access_unpin(cm.fd, access, id));
+		ASSERT_EQ(0, ioas_unmap(cm.fd, cm.ioas, IOVA, page_size, NULL));
+	}
+	atomic_store(&cm.stop, true);
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	ASSERT_EQ(0, ioas_unmap(cm.fd, cm.ioas, 0, UINT64_MAX, NULL));
+	close(access);
+	ASSERT_EQ(0, iommufd_destroy(cm.fd, stdev));
+	close(cm.fd);
+	if (!hits)
+		SKIP(return, "no unmap waited for the access and then failed, in %d rounds",
+		     rounds);
+	TH_LOG("%d of %d rounds waited for the access and then failed",
+	       hits, rounds);
 }
 
 TEST_HARNESS_MAIN
