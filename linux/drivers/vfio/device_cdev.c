@@ -11,9 +11,11 @@
  * closing the file closes the device, detaches and unbinds it.
  *
  * A group is used either through its group file or through the cdevs of its
- * devices, never both: group->cdev_device_open_cnt counts the open cdev
+ * devices, never both: group->cdev_device_open_cnt counts the bound cdev
  * files of the group's devices, and the group file cannot be opened while
- * it is nonzero, nor a cdev while the group file is open.
+ * it is nonzero, nor a cdev bound while the group file is open (EBUSY, as
+ * upstream). Merely opening a cdev, as a manager that hands the file on
+ * does, blocks nothing.
  *
  * A device is open at most once through its cdev: only one file binds it,
  * and the group path cannot open it meanwhile. That file's state lives in
@@ -165,9 +167,7 @@ static int vfio_device_cdev_open(struct inode *inode, struct file *filep)
 {
 	struct vfio_device *device =
 		container_of(inode->i_cdev, struct vfio_device, cdev);
-	struct vfio_group *group = device->group;
 	struct vfio_device_file *df;
-	int ret;
 
 	/* Registration ends before the cdev goes: this fails from then on. */
 	if (!vfio_device_try_get_registration(device))
@@ -175,29 +175,13 @@ static int vfio_device_cdev_open(struct inode *inode, struct file *filep)
 
 	df = kzalloc(sizeof(*df), GFP_KERNEL_ACCOUNT);
 	if (!df) {
-		ret = -ENOMEM;
-		goto err_put_registration;
+		vfio_device_put_registration(device);
+		return -ENOMEM;
 	}
 	df->device = device;
 	spin_lock_init(&df->kvm_lock);
-
-	mutex_lock(&group->group_lock);
-	if (group->opened_file) {
-		mutex_unlock(&group->group_lock);
-		ret = -EBUSY;
-		goto err_free;
-	}
-	group->cdev_device_open_cnt++;
-	mutex_unlock(&group->group_lock);
-
 	filep->private_data = df;
 	return 0;
-
-err_free:
-	kfree(df);
-err_put_registration:
-	vfio_device_put_registration(device);
-	return ret;
 }
 
 /*
@@ -290,9 +274,16 @@ static int vfio_device_cdev_open_device(struct vfio_device_file *df,
 	if (!try_module_get(device->dev->driver->owner))
 		return -ENODEV;
 
+	/*
+	 * Open for VFIO from before the binding to after the unbinding, as
+	 * on the group path: the driver may pin or copy from open_device()
+	 * on, and the detach of an emulated device's access calls its
+	 * dma_unmap() to unpin what is left.
+	 */
+	device->open_count = 1;
 	ret = vfio_device_iommufd_bind(device, ictx, devid);
 	if (ret)
-		goto err_module_put;
+		goto err_not_open;
 	device->cdev_bound = true;
 
 	vfio_device_cdev_get_kvm(df);
@@ -301,13 +292,13 @@ static int vfio_device_cdev_open_device(struct vfio_device_file *df,
 		if (ret)
 			goto err_unbind;
 	}
-	device->open_count = 1;
 	return 0;
 
 err_unbind:
 	vfio_device_cdev_put_kvm(df);
 	vfio_device_iommufd_unbind(device);
-err_module_put:
+err_not_open:
+	device->open_count = 0;
 	module_put(device->dev->driver->owner);
 	return ret;
 }
@@ -322,10 +313,34 @@ static void vfio_device_cdev_close_device(struct vfio_device_file *df)
 	/* The driver quiesces the device before it loses its page table. */
 	if (device->ops->close_device)
 		device->ops->close_device(device);
-	device->open_count = 0;
 	vfio_device_cdev_put_kvm(df);
 	vfio_device_iommufd_unbind(device);
+	device->open_count = 0;
 	module_put(device->dev->driver->owner);
+}
+
+/* Keep the group file from being opened; -EBUSY if it is open. */
+static int vfio_device_cdev_block_group(struct vfio_device *device)
+{
+	struct vfio_group *group = device->group;
+	int ret = 0;
+
+	mutex_lock(&group->group_lock);
+	if (group->opened_file)
+		ret = -EBUSY;
+	else
+		group->cdev_device_open_cnt++;
+	mutex_unlock(&group->group_lock);
+	return ret;
+}
+
+static void vfio_device_cdev_unblock_group(struct vfio_device *device)
+{
+	struct vfio_group *group = device->group;
+
+	mutex_lock(&group->group_lock);
+	group->cdev_device_open_cnt--;
+	mutex_unlock(&group->group_lock);
 }
 
 static long vfio_device_cdev_bind(struct vfio_device_file *df,
@@ -353,6 +368,9 @@ static long vfio_device_cdev_bind(struct vfio_device_file *df,
 	if (IS_ERR(ictx))
 		return PTR_ERR(ictx);
 
+	ret = vfio_device_cdev_block_group(device);
+	if (ret)
+		goto out_put_ictx;
 	mutex_lock(&device->dev_set->lock);
 	/* Bound already, through this file or another. */
 	if (df->bound || device->open_count) {
@@ -377,6 +395,8 @@ out_close_device:
 	vfio_device_cdev_close_device(df);
 out_unlock:
 	mutex_unlock(&device->dev_set->lock);
+	vfio_device_cdev_unblock_group(device);
+out_put_ictx:
 	iommufd_ctx_put(ictx);
 	return ret;
 }
@@ -496,19 +516,14 @@ static int vfio_device_cdev_release(struct inode *inode, struct file *filep)
 {
 	struct vfio_device_file *df = filep->private_data;
 	struct vfio_device *device = df->device;
-	struct vfio_group *group = device->group;
 
 	if (df->bound) {
 		mutex_lock(&device->dev_set->lock);
 		vfio_device_cdev_close_device(df);
 		mutex_unlock(&device->dev_set->lock);
+		vfio_device_cdev_unblock_group(device);
 		iommufd_ctx_put(df->iommufd);
 	}
-
-	mutex_lock(&group->group_lock);
-	group->cdev_device_open_cnt--;
-	mutex_unlock(&group->group_lock);
-
 	kfree(df);
 	vfio_device_put_registration(device);
 	return 0;

@@ -36,6 +36,7 @@
 struct iommufd_test_mdev_pin {
 	dma_addr_t iova;
 	unsigned long npages;
+	bool keep;	/* IOMMU_TEST_MDEV_KEEP */
 	struct page *pages[VFIO_PIN_PAGES_MAX_ENTRIES];
 };
 
@@ -46,6 +47,7 @@ struct iommufd_test_mdev_pin {
  * @pins: the pinned ranges; the first @npins are in use
  * @npins: how many ranges are pinned
  * @unmaps: ranges given up in dma_unmap() since the device was opened
+ * @open_rw: what a vfio_dma_rw() in the last open_device() returned
  */
 struct iommufd_test_mdev {
 	struct vfio_device vdev;
@@ -53,6 +55,7 @@ struct iommufd_test_mdev {
 	struct iommufd_test_mdev_pin *pins[IOMMU_TEST_MDEV_MAX_PINS];
 	unsigned int npins;
 	unsigned int unmaps;
+	int open_rw;
 };
 
 static struct iommufd_test_mdev *to_test_mdev(struct vfio_device *vdev)
@@ -114,6 +117,9 @@ static int iommufd_test_mdev_pin(struct iommufd_test_mdev *tdev,
 	npages = cmd->length / PAGE_SIZE;
 	if (cmd->flags & IOMMU_TEST_MDEV_WRITE)
 		prot |= IOMMU_WRITE;
+	/* Only the detach of an iommufd access asks for kept pins. */
+	if ((cmd->flags & IOMMU_TEST_MDEV_KEEP) && !tdev->vdev.iommufd_access)
+		return -EINVAL;
 	if (tdev->npins == IOMMU_TEST_MDEV_MAX_PINS)
 		return -ENOSPC;
 
@@ -132,6 +138,7 @@ static int iommufd_test_mdev_pin(struct iommufd_test_mdev *tdev,
 	}
 	pin->iova = cmd->iova;
 	pin->npages = npages;
+	pin->keep = cmd->flags & IOMMU_TEST_MDEV_KEEP;
 	tdev->pins[tdev->npins++] = pin;
 	return 0;
 
@@ -256,10 +263,13 @@ static long iommufd_test_mdev_cmd(struct iommufd_test_mdev *tdev,
 
 	if (copy_from_user(&cmd, ucmd, sizeof(cmd)))
 		return -EFAULT;
-	if (cmd.size != sizeof(cmd) || cmd.__reserved ||
-	    cmd.flags & ~(IOMMU_TEST_MDEV_WRITE | IOMMU_TEST_MDEV_KTHREAD) ||
+	if (cmd.size != sizeof(cmd) ||
+	    cmd.flags & ~(IOMMU_TEST_MDEV_WRITE | IOMMU_TEST_MDEV_KTHREAD |
+			  IOMMU_TEST_MDEV_KEEP) ||
 	    ((cmd.flags & IOMMU_TEST_MDEV_KTHREAD) &&
-	     cmd.op != IOMMU_TEST_MDEV_OP_DMA_RW))
+	     cmd.op != IOMMU_TEST_MDEV_OP_DMA_RW) ||
+	    ((cmd.flags & IOMMU_TEST_MDEV_KEEP) &&
+	     cmd.op != IOMMU_TEST_MDEV_OP_PIN))
 		return -EINVAL;
 
 	mutex_lock(&tdev->lock);
@@ -291,10 +301,12 @@ static long iommufd_test_mdev_cmd(struct iommufd_test_mdev *tdev,
 	}
 	cmd.out_pins = tdev->npins;
 	cmd.out_unmaps = tdev->unmaps;
+	cmd.out_open_rw = tdev->open_rw;
 	mutex_unlock(&tdev->lock);
 
 	if (put_user(cmd.out_pins, &ucmd->out_pins) ||
-	    put_user(cmd.out_unmaps, &ucmd->out_unmaps))
+	    put_user(cmd.out_unmaps, &ucmd->out_unmaps) ||
+	    put_user(cmd.out_open_rw, &ucmd->out_open_rw))
 		return -EFAULT;
 	return ret;
 }
@@ -332,24 +344,41 @@ static void iommufd_test_mdev_dma_unmap(struct vfio_device *vdev, u64 iova,
 	mutex_unlock(&tdev->lock);
 }
 
+/*
+ * A driver may reach the memory from its open_device() already (a mediated
+ * GPU reads guest tables there): VFIO must count the device open by then.
+ * What a one-byte read answers is kept for IOMMU_TEST_MDEV_OP_STATUS.
+ */
 static int iommufd_test_mdev_open_device(struct vfio_device *vdev)
 {
 	struct iommufd_test_mdev *tdev = to_test_mdev(vdev);
+	u8 byte;
 
 	mutex_lock(&tdev->lock);
+	WARN_ON(tdev->npins);
 	tdev->unmaps = 0;
+	tdev->open_rw = vfio_dma_rw(vdev, 0, &byte, 1, false);
 	mutex_unlock(&tdev->lock);
 	return 0;
 }
 
-/* Pins must not outlive the open device, which loses its IOVA space. */
+/*
+ * Pins must not outlive the open device, which loses its IOVA space: all
+ * go here but those kept for dma_unmap(), which VFIO calls before the
+ * device counts as closed.
+ */
 static void iommufd_test_mdev_close_device(struct vfio_device *vdev)
 {
 	struct iommufd_test_mdev *tdev = to_test_mdev(vdev);
+	unsigned int i = 0;
 
 	mutex_lock(&tdev->lock);
-	while (tdev->npins)
-		iommufd_test_mdev_unpin(tdev, tdev->npins - 1);
+	while (i != tdev->npins) {
+		if (tdev->pins[i]->keep)
+			i++;
+		else
+			iommufd_test_mdev_unpin(tdev, i);
+	}
 	mutex_unlock(&tdev->lock);
 }
 
@@ -361,6 +390,8 @@ static int iommufd_test_mdev_init_dev(struct vfio_device *vdev)
 
 static void iommufd_test_mdev_release_dev(struct vfio_device *vdev)
 {
+	/* Every pin went at the close, or at the detach after it. */
+	WARN_ON(to_test_mdev(vdev)->npins);
 	mutex_destroy(&to_test_mdev(vdev)->lock);
 	vfio_free_device(vdev);
 }

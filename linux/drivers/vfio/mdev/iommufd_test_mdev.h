@@ -44,20 +44,30 @@ enum {
 	 * without an mm (a workqueue's), as a mediated GPU's scheduler does.
 	 */
 	IOMMU_TEST_MDEV_KTHREAD = 1 << 1,
+	/*
+	 * IOMMU_TEST_MDEV_OP_PIN: keep the pin when the device is closed,
+	 * until dma_unmap() asks for it, as the detach of the device's
+	 * access from its IOAS does, with the device still open. Bound to
+	 * an iommufd only: type1 asks for nothing after the close (EINVAL).
+	 */
+	IOMMU_TEST_MDEV_KEEP = 1 << 2,
 };
 
 /**
  * struct iommu_test_mdev_cmd - IOMMU_TEST_MDEV_CMD
  * @size: sizeof(struct iommu_test_mdev_cmd)
  * @op: IOMMU_TEST_MDEV_OP_*
- * @flags: IOMMU_TEST_MDEV_WRITE, IOMMU_TEST_MDEV_KTHREAD (DMA_RW only), or 0
+ * @flags: IOMMU_TEST_MDEV_WRITE, IOMMU_TEST_MDEV_KTHREAD (DMA_RW only),
+ *	IOMMU_TEST_MDEV_KEEP (PIN only), or 0
  * @out_pins: set to the number of ranges pinned after the operation
  * @iova: the IOVA
  * @length: the length in bytes; page multiples for PIN
  * @uptr: the user buffer of the *_RW operations
  * @out_unmaps: set to the number of ranges the driver unpinned because its
  *	dma_unmap() callback asked it to, since the device was opened
- * @__reserved: must be 0
+ * @out_open_rw: set to what vfio_dma_rw() of one byte at IOVA 0 returned
+ *	when the device was last opened (a negative errno, or 0): VFIO must
+ *	see the device open while its driver opens it
  *
  * Return: 0 or the errno of the VFIO call, -EINVAL for a bad op, flags,
  * size or range, -ENOSPC when IOMMU_TEST_MDEV_MAX_PINS ranges are pinned,
@@ -73,7 +83,7 @@ struct iommu_test_mdev_cmd {
 	__aligned_u64 length;
 	__aligned_u64 uptr;
 	__u32 out_unmaps;
-	__u32 __reserved;
+	__s32 out_open_rw;
 };
 
 #define IOMMU_TEST_MDEV_CMD _IO(VFIO_TYPE, VFIO_BASE + 64)

@@ -320,35 +320,32 @@ TEST_F(edu, ioctls_before_bind)
 }
 
 /*
- * Open the edu's cdev, or its group file, and check that the other kind of
- * file cannot be opened meanwhile; close both.
+ * The group file and a bound cdev exclude each other, as upstream: the
+ * bind fails with EBUSY while the group file is open, and the group file
+ * does not open while the cdev is bound. A cdev merely open, as a manager
+ * that hands it on holds it, excludes nothing, and a failed bind leaves
+ * nothing blocked.
  */
-static void open_exclusive(struct __test_metadata *_metadata,
-			   const char *bdf, bool cdev_first)
-{
-	int (*first)(const char *) = cdev_first ? vfio_cdev_open :
-						  vfio_group_open;
-	int (*second)(const char *) = cdev_first ? vfio_group_open :
-						   vfio_cdev_open;
-	int fd, other;
-
-	fd = first(bdf);
-	ASSERT_LE(0, fd);
-	other = second(bdf);
-	EXPECT_EQ(-EBUSY, other);
-	if (other >= 0)
-		close(other);
-	close(fd);
-}
-
-/* Either way round, and the cdev again once the group file is closed. */
 TEST_F(edu, group_cdev_exclusive)
 {
+	uint32_t devid;
+	int cdev, group;
+
 	if (!self->found)
 		SKIP(return, NO_EDU);
-	open_exclusive(_metadata, self->bdf, true);
-	open_exclusive(_metadata, self->bdf, false);
-	open_exclusive(_metadata, self->bdf, true);
+	cdev = vfio_cdev_open(self->bdf);
+	ASSERT_LE(0, cdev);
+	group = vfio_group_open(self->bdf);
+	ASSERT_LE(0, group);
+	EXPECT_ERRNO(EBUSY, vfio_bind(cdev, self->iommufd, &devid));
+	close(group);
+
+	ASSERT_EQ(0, vfio_bind(cdev, self->iommufd, &devid));
+	EXPECT_EQ(-EBUSY, vfio_group_open(self->bdf));
+	close(cdev);
+	group = vfio_group_open(self->bdf);
+	ASSERT_LE(0, group);
+	close(group);
 }
 
 TEST_F_TIMEOUT(edu, dma_copy, 60)
@@ -877,7 +874,7 @@ static void type1_flow(struct __test_metadata *_metadata,
 		.iova = IOVA_A,
 		.size = page_size,
 	};
-	int groupfd, container;
+	int groupfd, container, cdev;
 	uint32_t flags, ioas;
 
 	container = vfio_container_open(iommufd);
@@ -899,8 +896,11 @@ static void type1_flow(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, group_status(groupfd, &flags));
 	EXPECT_EQ(VFIO_GROUP_FLAGS_VIABLE | VFIO_GROUP_FLAGS_CONTAINER_SET,
 		  flags);
-	/* While the group is open its devices have no cdev to give. */
-	EXPECT_ERRNO_NEG(EBUSY, vfio_cdev_open(self->bdf));
+	/* While the group is open its devices' cdevs cannot be bound. */
+	cdev = vfio_cdev_open(self->bdf);
+	ASSERT_LE(0, cdev);
+	EXPECT_ERRNO(EBUSY, vfio_bind(cdev, self->iommufd, &flags));
+	close(cdev);
 
 	fill(src, page_size, 0xa5);
 	memset(dst, 0, page_size);
