@@ -748,18 +748,23 @@ out_unlock:
  */
 #define IOPT_UNMAP_ACCESS_TRIES 100
 
-/* An unmap starts waiting for accesses to let go of @area. */
-static void iopt_area_prevent_access(struct iopt_area *area)
+/*
+ * An unmap starts waiting for accesses to let go of @area: whether it
+ * marked it (with U8_MAX unmaps waiting already, the others' marks do).
+ */
+static bool iopt_area_prevent_access(struct iopt_area *area)
 {
 	lockdep_assert_held_write(&area->iopt->iova_rwsem);
 
-	if (area->prevent_access != U8_MAX)
-		area->prevent_access++;
+	if (area->prevent_access == U8_MAX)
+		return false;
+	area->prevent_access++;
+	return true;
 }
 
 /*
- * An unmap stops waiting for the area at @iova, which it marked, if that is
- * still there: accesses may pin it again once no unmap waits for it.
+ * An unmap takes back its mark on the area at @iova, if that is still
+ * there: accesses may pin it again once no unmap waits for it.
  */
 static void iopt_area_allow_access(struct io_pagetable *iopt,
 				   unsigned long iova)
@@ -768,8 +773,7 @@ static void iopt_area_allow_access(struct io_pagetable *iopt,
 
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 
-	if (area && iopt_area_iova(area) == iova && area->prevent_access &&
-	    area->prevent_access != U8_MAX)
+	if (area && iopt_area_iova(area) == iova && area->prevent_access)
 		area->prevent_access--;
 }
 
@@ -788,7 +792,8 @@ static int iopt_unmap_iova_range(struct io_pagetable *iopt, unsigned long start,
 	unsigned long total = 0, waited_iova = 0;
 	struct iopt_area *first, *area, *next;
 	unsigned int tries = 0;
-	bool marked = false;	/* the area at waited_iova */
+	/* Waiting for the area at waited_iova; holding a mark on it. */
+	bool waiting = false, marked = false;
 	int rc = 0;
 
 again:
@@ -820,17 +825,19 @@ again:
 			 * notice. One that stays pinned through all of them
 			 * has an access that ignores its unmap callback.
 			 */
-			if (!marked || iova != waited_iova) {
+			if (!waiting || iova != waited_iova) {
 				if (marked)
 					iopt_area_allow_access(iopt,
 							       waited_iova);
-				iopt_area_prevent_access(area);
-				marked = true;
+				marked = iopt_area_prevent_access(area);
+				waiting = true;
 				waited_iova = iova;
 				tries = 0;
 			}
 			if (WARN_ON(++tries > IOPT_UNMAP_ACCESS_TRIES)) {
-				iopt_area_allow_access(iopt, waited_iova);
+				if (marked)
+					iopt_area_allow_access(iopt,
+							       waited_iova);
 				rc = -EDEADLK;
 				goto out_unlock;
 			}
@@ -838,8 +845,10 @@ again:
 			iommufd_access_notify_unmap(iopt, iova, length);
 			goto again;
 		}
-		if (marked && iopt_area_iova(area) == waited_iova)
+		if (waiting && iopt_area_iova(area) == waited_iova) {
+			waiting = false;
 			marked = false;
+		}
 		total += iopt_area_length(area);
 		if (iopt->ndomains)
 			iopt_area_unfill_domains(area, iopt->domains,

@@ -45,7 +45,7 @@ struct iopt_pages;
  * @page_offset: offset of the first IOVA within its page
  * @iommu_prot: the IOMMU_READ / IOMMU_WRITE / IOMMU_CACHE of every map
  * @prevent_access: how many unmaps are waiting for accesses to let go of
- *	the area (saturating, under iova_rwsem): while any is, no new pin
+ *	the area, up to U8_MAX (under iova_rwsem): while any is, no new pin
  * @num_accesses: how many access pins hold the area (iova_rwsem + mutex)
  */
 struct iopt_area {
