@@ -333,15 +333,24 @@ TEST_F(edu, group_cdev_exclusive)
 
 	if (!self->found)
 		SKIP(return, NO_EDU);
+	/*
+	 * No ASSERT while a file is open: the teardown gives the device
+	 * back to its driver, which waits for every file to close.
+	 */
 	cdev = vfio_cdev_open(self->bdf);
 	ASSERT_LE(0, cdev);
 	group = vfio_group_open(self->bdf);
-	ASSERT_LE(0, group);
-	EXPECT_ERRNO(EBUSY, vfio_bind(cdev, self->iommufd, &devid));
-	close(group);
+	EXPECT_LE(0, group);
+	if (group >= 0) {
+		EXPECT_ERRNO(EBUSY, vfio_bind(cdev, self->iommufd, &devid));
+		close(group);
+	}
 
-	ASSERT_EQ(0, vfio_bind(cdev, self->iommufd, &devid));
-	EXPECT_EQ(-EBUSY, vfio_group_open(self->bdf));
+	EXPECT_EQ(0, vfio_bind(cdev, self->iommufd, &devid));
+	group = vfio_group_open(self->bdf);
+	EXPECT_EQ(-EBUSY, group);
+	if (group >= 0)
+		close(group);
 	close(cdev);
 	group = vfio_group_open(self->bdf);
 	ASSERT_LE(0, group);
@@ -898,9 +907,11 @@ static void type1_flow(struct __test_metadata *_metadata,
 		  flags);
 	/* While the group is open its devices' cdevs cannot be bound. */
 	cdev = vfio_cdev_open(self->bdf);
-	ASSERT_LE(0, cdev);
-	EXPECT_ERRNO(EBUSY, vfio_bind(cdev, self->iommufd, &flags));
-	close(cdev);
+	EXPECT_LE(0, cdev);
+	if (cdev >= 0) {
+		EXPECT_ERRNO(EBUSY, vfio_bind(cdev, self->iommufd, &flags));
+		close(cdev);
+	}
 
 	fill(src, page_size, 0xa5);
 	memset(dst, 0, page_size);
