@@ -2198,36 +2198,6 @@ static int access_create(int fd, uint32_t ioas, uint32_t flags, int *access)
 
 #define PIN MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES
 
-static int access_pin(int fd, int access, uint64_t iova, uint64_t length,
-		      void *va, uint32_t flags, uint32_t *id)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_ACCESS_PAGES,
-		.id = access,
-		.access_pages = { .flags = flags, .iova = iova,
-				  .length = length, .uptr = (uintptr_t)va },
-	};
-	int rc;
-
-	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
-	if (!rc && id)
-		*id = cmd.access_pages.out_access_pages_id;
-	return rc;
-}
-
-static int access_unpin(int fd, int access, uint32_t id)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_DESTROY_ACCESS_PAGES,
-		.id = access,
-		.destroy_access_pages = { .access_pages_id = id },
-	};
-
-	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
-}
-
 static int access_rw(int fd, int access, uint64_t iova, void *va,
 		     uint64_t length, uint32_t flags)
 {

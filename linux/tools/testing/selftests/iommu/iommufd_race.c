@@ -66,42 +66,6 @@ static int access_create(int fd, uint32_t ioas, int *access)
 	return rc;
 }
 
-/* Pin [iova, iova + length) for the access; *@id, if not NULL: the pin. */
-static int access_pin_at(int fd, int access, uint64_t iova, void *va,
-			 uint64_t length, uint32_t *id)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_ACCESS_PAGES,
-		.id = access,
-		.access_pages = { .iova = iova, .length = length,
-				  .uptr = (uintptr_t)va },
-	};
-	int rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
-
-	if (!rc && id)
-		*id = cmd.access_pages.out_access_pages_id;
-	return rc;
-}
-
-static int access_pin(int fd, int access, void *va, uint64_t length)
-{
-	return access_pin_at(fd, access, IOVA, va, length, NULL);
-}
-
-/* Unpin pin @id; ENOENT if the unmap callback already did. */
-static int access_unpin(int fd, int access, uint32_t id)
-{
-	struct iommu_test_cmd cmd = {
-		.size = sizeof(cmd),
-		.op = IOMMU_TEST_OP_DESTROY_ACCESS_PAGES,
-		.id = access,
-		.destroy_access_pages = { .access_pages_id = id },
-	};
-
-	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
-}
-
 /* What the threads of a race share. */
 struct race {
 	int fd;
@@ -169,8 +133,8 @@ static void *race_worker(void *arg)
 				   id_reused : device_errnos);
 		if (!access_create(race->fd, race->ioas, &access)) {
 			race_check(race, "access pin",
-				   access_pin(race->fd, access, race->mem,
-					      page_size), pin_errnos);
+				   access_pin(race->fd, access, IOVA, page_size,
+					      race->mem, 0, NULL), pin_errnos);
 			close(access);
 		} else {
 			race_check(race, "create access", -1, ioas_gone);
@@ -535,7 +499,8 @@ static void *copier_fn(void *arg)
 		    map_file(mv->fd, dst, flags, mv->mfd, 0, page_size, &own) ||
 		    (fill_last &&
 		     (access_create(mv->fd, dst, &access) ||
-		      access_pin(mv->fd, access, NULL, page_size) ||
+		      access_pin(mv->fd, access, IOVA, page_size, NULL, 0,
+				 NULL) ||
 		      close(access) ||
 		      mock_device(mv->fd, dst, &stdev))) ||
 		    destroy_retry(mv->fd, stdev) ||
@@ -766,8 +731,8 @@ TEST_F_TIMEOUT(race, unmap_retry_lets_access_go, 300)
 	for (round = 0; round != rounds; round++) {
 		ASSERT_EQ(0, ioas_map(cm.fd, cm.ioas, self->mem, page_size,
 				      IOVA));
-		ASSERT_EQ(0, access_pin_at(cm.fd, access, IOVA, self->mem,
-					   page_size, &id));
+		ASSERT_EQ(0, access_pin(cm.fd, access, IOVA, page_size,
+					self->mem, 0, &id));
 		/* Unmapped, or refused before the access was asked. */
 		if (!ioas_unmap(cm.fd, cm.ioas, IOVA, 2 * page_size, NULL))
 			continue;
@@ -778,8 +743,8 @@ TEST_F_TIMEOUT(race, unmap_retry_lets_access_go, 300)
 			continue;
 		}
 		hits++;
-		ASSERT_EQ(0, access_pin_at(cm.fd, access, IOVA, self->mem,
-					   page_size, &id))
+		ASSERT_EQ(0, access_pin(cm.fd, access, IOVA, page_size,
+					self->mem, 0, &id))
 			TH_LOG("round %d: the mapping stayed closed to accesses",
 			       round);
 		ASSERT_EQ(0, access_unpin(cm.fd, access, id));

@@ -559,4 +559,41 @@ static inline bool live_update(bool (*old_process)(void *arg),
 	return WIFEXITED(status) && !WEXITSTATUS(status);
 }
 
+/*
+ * Pin [iova, iova + length) through test access @access
+ * (IOMMU_TEST_OP_ACCESS_PAGES); *@id, if not NULL: the pin, for
+ * access_unpin(). 0 or -1 with errno.
+ */
+static inline int access_pin(int fd, int access, uint64_t iova,
+			     uint64_t length, void *va, uint32_t flags,
+			     uint32_t *id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_ACCESS_PAGES,
+		.id = access,
+		.access_pages = { .flags = flags, .iova = iova,
+				  .length = length, .uptr = (uintptr_t)va },
+	};
+	int rc;
+
+	rc = ioctl(fd, IOMMU_TEST_CMD, &cmd);
+	if (!rc && id)
+		*id = cmd.access_pages.out_access_pages_id;
+	return rc;
+}
+
+/* Unpin pin @id of @access; ENOENT if the unmap callback already did. */
+static inline int access_unpin(int fd, int access, uint32_t id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_DESTROY_ACCESS_PAGES,
+		.id = access,
+		.destroy_access_pages = { .access_pages_id = id },
+	};
+
+	return ioctl(fd, IOMMU_TEST_CMD, &cmd);
+}
+
 #endif
