@@ -14,6 +14,7 @@
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <linux/hugetlb.h>
+#include <linux/memfd.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/pin_file.h>
@@ -148,3 +149,32 @@ long pin_file_pages(struct file *file, pgoff_t index, unsigned long nr_pages,
 	return done;
 }
 EXPORT_SYMBOL_NS_GPL(pin_file_pages, IOMMUFD_INTERNAL);
+
+/**
+ * pin_file_map_writable - count a device's writable mapping of a file
+ * @file: a shmem or hugetlbfs file
+ *
+ * What mmap(PROT_WRITE, MAP_SHARED) of the file checks and counts: a file
+ * sealed against writes, by F_SEAL_WRITE or F_SEAL_FUTURE_WRITE, gets no
+ * new writable mapping, and while the count is held F_SEAL_WRITE cannot be
+ * added. Drop the count with mapping_unmap_writable().
+ *
+ * Return: 0, or -EPERM for a sealed file.
+ */
+int pin_file_map_writable(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+	unsigned int *seals;
+	int rc;
+
+	/* memfd_add_seals() adds seals under the inode lock. */
+	inode_lock(inode);
+	seals = memfd_file_seals_ptr(file);
+	if (seals && (*seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
+		rc = -EPERM;
+	else
+		rc = mapping_map_writable(file->f_mapping);
+	inode_unlock(inode);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(pin_file_map_writable, IOMMUFD_INTERNAL);

@@ -281,12 +281,13 @@ static int vfio_device_cdev_open_device(struct vfio_device_file *df,
 	 * dma_unmap() to unpin what is left.
 	 */
 	device->open_count = 1;
+	/* The VM first: the unbind's dma_unmap() may still use it. */
+	vfio_device_cdev_get_kvm(df);
 	ret = vfio_device_iommufd_bind(device, ictx, devid);
 	if (ret)
-		goto err_not_open;
+		goto err_put_kvm;
 	device->cdev_bound = true;
 
-	vfio_device_cdev_get_kvm(df);
 	if (device->ops->open_device) {
 		ret = device->ops->open_device(device);
 		if (ret)
@@ -295,9 +296,9 @@ static int vfio_device_cdev_open_device(struct vfio_device_file *df,
 	return 0;
 
 err_unbind:
-	vfio_device_cdev_put_kvm(df);
 	vfio_device_iommufd_unbind(device);
-err_not_open:
+err_put_kvm:
+	vfio_device_cdev_put_kvm(df);
 	device->open_count = 0;
 	module_put(device->dev->driver->owner);
 	return ret;
@@ -313,8 +314,9 @@ static void vfio_device_cdev_close_device(struct vfio_device_file *df)
 	/* The driver quiesces the device before it loses its page table. */
 	if (device->ops->close_device)
 		device->ops->close_device(device);
-	vfio_device_cdev_put_kvm(df);
+	/* As at open: the unbind's dma_unmap() may still use the VM. */
 	vfio_device_iommufd_unbind(device);
+	vfio_device_cdev_put_kvm(df);
 	device->open_count = 0;
 	module_put(device->dev->driver->owner);
 }

@@ -42,9 +42,11 @@ enum {
  * struct iommufd_access_ops - what the driver of an access provides
  * @needs_pin_pages: the driver calls iommufd_access_pin_pages(); the IOAS
  *	then keeps every mapping CPU page aligned
- * @unmap: userspace is unmapping [iova, iova + length - 1]: unpin whatever
- *	the driver pinned in it before returning. Called without iommufd
- *	locks held; may call iommufd_access_unpin_pages().
+ * @unmap: userspace is unmapping [iova, iova + length - 1], or the access
+ *	is leaving its IOAS (then once for each run of mappings that any
+ *	access pins, and not at all with none): unpin whatever the driver
+ *	pinned in it before returning. Called without iommufd locks held;
+ *	may call iommufd_access_unpin_pages().
  */
 struct iommufd_access_ops {
 	u8 needs_pin_pages : 1;

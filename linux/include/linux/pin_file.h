@@ -13,5 +13,6 @@ struct page;
 
 long pin_file_pages(struct file *file, pgoff_t index, unsigned long nr_pages,
 		    struct page **pages);
+int pin_file_map_writable(struct file *file);
 
 #endif

@@ -64,6 +64,33 @@ iommufd_access_create(struct iommufd_ctx *ictx,
 EXPORT_SYMBOL_NS_GPL(iommufd_access_create, IOMMUFD);
 
 /*
+ * Ask the driver to unpin whatever it pinned through @iopt. Only the ranges
+ * that accesses pin are named, one call for each run of them: a driver may
+ * walk the range it is given page by page (6.1's kvmgt does), and over the
+ * whole IOVA space that walk would not end. With nothing pinned, the
+ * driver hears nothing, as with type1, which calls dma_unmap() only for an
+ * unmap.
+ */
+static void iommufd_access_unmap_pinned(struct iommufd_access *access,
+					struct io_pagetable *iopt)
+{
+	unsigned long iova = 0, first, last;
+
+	while (iopt_next_pinned_span(iopt, iova, &first, &last)) {
+		/* All 2^64 bytes have no length: the last one apart. */
+		if (!first && last == ULONG_MAX) {
+			access->ops->unmap(access->data, 0, ULONG_MAX);
+			access->ops->unmap(access->data, ULONG_MAX, 1);
+			return;
+		}
+		access->ops->unmap(access->data, first, last - first + 1);
+		if (last == ULONG_MAX)
+			return;
+		iova = last + 1;
+	}
+}
+
+/*
  * Move the access to @new_ioas (NULL: detach). The driver is first told to
  * unpin everything it pinned through the old IOAS; meanwhile access->ioas is
  * NULL so no new pin starts, and unpins still reach the old IOAS.
@@ -96,7 +123,7 @@ static int iommufd_access_change_ioas(struct iommufd_access *access,
 	if (old_ioas) {
 		if (access->ops->unmap) {
 			mutex_unlock(&access->ioas_lock);
-			access->ops->unmap(access->data, 0, ULONG_MAX);
+			iommufd_access_unmap_pinned(access, &old_ioas->iopt);
 			mutex_lock(&access->ioas_lock);
 		}
 		iopt_remove_access(&old_ioas->iopt, access, old_id);

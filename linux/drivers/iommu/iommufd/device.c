@@ -868,6 +868,8 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 	const struct iommu_ops *ops;
 	struct iommufd_device *idev;
 	void *data = NULL;
+	u8 pasid_log2;
+	bool dirty;
 	int rc;
 
 	if ((cmd->flags & ~IOMMU_HW_INFO_FLAG_INPUT_TYPE) ||
@@ -894,21 +896,27 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 		rc = -EOPNOTSUPP;
 		goto out_free;
 	}
+	pasid_log2 = iommufd_device_pasid_log2(idev->dev);
+	dirty = device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING);
+	/*
+	 * Not across the copies: a fault there may wait on userspace, and
+	 * the driver's unbind would wait for this reference meanwhile.
+	 */
+	iommufd_put_object(ucmd->ictx, &idev->obj);
 
 	/* As much as both sides have; the rest of the user's buffer is 0. */
 	copy = min(cmd->data_len, len);
-	if (copy_to_user(uptr, data, copy) ||
-	    clear_user(uptr + copy, cmd->data_len - copy)) {
-		rc = -EFAULT;
-		goto out_free;
-	}
+	rc = copy_to_user(uptr, data, copy) ||
+	     clear_user(uptr + copy, cmd->data_len - copy) ? -EFAULT : 0;
+	kfree(data);
+	if (rc)
+		return rc;
 	cmd->data_len = len;
 	cmd->out_data_type = type;
-	cmd->out_max_pasid_log2 = iommufd_device_pasid_log2(idev->dev);
-	cmd->out_capabilities = 0;
-	if (device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING))
-		cmd->out_capabilities |= IOMMU_HW_CAP_DIRTY_TRACKING;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	cmd->out_max_pasid_log2 = pasid_log2;
+	cmd->out_capabilities = dirty ? IOMMU_HW_CAP_DIRTY_TRACKING : 0;
+	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+
 out_free:
 	kfree(data);
 out_put:

@@ -139,7 +139,8 @@ int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 
 	lockdep_assert_held(&iopt->iova_rwsem);
 
-	if (!length || length > hi - lo + 1)
+	/* Half the space at most, as upstream. */
+	if (!length || length >= ULONG_MAX / 2)
 		return -EOVERFLOW;
 
 	align = IOPT_MAX_AUTO_ALIGNMENT;
@@ -779,7 +780,8 @@ static void iopt_area_allow_access(struct io_pagetable *iopt,
 
 /*
  * Remove every area inside [start, last]. An area only partly inside makes
- * the whole call fail with -ENOENT before anything is removed.
+ * the whole call fail with -ENOENT before anything is removed, or, if it
+ * appeared while the call waited for an access (below), after some were.
  *
  * An area accesses have pinned pages of cannot go yet: it is marked so that
  * no new pin reaches it, the locks are dropped, the accesses of the IOAS
@@ -806,10 +808,14 @@ again:
 		area = first;
 	if ((first && iopt_area_iova(first) < start) ||
 	    (area && iopt_area_last_iova(area) > last)) {
-		/* After a retry, what is gone stays gone; the rest stays. */
+		/*
+		 * After a retry, what is gone stays gone and the rest stays;
+		 * the call fails all the same, as a mapping inside the range
+		 * may be left.
+		 */
 		if (marked)
 			iopt_area_allow_access(iopt, waited_iova);
-		rc = total ? 0 : -ENOENT;
+		rc = -ENOENT;
 		goto out_unlock;
 	}
 
@@ -1043,7 +1049,8 @@ out_unlock:
  * Mappings are never cut: one only partly inside the range fails the call.
  *
  * Return: 0, -ENOENT if a mapping crosses a boundary of the range, or
- * another negative errno; on error nothing changed.
+ * another negative errno. On error nothing changed, unless the call waited
+ * for an access to unpin: then what went before the wait stays gone.
  */
 int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
 		    unsigned long length, unsigned long *unmapped)
@@ -1538,6 +1545,42 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 	WARN_ON(iopt_update_alignment(iopt));
 out_unlock:
 	up_write(&iopt->iova_rwsem);
+}
+
+/**
+ * iopt_next_pinned_span - find the next IOVA range that accesses pin
+ * @iopt: the io_pagetable
+ * @iova: where to look from
+ * @first: the first IOVA of the range found
+ * @last: its last IOVA
+ *
+ * The range is a run of areas, each starting right after the one before,
+ * that access pins hold: whatever one access has pinned lies in such runs.
+ *
+ * Return: true if there is one at or after @iova.
+ */
+bool iopt_next_pinned_span(struct io_pagetable *iopt, unsigned long iova,
+			   unsigned long *first, unsigned long *last)
+{
+	struct iopt_area *area;
+	bool found = false;
+
+	/* For writing: num_accesses stays still only so, without a mutex. */
+	down_write(&iopt->iova_rwsem);
+	for (area = iopt_area_iter_first(iopt, iova, ULONG_MAX); area;
+	     area = iopt_area_iter_next(area, iova, ULONG_MAX)) {
+		if (found && (!area->num_accesses ||
+			      iopt_area_iova(area) != *last + 1))
+			break;
+		if (!area->num_accesses)
+			continue;
+		if (!found)
+			*first = iopt_area_iova(area);
+		*last = iopt_area_last_iova(area);
+		found = true;
+	}
+	up_write(&iopt->iova_rwsem);
+	return found;
 }
 
 /**

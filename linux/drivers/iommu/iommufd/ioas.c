@@ -321,6 +321,7 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 	struct iommu_ioas_copy *cmd = ucmd->cmd;
 	struct iommufd_ioas *src_ioas, *dst_ioas;
 	unsigned long iova = cmd->dst_iova;
+	u64 last;
 	int rc;
 
 	if (cmd->flags & ~IOMMUFD_IOAS_MAP_FLAGS)
@@ -335,6 +336,15 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 	src_ioas = iommufd_get_ioas(ucmd->ictx, cmd->src_ioas_id);
 	if (IS_ERR(src_ioas))
 		return PTR_ERR(src_ioas);
+	/* Upstream reads the source range before it looks for the target. */
+	if (!cmd->length) {
+		rc = -EINVAL;
+		goto out_put_src;
+	}
+	if (check_add_overflow(cmd->src_iova, cmd->length - 1, &last)) {
+		rc = -EOVERFLOW;
+		goto out_put_src;
+	}
 	dst_ioas = iommufd_get_ioas(ucmd->ictx, cmd->dst_ioas_id);
 	if (IS_ERR(dst_ioas)) {
 		rc = PTR_ERR(dst_ioas);

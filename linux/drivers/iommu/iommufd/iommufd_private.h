@@ -275,6 +275,8 @@ int iopt_read_and_clear_dirty(struct io_pagetable *iopt,
 			      unsigned long page_size, u64 __user *data);
 int iopt_set_dirty_tracking(struct io_pagetable *iopt,
 			    struct iommu_domain *domain, bool enable);
+bool iopt_next_pinned_span(struct io_pagetable *iopt, unsigned long iova,
+			   unsigned long *first, unsigned long *last);
 int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access);
 void iopt_remove_access(struct io_pagetable *iopt,
 			struct iommufd_access *access, u32 access_list_id);

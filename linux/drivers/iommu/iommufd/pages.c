@@ -186,7 +186,7 @@ struct iopt_pages *iopt_alloc_file_pages(struct file *file, u64 start,
 	    (readable && !(file->f_mode & FMODE_READ)))
 		return ERR_PTR(-EPERM);
 	if (writable) {
-		rc = mapping_map_writable(file->f_mapping);
+		rc = pin_file_map_writable(file);
 		if (rc)
 			return ERR_PTR(rc);
 	}

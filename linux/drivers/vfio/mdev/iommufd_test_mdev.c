@@ -43,10 +43,13 @@ struct iommufd_test_mdev_pin {
 /**
  * struct iommufd_test_mdev - one test device
  * @vdev: the VFIO device
- * @lock: protects @pins, @npins and @unmaps
+ * @lock: protects the pins and the counters
  * @pins: the pinned ranges; the first @npins are in use
  * @npins: how many ranges are pinned
  * @unmaps: ranges given up in dma_unmap() since the device was opened
+ * @unmap_calls: dma_unmap() calls since the device was opened
+ * @unmap_iova: the IOVA of the last one
+ * @unmap_length: its length
  * @open_rw: what a vfio_dma_rw() in the last open_device() returned
  */
 struct iommufd_test_mdev {
@@ -55,6 +58,9 @@ struct iommufd_test_mdev {
 	struct iommufd_test_mdev_pin *pins[IOMMU_TEST_MDEV_MAX_PINS];
 	unsigned int npins;
 	unsigned int unmaps;
+	unsigned int unmap_calls;
+	u64 unmap_iova;
+	u64 unmap_length;
 	int open_rw;
 };
 
@@ -263,7 +269,7 @@ static long iommufd_test_mdev_cmd(struct iommufd_test_mdev *tdev,
 
 	if (copy_from_user(&cmd, ucmd, sizeof(cmd)))
 		return -EFAULT;
-	if (cmd.size != sizeof(cmd) ||
+	if (cmd.size != sizeof(cmd) || cmd.__reserved ||
 	    cmd.flags & ~(IOMMU_TEST_MDEV_WRITE | IOMMU_TEST_MDEV_KTHREAD |
 			  IOMMU_TEST_MDEV_KEEP) ||
 	    ((cmd.flags & IOMMU_TEST_MDEV_KTHREAD) &&
@@ -302,11 +308,17 @@ static long iommufd_test_mdev_cmd(struct iommufd_test_mdev *tdev,
 	cmd.out_pins = tdev->npins;
 	cmd.out_unmaps = tdev->unmaps;
 	cmd.out_open_rw = tdev->open_rw;
+	cmd.out_unmap_calls = tdev->unmap_calls;
+	cmd.out_unmap_iova = tdev->unmap_iova;
+	cmd.out_unmap_length = tdev->unmap_length;
 	mutex_unlock(&tdev->lock);
 
 	if (put_user(cmd.out_pins, &ucmd->out_pins) ||
 	    put_user(cmd.out_unmaps, &ucmd->out_unmaps) ||
-	    put_user(cmd.out_open_rw, &ucmd->out_open_rw))
+	    put_user(cmd.out_open_rw, &ucmd->out_open_rw) ||
+	    put_user(cmd.out_unmap_calls, &ucmd->out_unmap_calls) ||
+	    put_user(cmd.out_unmap_iova, &ucmd->out_unmap_iova) ||
+	    put_user(cmd.out_unmap_length, &ucmd->out_unmap_length))
 		return -EFAULT;
 	return ret;
 }
@@ -328,6 +340,9 @@ static void iommufd_test_mdev_dma_unmap(struct vfio_device *vdev, u64 iova,
 	unsigned int i = 0;
 
 	mutex_lock(&tdev->lock);
+	tdev->unmap_calls++;
+	tdev->unmap_iova = iova;
+	tdev->unmap_length = length;
 	while (i != tdev->npins) {
 		struct iommufd_test_mdev_pin *pin = tdev->pins[i];
 		u64 base = iommufd_test_mdev_pin_base(pin);
@@ -357,6 +372,9 @@ static int iommufd_test_mdev_open_device(struct vfio_device *vdev)
 	mutex_lock(&tdev->lock);
 	WARN_ON(tdev->npins);
 	tdev->unmaps = 0;
+	tdev->unmap_calls = 0;
+	tdev->unmap_iova = 0;
+	tdev->unmap_length = 0;
 	tdev->open_rw = vfio_dma_rw(vdev, 0, &byte, 1, false);
 	mutex_unlock(&tdev->lock);
 	return 0;

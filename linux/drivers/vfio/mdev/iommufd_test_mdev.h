@@ -68,6 +68,11 @@ enum {
  * @out_open_rw: set to what vfio_dma_rw() of one byte at IOVA 0 returned
  *	when the device was last opened (a negative errno, or 0): VFIO must
  *	see the device open while its driver opens it
+ * @out_unmap_calls: set to the number of dma_unmap() calls since the
+ *	device was opened, whether or not they unpinned anything
+ * @__reserved: must be 0
+ * @out_unmap_iova: set to the IOVA of the last such call
+ * @out_unmap_length: set to the length of the last such call
  *
  * Return: 0 or the errno of the VFIO call, -EINVAL for a bad op, flags,
  * size or range, -ENOSPC when IOMMU_TEST_MDEV_MAX_PINS ranges are pinned,
@@ -84,6 +89,10 @@ struct iommu_test_mdev_cmd {
 	__aligned_u64 uptr;
 	__u32 out_unmaps;
 	__s32 out_open_rw;
+	__u32 out_unmap_calls;
+	__u32 __reserved;
+	__aligned_u64 out_unmap_iova;
+	__aligned_u64 out_unmap_length;
 };
 
 #define IOMMU_TEST_MDEV_CMD _IO(VFIO_TYPE, VFIO_BASE + 64)

@@ -195,7 +195,8 @@ enum iommufd_ioas_map_flags {
  *
  * Errors: EEXIST if a fixed IOVA range is already partly mapped, EINVAL if
  * it is reserved or misaligned (see IOMMU_IOAS_IOVA_RANGES), EOVERFLOW if
- * @iova + @length wraps, ENOSPC if no IOVA range is free, EPERM if writable
+ * @iova + @length wraps or, for a kernel-chosen IOVA, @length is half the
+ * IOVA space or more, ENOSPC if no IOVA range is free, EPERM if writable
  * mapping of read-only memory is asked for, ENOMEM also when the pages
  * would exceed RLIMIT_MEMLOCK.
  */
@@ -294,7 +295,8 @@ struct iommu_ioas_copy {
  * @length UINT64_MAX unmaps everything, and succeeds on an empty IOAS.
  * Mappings are never cut: if one starts or ends strictly inside the range
  * the call fails with ENOENT and unmaps nothing; so does a range holding no
- * mapping at all.
+ * mapping at all. (A call that waits for an access to unpin, and meanwhile
+ * sees such a mapping appear, fails with ENOENT having unmapped part.)
  */
 struct iommu_ioas_unmap {
 	__u32 size;

@@ -537,6 +537,11 @@ TEST_F(ioas, map_bad_input)
 	cmd.length = 2 * page_size;
 	EXPECT_ERRNO(EOVERFLOW, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
 	cmd.user_va = (uintptr_t)buffer;
+	/* The kernel chooses IOVAs for at most half the space, as upstream. */
+	cmd.flags = RW;
+	cmd.length = 1ULL << 63;
+	EXPECT_ERRNO(EOVERFLOW, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.flags = FIXED;
 
 	cmd.length = 0;
 	cmd.iova = 64 * MiB;
@@ -653,6 +658,15 @@ TEST_F(ioas, copy_bad_input)
 				       dst, &iova, self->ioas, MiB, page_size));
 	EXPECT_ERRNO(ENOENT, ioas_copy(self->fd, FIXED, dst + 1, &iova,
 				       self->ioas, MiB, page_size));
+	/* The source's range is judged before the destination's ID. */
+	EXPECT_ERRNO(EINVAL, ioas_copy(self->fd, FIXED, dst + 1, &iova,
+				       self->ioas, MiB, 0));
+	EXPECT_ERRNO(EOVERFLOW, ioas_copy(self->fd, FIXED, dst + 1, &iova,
+					  self->ioas, -2 * page_size,
+					  3 * page_size));
+	/* And the source's ID before both. */
+	EXPECT_ERRNO(ENOENT, ioas_copy(self->fd, FIXED, dst, &iova,
+				       dst + 1, MiB, 0));
 	iova = MiB + page_size;
 	EXPECT_ERRNO(EEXIST, ioas_copy(self->fd, FIXED, self->ioas, &iova,
 				       self->ioas, MiB, page_size));
@@ -5161,6 +5175,35 @@ TEST_F(file, seals)
 	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas, iova, page_size, NULL));
 	self->va = mmap(NULL, self->len, PROT_READ, MAP_SHARED, self->mfd, 0);
 	ASSERT_NE(MAP_FAILED, self->va);
+}
+
+/*
+ * F_SEAL_FUTURE_WRITE keeps the writable mappings a memfd has and refuses
+ * new ones, as mmap() does: a device's writable mapping is a new one
+ * (EPERM, nothing mapped), a readable one is not.
+ */
+TEST_F(file, future_write_seal)
+{
+	uint64_t iova = FILE_IOVA, iova2 = FILE_IOVA + page_size;
+
+	if (strcmp(variant->kind, "memfd"))
+		SKIP(return, "only a memfd made with MFD_ALLOW_SEALING seals");
+	ASSERT_EQ(0, map_file(self->fd, self->ioas, FIXED, self->mfd, 0,
+			      page_size, &iova));
+	/* Sealing leaves the writable mapping made before alone. */
+	ASSERT_EQ(0, fcntl(self->mfd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE));
+	/* As the CPU side: no new writable mapping. */
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, self->mfd, 0));
+	EXPECT_ERRNO(EPERM, map_file(self->fd, self->ioas, FIXED, self->mfd,
+				     page_size, page_size, &iova2));
+	EXPECT_EQ(page_size, total_mapped(_metadata, self->fd, self->ioas));
+	/* (total_mapped() unmapped it.) */
+	ASSERT_EQ(0, map_file(self->fd, self->ioas,
+			      IOMMU_IOAS_MAP_FIXED_IOVA |
+			      IOMMU_IOAS_MAP_READABLE,
+			      self->mfd, page_size, page_size, &iova2));
+	EXPECT_EQ(page_size, total_mapped(_metadata, self->fd, self->ioas));
 }
 
 /*

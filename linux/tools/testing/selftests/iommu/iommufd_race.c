@@ -708,6 +708,36 @@ static void *crossing_mapper_fn(void *arg)
 }
 
 /*
+ * A context with a mock device and an access on one IOAS, and the mapper
+ * running over [@iova, @iova + 2 pages) of it; @stdev and @access are set.
+ */
+static void crossing_start(struct __test_metadata *_metadata,
+			   struct crossing_mapper *cm, uint64_t iova,
+			   uint32_t *stdev, int *access, pthread_t *thread)
+{
+	cm->fd = open("/dev/iommu", O_RDWR);
+	ASSERT_LE(0, cm->fd);
+	ASSERT_EQ(0, ioas_alloc(cm->fd, &cm->ioas));
+	ASSERT_EQ(0, mock_device(cm->fd, cm->ioas, stdev));
+	ASSERT_EQ(0, access_create(cm->fd, cm->ioas, access));
+	cm->iova = iova;
+	ASSERT_EQ(0, pthread_create(thread, NULL, crossing_mapper_fn, cm));
+}
+
+/* Stop the mapper and take everything crossing_start() made down. */
+static void crossing_stop(struct __test_metadata *_metadata,
+			  struct crossing_mapper *cm, uint32_t stdev,
+			  int access, pthread_t thread)
+{
+	atomic_store(&cm->stop, true);
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	ASSERT_EQ(0, ioas_unmap(cm->fd, cm->ioas, 0, UINT64_MAX, NULL));
+	close(access);
+	ASSERT_EQ(0, iommufd_destroy(cm->fd, stdev));
+	close(cm->fd);
+}
+
+/*
  * An unmap asks an access to let a pinned mapping go, and finds, once it
  * did, that a mapping crossing the end of the range appeared meanwhile: it
  * fails (ENOENT) leaving the mapping, which can then be pinned again as
@@ -721,13 +751,8 @@ TEST_F_TIMEOUT(race, unmap_retry_lets_access_go, 300)
 	pthread_t thread;
 	uint32_t stdev, id;
 
-	cm.fd = open("/dev/iommu", O_RDWR);
-	ASSERT_LE(0, cm.fd);
-	ASSERT_EQ(0, ioas_alloc(cm.fd, &cm.ioas));
-	ASSERT_EQ(0, mock_device(cm.fd, cm.ioas, &stdev));
-	ASSERT_EQ(0, access_create(cm.fd, cm.ioas, &access));
-	cm.iova = IOVA + page_size;
-	ASSERT_EQ(0, pthread_create(&thread, NULL, crossing_mapper_fn, &cm));
+	crossing_start(_metadata, &cm, IOVA + page_size, &stdev, &access,
+		       &thread);
 	for (round = 0; round != rounds; round++) {
 		ASSERT_EQ(0, ioas_map(cm.fd, cm.ioas, self->mem, page_size,
 				      IOVA));
@@ -750,17 +775,64 @@ TEST_F_TIMEOUT(race, unmap_retry_lets_access_go, 300)
 		ASSERT_EQ(0, access_unpin(cm.fd, access, id));
 		ASSERT_EQ(0, ioas_unmap(cm.fd, cm.ioas, IOVA, page_size, NULL));
 	}
-	atomic_store(&cm.stop, true);
-	ASSERT_EQ(0, pthread_join(thread, NULL));
-	ASSERT_EQ(0, ioas_unmap(cm.fd, cm.ioas, 0, UINT64_MAX, NULL));
-	close(access);
-	ASSERT_EQ(0, iommufd_destroy(cm.fd, stdev));
-	close(cm.fd);
+	crossing_stop(_metadata, &cm, stdev, access, thread);
 	if (!hits)
 		SKIP(return, "no unmap waited for the access and then failed, in %d rounds",
 		     rounds);
 	TH_LOG("%d of %d rounds waited for the access and then failed",
 	       hits, rounds);
+}
+
+/*
+ * An unmap that took some mappings out, waited for an access to let go of
+ * the next one, and then found a mapping crossing the end of the range,
+ * fails (ENOENT): it must not report success while a mapping inside the
+ * range stays mapped. The rounds that took something out and failed are
+ * counted, and none at all skips.
+ */
+TEST_F_TIMEOUT(race, unmap_retry_fails_whole, 300)
+{
+	struct crossing_mapper cm = { .mem = self->mem + 2 * page_size };
+	int access, round, rounds = 10 * ROUNDS, hits = 0;
+	uint64_t unmapped;
+	pthread_t thread;
+	uint32_t stdev, id;
+
+	crossing_start(_metadata, &cm, IOVA + 2 * page_size, &stdev, &access,
+		       &thread);
+	for (round = 0; round != rounds; round++) {
+		ASSERT_EQ(0, ioas_map(cm.fd, cm.ioas, self->mem, page_size,
+				      IOVA));
+		ASSERT_EQ(0, ioas_map(cm.fd, cm.ioas, self->mem + page_size,
+				      page_size, IOVA + page_size));
+		ASSERT_EQ(0, access_pin(cm.fd, access, IOVA + page_size,
+					page_size, self->mem + page_size, 0,
+					&id));
+		unmapped = 0;
+		if (!ioas_unmap(cm.fd, cm.ioas, IOVA, 3 * page_size,
+				&unmapped)) {
+			ASSERT_EQ(2 * page_size, unmapped)
+				TH_LOG("round %d: success with a mapping left",
+				       round);
+			continue;
+		}
+		ASSERT_EQ(ENOENT, errno);
+		/* Refused before anything went: the access was not asked. */
+		if (!ioas_unmap(cm.fd, cm.ioas, IOVA, page_size, NULL)) {
+			ASSERT_EQ(0, access_unpin(cm.fd, access, id));
+		} else {
+			hits++;
+			ASSERT_NE(0, access_unpin(cm.fd, access, id));
+		}
+		ASSERT_EQ(0, ioas_unmap(cm.fd, cm.ioas, IOVA + page_size,
+					page_size, NULL));
+	}
+	crossing_stop(_metadata, &cm, stdev, access, thread);
+	if (!hits)
+		SKIP(return, "no unmap took a mapping out and then failed, in %d rounds",
+		     rounds);
+	TH_LOG("%d of %d rounds took a mapping out and then failed", hits,
+	       rounds);
 }
 
 TEST_HARNESS_MAIN

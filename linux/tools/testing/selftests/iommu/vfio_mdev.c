@@ -480,6 +480,68 @@ TEST_F(mdev, close_unpins)
 }
 
 /*
+ * Moving a device file's access off its IOAS asks the driver to unpin only
+ * where accesses pin, once per run of pinned mappings: a driver may walk
+ * the range it is told page by page (6.1's kvmgt does), and for all of the
+ * IOVA space that walk would not end. With nothing pinned, the driver is
+ * not called at all. The group paths detach at close only, where the
+ * driver's counters cannot be read.
+ */
+TEST_F(mdev, detach_asks_for_pinned_only)
+{
+	uint32_t ioas = self->io.ioas, other_ioas, id;
+	unsigned int calls;
+
+	if (!self->found)
+		SKIP(return, NO_MDEV);
+	if (variant->backend != MDEV_CDEV)
+		SKIP(return, "a group's device detaches only when closed");
+	ASSERT_EQ(0, mdev_map(&self->io, self->mem, 2 * page_size, IOVA,
+			      true));
+	ASSERT_EQ(0, mdev_map(&self->io, self->mem + 2 * page_size,
+			      page_size, IOVA + 2 * page_size, true));
+	ASSERT_EQ(0, mdev_map(&self->io, self->mem + 3 * page_size,
+			      page_size, IOVA_OTHER, true));
+	ASSERT_EQ(0, mdev_cmd(self->devfd, IOMMU_TEST_MDEV_OP_PIN, 0,
+			      IOVA + page_size, 2 * page_size, NULL,
+			      &self->cmd));
+	calls = self->cmd.out_unmap_calls;
+
+	/* Both mappings the pin crosses, as one range; not IOVA_OTHER. */
+	ASSERT_EQ(0, vfio_detach(self->devfd));
+	ASSERT_EQ(0, mdev_cmd(self->devfd, IOMMU_TEST_MDEV_OP_STATUS, 0, 0, 0,
+			      NULL, &self->cmd));
+	EXPECT_EQ(0, self->cmd.out_pins);
+	EXPECT_EQ(calls + 1, self->cmd.out_unmap_calls);
+	EXPECT_EQ(IOVA, self->cmd.out_unmap_iova);
+	EXPECT_EQ(3 * page_size, self->cmd.out_unmap_length);
+
+	/* Nothing pinned: no call. */
+	id = ioas;
+	ASSERT_EQ(0, vfio_attach(self->devfd, &id));
+	ASSERT_EQ(0, vfio_detach(self->devfd));
+	ASSERT_EQ(0, mdev_cmd(self->devfd, IOMMU_TEST_MDEV_OP_STATUS, 0, 0, 0,
+			      NULL, &self->cmd));
+	EXPECT_EQ(calls + 1, self->cmd.out_unmap_calls);
+
+	/* A replace asks the same of the IOAS it leaves. */
+	id = ioas;
+	ASSERT_EQ(0, vfio_attach(self->devfd, &id));
+	ASSERT_EQ(0, mdev_cmd(self->devfd, IOMMU_TEST_MDEV_OP_PIN, 0,
+			      IOVA_OTHER, page_size, NULL, &self->cmd));
+	ASSERT_EQ(0, ioas_alloc(self->iommufd, &other_ioas));
+	id = other_ioas;
+	ASSERT_EQ(0, vfio_attach(self->devfd, &id));
+	ASSERT_EQ(0, mdev_cmd(self->devfd, IOMMU_TEST_MDEV_OP_STATUS, 0, 0, 0,
+			      NULL, &self->cmd));
+	EXPECT_EQ(0, self->cmd.out_pins);
+	EXPECT_EQ(calls + 2, self->cmd.out_unmap_calls);
+	EXPECT_EQ(IOVA_OTHER, self->cmd.out_unmap_iova);
+	EXPECT_EQ(page_size, self->cmd.out_unmap_length);
+	ASSERT_EQ(0, vfio_detach(self->devfd));
+}
+
+/*
  * VFIO counts the device open while its driver opens it: a copy from
  * open_device() gets the backend's answer for unmapped IOVA, not the
  * EINVAL (and warning) of a device VFIO thinks closed.
