@@ -199,8 +199,13 @@ static inline void fault_injection_verbose(const char *val)
 }
 
 /*
- * Quiet fault injection that counts sleeping allocations too; false if the
- * kernel has no fault injection to offer.
+ * Quiet fault injection into slab allocations, sleeping ones too; false if
+ * the kernel has no fault injection to offer. The page allocator's stays
+ * off (its min-order above every order): it never fails order 0, and what
+ * it does fail, a slab's refill or kvmalloc()'s first try, the kernel gets
+ * over by itself, while whether such a call comes at all changes from one
+ * run of a sweep to the next, moving the positions of the allocations
+ * that matter so that a sweep could pass one by.
  */
 static inline bool fault_injection_prepare(void)
 {
@@ -208,8 +213,8 @@ static inline bool fault_injection_prepare(void)
 		return false;
 	fault_injection_verbose("0");
 	return !write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N") &&
-	       !write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait",
-			   "N");
+	       !write_file("/sys/kernel/debug/fail_page_alloc/min-order",
+			   "64");
 }
 
 static inline void fail_nth_set(unsigned int nth)
