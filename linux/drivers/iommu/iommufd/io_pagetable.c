@@ -668,7 +668,9 @@ int iopt_map_file_pages(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
  * @dst: the io_pagetable to map into
  * @src: the io_pagetable whose mappings are copied (may be @dst)
  * @src_iova: the start of the range to copy
- * @length: its length; it must be mapped without holes
+ * @length: its length, not 0, with @src_iova + @length - 1 not wrapping
+ *	(IOMMU_IOAS_COPY checks both before it looks up @dst); it must be
+ *	mapped without holes
  * @dst_iova: the destination IOVA; an output if @alloc_iova
  * @iommu_prot: the protection of the new mappings
  * @alloc_iova: let the kernel choose the destination IOVA
@@ -683,16 +685,11 @@ int iopt_copy_iova(struct io_pagetable *dst, struct io_pagetable *src,
 		   unsigned long src_iova, unsigned long length,
 		   unsigned long *dst_iova, int iommu_prot, bool alloc_iova)
 {
-	unsigned long last, expect = src_iova;
+	unsigned long last = src_iova + length - 1, expect = src_iova;
 	struct iopt_pages_slice *slice;
 	struct iopt_area *area;
 	LIST_HEAD(slices);
 	int rc = 0;
-
-	if (!length)
-		return -EINVAL;
-	if (check_add_overflow(src_iova, length - 1, &last))
-		return -EOVERFLOW;
 
 	/*
 	 * From before the source is read: IOMMU_IOAS_CHANGE_PROCESS must not

@@ -336,7 +336,10 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 	src_ioas = iommufd_get_ioas(ucmd->ictx, cmd->src_ioas_id);
 	if (IS_ERR(src_ioas))
 		return PTR_ERR(src_ioas);
-	/* Upstream reads the source range before it looks for the target. */
+	/*
+	 * The source range is judged before the target is looked up, as
+	 * upstream orders it; iopt_copy_iova() relies on these checks.
+	 */
 	if (!cmd->length) {
 		rc = -EINVAL;
 		goto out_put_src;
