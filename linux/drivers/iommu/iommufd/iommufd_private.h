@@ -73,10 +73,12 @@
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
 
+#include <linux/fault-inject.h>
 #include <linux/iommufd.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/preempt.h>
 #include <linux/refcount.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
@@ -591,7 +593,21 @@ int iommufd_test(struct iommufd_ucmd *ucmd);
 struct device *iommufd_test_mock_device_create(struct device *group_with);
 struct iommu_domain *iommufd_test_mock_device_domain(struct device *dev);
 void iommufd_test_mock_device_destroy(struct device *dev);
-bool iommufd_should_fail(void);
+extern struct fault_attr fail_iommufd;
+
+/*
+ * Asked on every pin, so the common answer is given inline: with no
+ * fail-nth count on the task and a zero probability, should_fail() says no
+ * before it looks at anything else.
+ */
+static inline bool iommufd_should_fail(void)
+{
+	if (!(in_task() && READ_ONCE(current->fail_nth)) &&
+	    !READ_ONCE(fail_iommufd.probability))
+		return false;
+	return should_fail(&fail_iommufd, 1);
+}
+
 int iommufd_test_init(void);
 void iommufd_test_exit(void);
 #else

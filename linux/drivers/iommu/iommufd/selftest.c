@@ -60,12 +60,7 @@ static struct dentry *iommufd_fail_dir;
  * so a fail-nth sweep (/proc/self/task/<tid>/fail-nth) reaches every
  * unwind path.
  */
-static DECLARE_FAULT_ATTR(fail_iommufd);
-
-bool iommufd_should_fail(void)
-{
-	return should_fail(&fail_iommufd, 1);
-}
+DECLARE_FAULT_ATTR(fail_iommufd);
 
 /* The default budget for temporary buffers, in bytes; see iommufd_private.h. */
 #define IOMMUFD_TEST_DEFAULT_MEMORY_LIMIT 65536
