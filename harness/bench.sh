@@ -8,8 +8,8 @@
 # $OUT/bench-resident.png and bench-domains.png (the scale rows, curves).
 # BENCH_REPS (default 5) repetitions of every measurement.
 # 'bench.sh report' only writes the report again from the last run.
-# PROFILE=WORKLOAD (4k, thp, hugetlb, churn, resident, copy, mock, domains
-# or ioas) takes a perf
+# PROFILE=WORKLOAD (4k, thp, hugetlb, churn, resident, copy, mock, domains,
+# ioas or devices) takes a perf
 # profile of each backend running that workload instead, in the guest with
 # Debian's perf: $OUT/bench-profile.txt.
 . "$(dirname "$0")/lib.sh"

@@ -8,7 +8,7 @@
  * REPS (default 5, or bench.reps=N on the kernel command line, which a REPS
  * of 0 keeps) is how many times each measurement is taken (at most 3 for
  * resident); WORKLOAD narrows the run to some of 4k, thp, hugetlb, churn,
- * resident, copy, mock, domains and ioas. Each repetition sets a backend up, times only
+ * resident, copy, mock, domains, ioas and devices. Each repetition sets a backend up, times only
  * its ioctls with CLOCK_MONOTONIC, and tears it down; the backend that goes
  * first alternates from one repetition to the next.
  *
@@ -67,6 +67,7 @@
 
 #define THP_ENABLED	"/sys/kernel/mm/transparent_hugepage/enabled"
 #define BENCH_PIN	"/sys/kernel/debug/iommufd/bench_pin"
+#define BENCH_DEVICES	"/sys/kernel/debug/iommufd/bench_devices"
 
 /* The two columns: VFIO type1 (or the bare pin loop) and iommufd. */
 enum { T1, FD, NR_COLS };
@@ -87,7 +88,7 @@ enum {
 	DOM_1, DOM_2, DOM_4, DOM_8, DOM_16, DOM_32, DOM_FILL, DOM_MARGINAL,
 	IOAS_CREATE, IOAS_MAP_FILE, IOAS_CHANGE, IOAS_DESTROY, DPDK_IO,
 	MEM_4K, MEM_THP, MEM_HUGE, MEM_RES, SLAB_4K, SLAB_THP, SLAB_HUGE,
-	SLAB_RES, SLAB_IOAS,
+	SLAB_RES, SLAB_IOAS, SLAB_DEV_ALONE, SLAB_DEV_BOUND, SLAB_DEV,
 	NR_ROWS
 };
 
@@ -153,6 +154,15 @@ static struct row rows[NR_ROWS] = {
 		       "Slab growth per resident 4 KiB mapping" },
 	[SLAB_IOAS] = { "slab-ioas", "B",
 			"Slab growth per empty IOAS (iommufd only)", .fd_only = true },
+	[SLAB_DEV_ALONE] = { "slab-device-alone", "B",
+			     "Slab growth per mock device, unbound (iommufd only)",
+			     .fd_only = true },
+	[SLAB_DEV_BOUND] = { "slab-device-bound", "B",
+			     "Slab growth per mock device, bound and attached (iommufd only)",
+			     .fd_only = true },
+	[SLAB_DEV] = { "slab-device", "B",
+		       "Slab growth per bound device, binding's part (iommufd only)",
+		       .fd_only = true },
 };
 
 static int reps = 5;
@@ -1304,6 +1314,75 @@ static void workload_ioas(void)
 }
 
 /*
+ * Kernel memory per bound device: NR_DEVICES mock devices that nothing
+ * binds (debugfs iommufd/bench_devices), then, while those still exist,
+ * NR_DEVICES more bound to one context and attached to the page table of
+ * its IOAS (IOMMU_TEST_OP_MOCK_DOMAIN). The second growth less the first is
+ * what binding and attaching cost: iommufd's device, its group (each mock
+ * device has an IOMMU group of its own), their IDs and the test's object
+ * that owns the device. Nothing is freed in between, so neither reuses
+ * slabs the other emptied, and a batch before them, not counted, takes up
+ * what earlier workloads left partly free (without it the first batch
+ * grew a fifth less). Run once: a repetition would reuse this one's slabs.
+ * type1 cannot bind a mock device: its column is left empty.
+ */
+#define NR_DEVICES	1000
+
+static void workload_devices(void)
+{
+	struct meminfo before, after;
+	uint32_t hwpt_id = 0;
+	int fd, devices, i;
+	double alone, bound;
+	char count[16];
+
+	if (col_skipped(FD))
+		return;
+	progress("%d mock devices unbound, %d bound and attached", NR_DEVICES,
+		 NR_DEVICES);
+	devices = open(BENCH_DEVICES, O_WRONLY);
+	check(devices < 0, "open " BENCH_DEVICES);
+	snprintf(count, sizeof(count), "%d", NR_DEVICES);
+	/* The first batch fills the partial slabs earlier workloads left. */
+	for (i = 0; i < 2; i++) {
+		meminfo_read(&before);
+		check(write(devices, count, strlen(count)) !=
+			      (ssize_t)strlen(count),
+		      "create unbound mock devices");
+		meminfo_read(&after);
+	}
+	alone = (double)(after.slab - before.slab) * KIB / NR_DEVICES;
+
+	fd = open("/dev/iommu", O_RDWR);
+	check(fd < 0, "open /dev/iommu");
+	for (i = 0; i <= NR_DEVICES; i++) {
+		struct iommu_test_cmd cmd = {
+			.size = sizeof(cmd),
+			.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		};
+
+		if (!i)
+			check(ioas_alloc(fd, &cmd.id), "IOMMU_IOAS_ALLOC");
+		else
+			cmd.id = hwpt_id;
+		/* The first one makes the page table the others share. */
+		if (i == 1)
+			meminfo_read(&before);
+		check(ioctl(fd, IOMMU_TEST_CMD, &cmd),
+		      "IOMMU_TEST_CMD(IOMMU_TEST_OP_MOCK_DOMAIN)");
+		hwpt_id = cmd.mock_domain.out_hwpt_id;
+	}
+	meminfo_read(&after);
+	bound = (double)(after.slab - before.slab) * KIB / NR_DEVICES;
+	close(fd);
+	close(devices);
+
+	record(SLAB_DEV_ALONE, FD, alone);
+	record(SLAB_DEV_BOUND, FD, bound);
+	record(SLAB_DEV, FD, bound - alone);
+}
+
+/*
  * DPDK's testpmd on /dev/vfio/vfio, served by type1 and by iommufd: the
  * DPDK selftest (vfio_dpdk beside this program) runs testpmd on the
  * provider DPDK_ONLY names, the one first alternating, and prints the rate
@@ -1464,6 +1543,8 @@ int main(int argc, char **argv)
 		workload_domains(&b4k);
 	if (wanted(argc, argv, "ioas"))
 		workload_ioas();
+	if (wanted(argc, argv, "devices"))
+		workload_devices();
 	if (wanted(argc, argv, "dpdk"))
 		workload_dpdk();
 

@@ -16,6 +16,11 @@
  * so that the benchmark can hold the mock domain's map and unmap against
  * the cost of pinning alone.
  *
+ * debugfs "iommufd/bench_devices": writing a count N creates N mock devices
+ * that no context binds, held until the file is closed, so that the
+ * benchmark can tell what a bound device costs iommufd from what the
+ * device itself costs.
+ *
  * debugfs "iommufd/mock_share_group": while it is Y, a new mock device
  * joins the IOMMU group of the newest mock device that still exists
  * instead of getting a group of its own, so tests can build multi-device
@@ -182,6 +187,7 @@ struct mock_dev {
 	struct mock_iommu_domain *domain;
 	struct list_head item;	/* in mock_devs */
 	struct mock_dev *group_with;	/* joins its group, for KUnit */
+	struct list_head bench_item;	/* held by a "bench_devices" file */
 };
 
 static struct mock_iommu_domain *to_mock_domain(struct iommu_domain *domain)
@@ -1998,8 +2004,102 @@ static int iommufd_test_bench_pin_release(struct inode *inode,
 }
 
 static const struct file_operations iommufd_test_bench_pin_fops = {
+	.owner = THIS_MODULE,
 	.write = iommufd_test_bench_pin_write,
 	.release = iommufd_test_bench_pin_release,
+	.llseek = noop_llseek,
+};
+
+/*
+ * "bench_devices": each open file holds a list of the devices it made, set
+ * up at open, so that holding a device allocates nothing the benchmark
+ * would count as the device's. bench_devices_lock protects the lists.
+ */
+#define BENCH_DEVICES_MAX 100000UL	/* per write */
+static DEFINE_MUTEX(bench_devices_lock);
+
+struct iommufd_test_bench_devices {
+	struct list_head devices;	/* mock_dev.bench_item, newest last */
+};
+
+static int iommufd_test_bench_devices_open(struct inode *inode,
+					   struct file *file)
+{
+	struct iommufd_test_bench_devices *held;
+
+	held = kzalloc(sizeof(*held), GFP_KERNEL);
+	if (!held)
+		return -ENOMEM;
+	INIT_LIST_HEAD(&held->devices);
+	file->private_data = held;
+	return 0;
+}
+
+/* Destroy the @n newest devices of @held, or all if it has fewer. */
+static void
+iommufd_test_bench_devices_destroy(struct iommufd_test_bench_devices *held,
+				   unsigned long n)
+{
+	struct mock_dev *mdev;
+
+	lockdep_assert_held(&bench_devices_lock);
+	for (; n && !list_empty(&held->devices); n--) {
+		mdev = list_last_entry(&held->devices, struct mock_dev,
+				       bench_item);
+		list_del(&mdev->bench_item);
+		mock_dev_destroy(mdev);
+		cond_resched();
+	}
+}
+
+/* A count of devices to make: all of them, or none on an error. */
+static ssize_t iommufd_test_bench_devices_write(struct file *file,
+						const char __user *ubuf,
+						size_t count, loff_t *ppos)
+{
+	struct iommufd_test_bench_devices *held = file->private_data;
+	struct mock_dev *mdev;
+	unsigned long n, i;
+	int rc;
+
+	rc = kstrtoul_from_user(ubuf, count, 0, &n);
+	if (rc)
+		return rc;
+	if (n > BENCH_DEVICES_MAX)
+		return -EINVAL;
+
+	mutex_lock(&bench_devices_lock);
+	for (i = 0; i != n; i++) {
+		mdev = mock_dev_create(0);
+		if (IS_ERR(mdev)) {
+			rc = PTR_ERR(mdev);
+			iommufd_test_bench_devices_destroy(held, i);
+			break;
+		}
+		list_add_tail(&mdev->bench_item, &held->devices);
+		cond_resched();
+	}
+	mutex_unlock(&bench_devices_lock);
+	return rc ? rc : count;
+}
+
+static int iommufd_test_bench_devices_release(struct inode *inode,
+					      struct file *file)
+{
+	struct iommufd_test_bench_devices *held = file->private_data;
+
+	mutex_lock(&bench_devices_lock);
+	iommufd_test_bench_devices_destroy(held, ULONG_MAX);
+	mutex_unlock(&bench_devices_lock);
+	kfree(held);
+	return 0;
+}
+
+static const struct file_operations iommufd_test_bench_devices_fops = {
+	.owner = THIS_MODULE,
+	.open = iommufd_test_bench_devices_open,
+	.write = iommufd_test_bench_devices_write,
+	.release = iommufd_test_bench_devices_release,
 	.llseek = noop_llseek,
 };
 
@@ -2041,6 +2141,8 @@ int iommufd_test_init(void)
 			    &iommufd_test_inject_fops);
 	debugfs_create_file("bench_pin", 0200, iommufd_debugfs_dir, NULL,
 			    &iommufd_test_bench_pin_fops);
+	debugfs_create_file("bench_devices", 0200, iommufd_debugfs_dir, NULL,
+			    &iommufd_test_bench_devices_fops);
 	return 0;
 
 err_driver:

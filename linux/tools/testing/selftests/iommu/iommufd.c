@@ -2151,6 +2151,56 @@ static void list_mock_devices(char *buf, size_t size)
 	closedir(dir);
 }
 
+/* How many mock devices exist. */
+static int count_mock_devices(void)
+{
+	struct dirent *dent;
+	int n = 0;
+	DIR *dir;
+
+	dir = opendir(MOCK_DEVICES);
+	if (!dir)
+		return -1;
+	while ((dent = readdir(dir)))
+		n += dent->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
+#define BENCH_DEVICES "/sys/kernel/debug/iommufd/bench_devices"
+
+/*
+ * make bench's devices workload: the test-only file that makes unbound mock
+ * devices makes as many as asked, refuses a bad count with nothing made,
+ * and lets its devices go with the file.
+ */
+TEST(bench_devices)
+{
+	int before, fd;
+
+	fd = open(BENCH_DEVICES, O_WRONLY);
+	if (fd < 0)
+		SKIP(return, "no %s (CONFIG_IOMMUFD_TEST, debugfs)",
+		     BENCH_DEVICES);
+	before = count_mock_devices();
+	ASSERT_LE(0, before);
+
+	EXPECT_EQ(-1, write(fd, "x", 1));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, write(fd, "100001", 6));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, write(fd, "99999999999999999999", 20));
+	EXPECT_EQ(ERANGE, errno);
+	EXPECT_EQ(1, write(fd, "0", 1));
+	EXPECT_EQ(before, count_mock_devices());
+
+	EXPECT_EQ(1, write(fd, "3", 1));
+	EXPECT_EQ(2, write(fd, "2\n", 2));
+	EXPECT_EQ(before + 5, count_mock_devices());
+	ASSERT_EQ(0, close(fd));
+	EXPECT_EQ(before, count_mock_devices());
+}
+
 /*
  * While a context owns a device's group, a driver that uses the DMA API
  * cannot probe on it: the probe fails with EBUSY, quietly.
