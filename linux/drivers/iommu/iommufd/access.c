@@ -375,8 +375,9 @@ int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 		else if (!iommufd_access_prot_ok(area, flags))
 			rc = -EPERM;
 		else
-			rc = iopt_area_add_access(area, index, last_index,
-						  out_pages, flags);
+			rc = iopt_area_add_access(iopt, area, index,
+						  last_index, out_pages,
+						  flags);
 		if (rc)
 			goto err_unpin;
 		out_pages += last_index - index + 1;

@@ -216,11 +216,11 @@ void iopt_area_cache_destroy(void)
 }
 
 /*
- * A new area of @iopt for @pages, with neither IOVA nor page indexes yet:
- * both nodes are written by the caller and then by their insertion.
+ * A new area for @pages, with neither IOVA range nor first page index yet:
+ * the caller sets both (and the page offset, if not 0) before inserting it
+ * in any tree.
  */
-static struct iopt_area *iopt_area_alloc(struct io_pagetable *iopt,
-					 struct iopt_pages *pages,
+static struct iopt_area *iopt_area_alloc(struct iopt_pages *pages,
 					 int iommu_prot)
 {
 	struct iopt_area *area;
@@ -228,7 +228,6 @@ static struct iopt_area *iopt_area_alloc(struct io_pagetable *iopt,
 	area = kmem_cache_alloc(iopt_area_cache, GFP_KERNEL);
 	if (!area)
 		return NULL;
-	area->iopt = iopt;
 	area->pages = pages;
 	area->storage_domain = NULL;
 	area->first_pfn = 0;
@@ -284,9 +283,7 @@ static int iopt_insert_area(struct io_pagetable *iopt, struct iopt_area *area,
 
 	area->node.start = iova;
 	area->node.last = iova + slice->length - 1;
-	area->pages_node.start = slice->start_byte / PAGE_SIZE;
-	area->pages_node.last =
-		(slice->start_byte + slice->length - 1) / PAGE_SIZE;
+	area->pages_index = slice->start_byte / PAGE_SIZE;
 	interval_tree_insert(&area->node, &iopt->area_itree);
 	return 0;
 }
@@ -326,7 +323,7 @@ static int __iopt_map_slices(struct io_pagetable *iopt,
 
 	cur = *iova;
 	list_for_each_entry(slice, slices, next) {
-		slice->area = iopt_area_alloc(iopt, slice->pages, iommu_prot);
+		slice->area = iopt_area_alloc(slice->pages, iommu_prot);
 		if (!slice->area) {
 			rc = -ENOMEM;
 			goto out_remove;
@@ -343,7 +340,8 @@ static int __iopt_map_slices(struct io_pagetable *iopt,
 	/* With domains attached, the memory is pinned and mapped now. */
 	if (iopt->ndomains) {
 		list_for_each_entry(slice, slices, next) {
-			rc = iopt_area_fill_domains(slice->area, iopt->domains,
+			rc = iopt_area_fill_domains(iopt, slice->area,
+						    iopt->domains,
 						    iopt->ndomains);
 			if (rc)
 				goto out_unfill;
@@ -359,7 +357,7 @@ static int __iopt_map_slices(struct io_pagetable *iopt,
 
 out_unfill:
 	list_for_each_entry_continue_reverse(slice, slices, next)
-		iopt_area_unfill_domains(slice->area, iopt->domains,
+		iopt_area_unfill_domains(iopt, slice->area, iopt->domains,
 					 iopt->ndomains);
 out_remove:
 	list_for_each_entry(slice, slices, next) {
@@ -525,7 +523,8 @@ static bool iopt_window_pages_joinable(struct iopt_pages *pages,
 		return false;
 
 	mutex_lock(&pages->mutex);
-	in_use = interval_tree_iter_first(&pages->domains_itree, index, last) ||
+	in_use = iopt_filled_area_iter_first(&pages->domains_itree, index,
+					     last) ||
 		 interval_tree_iter_first(&pages->access_itree, index, last);
 	mutex_unlock(&pages->mutex);
 	return !in_use;
@@ -718,9 +717,7 @@ int iopt_copy_iova(struct io_pagetable *dst, struct io_pagetable *src,
 		if (!READ_ONCE(area->pages->copied))
 			WRITE_ONCE(area->pages->copied, true);
 		slice->pages = area->pages;
-		slice->start_byte = area->pages_node.start * PAGE_SIZE +
-				    area->page_offset +
-				    (from - iopt_area_iova(area));
+		slice->start_byte = iopt_area_start_byte(area, from);
 		slice->length = to - from + 1;
 		list_add_tail(&slice->next, &slices);
 		expect = to + 1;
@@ -750,9 +747,10 @@ out_unlock:
  * An unmap starts waiting for accesses to let go of @area: whether it
  * marked it (with U8_MAX unmaps waiting already, the others' marks do).
  */
-static bool iopt_area_prevent_access(struct iopt_area *area)
+static bool iopt_area_prevent_access(struct io_pagetable *iopt,
+				     struct iopt_area *area)
 {
-	lockdep_assert_held_write(&area->iopt->iova_rwsem);
+	lockdep_assert_held_write(&iopt->iova_rwsem);
 
 	if (area->prevent_access == U8_MAX)
 		return false;
@@ -832,7 +830,7 @@ again:
 				if (marked)
 					iopt_area_allow_access(iopt,
 							       waited_iova);
-				marked = iopt_area_prevent_access(area);
+				marked = iopt_area_prevent_access(iopt, area);
 				waiting = true;
 				waited_iova = iova;
 				tries = 0;
@@ -854,7 +852,7 @@ again:
 		}
 		total += iopt_area_length(area);
 		if (iopt->ndomains)
-			iopt_area_unfill_domains(area, iopt->domains,
+			iopt_area_unfill_domains(iopt, area, iopt->domains,
 						 iopt->ndomains);
 		interval_tree_remove(&area->node, &iopt->area_itree);
 		iopt_put_pages(area->pages);
@@ -875,10 +873,9 @@ out_unlock:
  * (cut_anywhere), those around the cut are mapped again in two. An area
  * accesses pin cannot be cut at all, their pins being per area.
  */
-static int iopt_area_split_check(struct iopt_area *area, unsigned long iova)
+static int iopt_area_split_check(struct io_pagetable *iopt,
+				 struct iopt_area *area, unsigned long iova)
 {
-	struct io_pagetable *iopt = area->iopt;
-
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 
 	if (iova < iopt_area_iova(area) || iova >= iopt_area_last_iova(area))
@@ -899,10 +896,9 @@ static int iopt_area_split_check(struct iopt_area *area, unsigned long iova)
  * @iova + 1; the new right half, @rhs, shares the pages. Only remapping
  * the IO pages around the cut can fail, and then nothing changed.
  */
-static int iopt_area_split(struct iopt_area *area, unsigned long iova,
-			   struct iopt_area *rhs)
+static int iopt_area_split(struct io_pagetable *iopt, struct iopt_area *area,
+			   unsigned long iova, struct iopt_area *rhs)
 {
-	struct io_pagetable *iopt = area->iopt;
 	struct iopt_pages *pages = area->pages;
 	bool filled = area->storage_domain;
 	int rc;
@@ -914,8 +910,7 @@ static int iopt_area_split(struct iopt_area *area, unsigned long iova,
 	 */
 	mutex_lock(&pages->mutex);
 	if (filled && !iopt->disable_large_pages) {
-		rc = iopt_area_remap_for_cut(area, iova + 1, iopt->domains,
-					     iopt->ndomains);
+		rc = iopt_area_remap_for_cut(iopt, area, iova + 1);
 		if (rc) {
 			mutex_unlock(&pages->mutex);
 			return rc;
@@ -923,25 +918,25 @@ static int iopt_area_split(struct iopt_area *area, unsigned long iova,
 	}
 	interval_tree_remove(&area->node, &iopt->area_itree);
 	if (filled)
-		interval_tree_remove(&area->pages_node, &pages->domains_itree);
+		iopt_filled_area_remove(area, &pages->domains_itree);
 
 	kref_get(&pages->kref);
 	rhs->storage_domain = area->storage_domain;
 	rhs->node.start = iova + 1;
 	rhs->node.last = iopt_area_last_iova(area);
-	rhs->pages_node.start = iopt_area_iova_to_index(area, iova + 1);
-	rhs->pages_node.last = iopt_area_last_index(area);
+	rhs->pages_index = iopt_area_iova_to_index(area, iova + 1);
+	rhs->page_offset = 0;
 	if (filled)
 		rhs->first_pfn = PHYS_PFN(iommu_iova_to_phys(rhs->storage_domain,
 							     iova + 1));
+	/* At a page boundary (see above): where the right part starts. */
 	area->node.last = iova;
-	area->pages_node.last = rhs->pages_node.start - 1;
 
 	interval_tree_insert(&area->node, &iopt->area_itree);
 	interval_tree_insert(&rhs->node, &iopt->area_itree);
 	if (filled) {
-		interval_tree_insert(&area->pages_node, &pages->domains_itree);
-		interval_tree_insert(&rhs->pages_node, &pages->domains_itree);
+		iopt_filled_area_insert(area, &pages->domains_itree);
+		iopt_filled_area_insert(rhs, &pages->domains_itree);
 	}
 	mutex_unlock(&pages->mutex);
 	return 0;
@@ -1005,12 +1000,12 @@ int iopt_cut_iova(struct io_pagetable *iopt, unsigned long first,
 		area = iopt_area_iter_first(iopt, cuts[i], cuts[i]);
 		if (!area)
 			continue;
-		rc = iopt_area_split_check(area, cuts[i]);
+		rc = iopt_area_split_check(iopt, area, cuts[i]);
 		if (rc < 0)
 			goto out_free;
 		if (!rc)
 			continue;
-		rhs[i] = iopt_area_alloc(iopt, area->pages, area->iommu_prot);
+		rhs[i] = iopt_area_alloc(area->pages, area->iommu_prot);
 		if (!rhs[i]) {
 			rc = -ENOMEM;
 			goto out_free;
@@ -1021,7 +1016,7 @@ int iopt_cut_iova(struct io_pagetable *iopt, unsigned long first,
 		if (!areas[i])
 			continue;
 		/* The left part of a cut area is still the area it was. */
-		rc = iopt_area_split(areas[i], cuts[i], rhs[i]);
+		rc = iopt_area_split(iopt, areas[i], cuts[i], rhs[i]);
 		if (rc)
 			goto out_free;
 		rhs[i] = NULL;
@@ -1308,7 +1303,7 @@ static void iopt_unfill_domain(struct io_pagetable *iopt,
 			mutex_unlock(&area->pages->mutex);
 			iopt_area_unmap_domain(area, domain);
 		} else {
-			iopt_area_unfill_domains(area, &domain, 1);
+			iopt_area_unfill_domains(iopt, area, &domain, 1);
 		}
 	}
 }
@@ -1326,9 +1321,9 @@ static int iopt_fill_domain(struct io_pagetable *iopt,
 	for (area = iopt_area_iter_first(iopt, 0, ULONG_MAX); area;
 	     area = iopt_area_iter_next(area, 0, ULONG_MAX)) {
 		if (iopt->ndomains)
-			rc = iopt_area_fill_domain(area, domain);
+			rc = iopt_area_fill_domain(iopt, area, domain);
 		else
-			rc = iopt_area_fill_domains(area, &domain, 1);
+			rc = iopt_area_fill_domains(iopt, area, &domain, 1);
 		if (rc) {
 			iopt_unfill_domain(iopt, domain, area);
 			return rc;

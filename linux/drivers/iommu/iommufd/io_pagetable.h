@@ -34,9 +34,12 @@ struct iopt_pages;
 /**
  * struct iopt_area - one IOVA range mapped to a slice of an iopt_pages
  * @node: the IOVA range, in iopt->area_itree
- * @pages_node: the page indexes of the slice, in pages->domains_itree while
- *	the area is filled
- * @iopt: the io_pagetable the area belongs to
+ * @pages_rb: in pages->domains_itree while the area is filled, by the page
+ *	indexes of the slice: from @pages_index to iopt_area_last_index(),
+ *	which the IOVA range gives (a filled area's IOVA range only changes
+ *	out of the tree)
+ * @pages_index: the index of the slice's first page
+ * @pages_subtree_last: the interval tree's augmentation
  * @pages: the user memory; NULL while the area is being torn down
  * @storage_domain: a domain holding the area's PFNs while filled; changed
  *	under pages->mutex
@@ -50,8 +53,9 @@ struct iopt_pages;
  */
 struct iopt_area {
 	struct interval_tree_node node;
-	struct interval_tree_node pages_node;
-	struct io_pagetable *iopt;
+	struct rb_node pages_rb;
+	unsigned long pages_index;
+	unsigned long pages_subtree_last;
 	struct iopt_pages *pages;
 	struct iommu_domain *storage_domain;
 	unsigned long first_pfn;
@@ -139,12 +143,7 @@ struct iopt_pages {
 
 static inline unsigned long iopt_area_index(struct iopt_area *area)
 {
-	return area->pages_node.start;
-}
-
-static inline unsigned long iopt_area_last_index(struct iopt_area *area)
-{
-	return area->pages_node.last;
+	return area->pages_index;
 }
 
 static inline unsigned long iopt_area_iova(struct iopt_area *area)
@@ -161,6 +160,27 @@ static inline size_t iopt_area_length(struct iopt_area *area)
 {
 	return area->node.last - area->node.start + 1;
 }
+
+/*
+ * The index of the slice's last page, computed rather than stored: eight
+ * bytes less for every mapping.
+ */
+static inline unsigned long iopt_area_last_index(struct iopt_area *area)
+{
+	return area->pages_index +
+	       (area->page_offset + iopt_area_length(area) - 1) / PAGE_SIZE;
+}
+
+void iopt_filled_area_insert(struct iopt_area *area,
+			     struct rb_root_cached *root);
+void iopt_filled_area_remove(struct iopt_area *area,
+			     struct rb_root_cached *root);
+struct iopt_area *iopt_filled_area_iter_first(struct rb_root_cached *root,
+					      unsigned long start,
+					      unsigned long last);
+struct iopt_area *iopt_filled_area_iter_next(struct iopt_area *area,
+					     unsigned long start,
+					     unsigned long last);
 
 /* The IOVA of the first byte the area maps from page @index. */
 static inline unsigned long iopt_area_index_to_iova(struct iopt_area *area,
@@ -367,25 +387,26 @@ static inline void iopt_put_pages(struct iopt_pages *pages)
 	kref_put(&pages->kref, iopt_release_pages);
 }
 
-int iopt_area_map_pfns(struct iopt_area *area, struct iommu_domain *domain,
-		       unsigned long index, const unsigned long *pfns,
-		       unsigned long n);
+int iopt_area_map_pfns(struct io_pagetable *iopt, struct iopt_area *area,
+		       struct iommu_domain *domain, unsigned long index,
+		       const unsigned long *pfns, unsigned long n);
 void iopt_area_unmap_pfns(struct iopt_area *area, struct iommu_domain *domain,
 			  unsigned long index, unsigned long n);
-int iopt_area_fill_domains(struct iopt_area *area,
+int iopt_area_fill_domains(struct io_pagetable *iopt, struct iopt_area *area,
 			   struct iommu_domain **domains, unsigned int ndomains);
-void iopt_area_unfill_domains(struct iopt_area *area,
+void iopt_area_unfill_domains(struct io_pagetable *iopt,
+			      struct iopt_area *area,
 			      struct iommu_domain **domains,
 			      unsigned int ndomains);
-int iopt_area_fill_domain(struct iopt_area *area, struct iommu_domain *domain);
+int iopt_area_fill_domain(struct io_pagetable *iopt, struct iopt_area *area,
+			  struct iommu_domain *domain);
 void iopt_area_unmap_domain(struct iopt_area *area,
 			    struct iommu_domain *domain);
-int iopt_area_remap_for_cut(struct iopt_area *area, unsigned long cut,
-			    struct iommu_domain **domains,
-			    unsigned int ndomains);
-int iopt_area_add_access(struct iopt_area *area, unsigned long index,
-			 unsigned long last_index, struct page **out_pages,
-			 unsigned int flags);
+int iopt_area_remap_for_cut(struct io_pagetable *iopt, struct iopt_area *area,
+			    unsigned long cut);
+int iopt_area_add_access(struct io_pagetable *iopt, struct iopt_area *area,
+			 unsigned long index, unsigned long last_index,
+			 struct page **out_pages, unsigned int flags);
 void iopt_area_remove_access(struct iopt_area *area, unsigned long index,
 			     unsigned long last_index);
 int iopt_pages_rw(struct iopt_pages *pages, unsigned long start_byte,

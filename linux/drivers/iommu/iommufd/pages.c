@@ -13,6 +13,7 @@
 #include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/highmem.h>
+#include <linux/interval_tree_generic.h>
 #include <linux/iommufd.h>
 #include <linux/kthread.h>
 #include <linux/magic.h>
@@ -27,6 +28,15 @@
 
 #include "io_pagetable.h"
 #include "iommufd_trace.h"
+
+/*
+ * The filled areas of an iopt_pages by page index (pages->domains_itree):
+ * an interval tree of its own, as an area's last index is computed from
+ * its IOVA range instead of stored (see iopt_area_last_index()).
+ */
+INTERVAL_TREE_DEFINE(struct iopt_area, pages_rb, unsigned long,
+		     pages_subtree_last, iopt_area_index, iopt_area_last_index,
+		     /* not static */, iopt_filled_area)
 
 /*
  * Maps that do not join the iopt_pages of a window of the address space
@@ -571,21 +581,19 @@ void iopt_pages_span(struct iopt_pages *pages, unsigned long index,
 	if (node)
 		last = node->start - 1;
 
-	for (node = interval_tree_iter_first(&pages->domains_itree, index,
-					     last);
-	     node; node = interval_tree_iter_next(node, index, last)) {
-		area = container_of(node, struct iopt_area, pages_node);
-		if (area != skip)
-			break;
-	}
-	if (node && node->start <= index) {
+	for (area = iopt_filled_area_iter_first(&pages->domains_itree, index,
+						last);
+	     area && area == skip;
+	     area = iopt_filled_area_iter_next(area, index, last))
+		;
+	if (area && iopt_area_index(area) <= index) {
 		span->user = IOPT_SPAN_AREA;
 		span->area = area;
-		span->last = min(node->last, last);
+		span->last = min(iopt_area_last_index(area), last);
 		return;
 	}
-	if (node)
-		last = node->start - 1;
+	if (area)
+		last = iopt_area_index(area) - 1;
 	span->user = IOPT_SPAN_UNUSED;
 	span->area = NULL;
 	span->last = last;
@@ -774,14 +782,14 @@ static unsigned long iopt_largest_pgsize(struct iommu_domain **domains,
 /*
  * Map the pages [index, index + n) of @area, whose PFNs are @pfns, into
  * @domain. Physically contiguous runs are mapped at once so the IOMMU can
- * use large pages, unless the IOAS forbids them.
+ * use large pages, unless @iopt, the area's table, forbids them.
  */
-int iopt_area_map_pfns(struct iopt_area *area, struct iommu_domain *domain,
-		       unsigned long index, const unsigned long *pfns,
-		       unsigned long n)
+int iopt_area_map_pfns(struct io_pagetable *iopt, struct iopt_area *area,
+		       struct iommu_domain *domain, unsigned long index,
+		       const unsigned long *pfns, unsigned long n)
 {
 	unsigned long start = iopt_area_index_to_iova(area, index);
-	bool merge = !area->iopt->disable_large_pages;
+	bool merge = !iopt->disable_large_pages;
 	unsigned long i = 0, mapped_last = 0, block = 0;
 	bool mapped = false;
 	int rc;
@@ -792,7 +800,7 @@ int iopt_area_map_pfns(struct iopt_area *area, struct iommu_domain *domain,
 	 * map request can be as long as the call, and could not be cut by
 	 * iopt_area_remap_for_cut() at such a boundary.
 	 */
-	if (merge && area->iopt->cut_anywhere)
+	if (merge && iopt->cut_anywhere)
 		block = max(iopt_largest_pgsize(&domain, 1), PAGE_SIZE);
 	while (i != n) {
 		unsigned long first = i, iova, last, phys;
@@ -893,13 +901,14 @@ static void iopt_area_unfill_upto(struct iopt_area *area,
  * chunk. Each page is read once, and the scan for the cut stops at the
  * first one from the chunk's end.
  */
-static void iopt_area_unfill_range(struct iopt_area *area,
+static void iopt_area_unfill_range(struct io_pagetable *iopt,
+				   struct iopt_area *area,
 				   struct iommu_domain **domains,
 				   unsigned int ndomains, unsigned long index,
 				   unsigned long last, struct iopt_pfn_buffer *buf)
 {
 	struct iommu_domain *storage = area->storage_domain;
-	bool merge = !area->iopt->disable_large_pages;
+	bool merge = !iopt->disable_large_pages;
 	unsigned long max_pgsize = iopt_largest_pgsize(domains, ndomains);
 	struct iopt_unfill_run run = {};
 	unsigned long *pfns = buf->pfns;
@@ -946,15 +955,16 @@ static void iopt_area_unfill_range(struct iopt_area *area,
 
 /**
  * iopt_area_fill_domains - pin an area's pages and map them into domains
- * @area: the area, not yet filled; the caller holds its io_pagetable's
+ * @iopt: the io_pagetable of the area; the caller holds its
  *	pin_growth_rwsem for reading
+ * @area: the area, not yet filled
  * @domains: the domains of the area's io_pagetable
  * @ndomains: how many; at least one
  *
  * Return: 0, with the area filled and @domains[0] its storage domain, or a
  * negative errno with nothing changed.
  */
-int iopt_area_fill_domains(struct iopt_area *area,
+int iopt_area_fill_domains(struct io_pagetable *iopt, struct iopt_area *area,
 			   struct iommu_domain **domains, unsigned int ndomains)
 {
 	struct iopt_pages *pages = area->pages;
@@ -964,7 +974,8 @@ int iopt_area_fill_domains(struct iopt_area *area,
 	int rc;
 
 	/* Pinning more: IOMMU_IOAS_CHANGE_PROCESS must not be counting. */
-	lockdep_assert_held(area->iopt->pin_growth_rwsem);
+	lockdep_assert_held(iopt->pin_growth_rwsem);
+	lockdep_assert_held(&iopt->iova_rwsem);
 
 	rc = iopt_pfn_buffer_init(&buf, iopt_area_npages(area));
 	if (rc)
@@ -981,7 +992,7 @@ int iopt_area_fill_domains(struct iopt_area *area,
 		if (index == iopt_area_index(area))
 			area->first_pfn = buf.pfns[0];
 		for (d = 0; d != ndomains; d++) {
-			rc = iopt_area_map_pfns(area, domains[d], index,
+			rc = iopt_area_map_pfns(iopt, area, domains[d], index,
 						buf.pfns, n);
 			if (rc)
 				break;
@@ -995,14 +1006,14 @@ int iopt_area_fill_domains(struct iopt_area *area,
 		index += n;
 	}
 	area->storage_domain = domains[0];
-	interval_tree_insert(&area->pages_node, &pages->domains_itree);
+	iopt_filled_area_insert(area, &pages->domains_itree);
 	mutex_unlock(&pages->mutex);
 	iopt_pfn_buffer_destroy(&buf);
 	return 0;
 
 err_unfill:
 	if (index != iopt_area_index(area))
-		iopt_area_unfill_range(area, domains, ndomains,
+		iopt_area_unfill_range(iopt, area, domains, ndomains,
 				       iopt_area_index(area), index - 1, &buf);
 	mutex_unlock(&pages->mutex);
 	iopt_pfn_buffer_destroy(&buf);
@@ -1011,26 +1022,30 @@ err_unfill:
 
 /**
  * iopt_area_unfill_domains - unmap a filled area and unpin its pages
+ * @iopt: the io_pagetable of the area
  * @area: the area
  * @domains: the domains of the area's io_pagetable
  * @ndomains: how many
  *
  * Pages that another area or an access still uses stay pinned.
  */
-void iopt_area_unfill_domains(struct iopt_area *area,
+void iopt_area_unfill_domains(struct io_pagetable *iopt,
+			      struct iopt_area *area,
 			      struct iommu_domain **domains,
 			      unsigned int ndomains)
 {
 	struct iopt_pages *pages = area->pages;
 	struct iopt_pfn_buffer buf;
 
+	lockdep_assert_held(&iopt->iova_rwsem);
 	/* Without memory for a chunk, the stack's few pages at a time. */
 	iopt_pfn_buffer_init(&buf, iopt_area_npages(area));
 
 	mutex_lock(&pages->mutex);
-	interval_tree_remove(&area->pages_node, &pages->domains_itree);
-	iopt_area_unfill_range(area, domains, ndomains, iopt_area_index(area),
-			       iopt_area_last_index(area), &buf);
+	iopt_filled_area_remove(area, &pages->domains_itree);
+	iopt_area_unfill_range(iopt, area, domains, ndomains,
+			       iopt_area_index(area), iopt_area_last_index(area),
+			       &buf);
 	area->storage_domain = NULL;
 	mutex_unlock(&pages->mutex);
 	iopt_pfn_buffer_destroy(&buf);
@@ -1038,6 +1053,7 @@ void iopt_area_unfill_domains(struct iopt_area *area,
 
 /**
  * iopt_area_fill_domain - map a filled area into one more domain
+ * @iopt: the io_pagetable of the area
  * @area: the area, filled in its other domains
  * @domain: the new domain
  *
@@ -1045,13 +1061,15 @@ void iopt_area_unfill_domains(struct iopt_area *area,
  *
  * Return: 0, or a negative errno with @domain unchanged.
  */
-int iopt_area_fill_domain(struct iopt_area *area, struct iommu_domain *domain)
+int iopt_area_fill_domain(struct io_pagetable *iopt, struct iopt_area *area,
+			  struct iommu_domain *domain)
 {
 	unsigned long index = iopt_area_index(area);
 	unsigned long last = iopt_area_last_index(area);
 	struct iopt_pfn_buffer buf;
 	int rc;
 
+	lockdep_assert_held(&iopt->iova_rwsem);
 	rc = iopt_pfn_buffer_init(&buf, iopt_area_npages(area));
 	if (rc)
 		return rc;
@@ -1061,7 +1079,8 @@ int iopt_area_fill_domain(struct iopt_area *area, struct iommu_domain *domain)
 		unsigned long n = min(buf.len, last - index + 1);
 
 		iopt_area_read_pfns(area, index, buf.pfns, n);
-		rc = iopt_area_map_pfns(area, domain, index, buf.pfns, n);
+		rc = iopt_area_map_pfns(iopt, area, domain, index, buf.pfns,
+					n);
 		if (rc)
 			break;
 		index += n;
@@ -1134,11 +1153,10 @@ static void iopt_area_contiguous_around(struct iopt_area *area,
 
 /**
  * iopt_area_remap_for_cut - split the large IO pages a cut would go through
+ * @iopt: the io_pagetable of the area, whose every domain is remapped
  * @area: a filled area, to be cut before IOVA @cut
  * @cut: the first IOVA after the cut; inside the area, past its start, at
  *	a CPU page boundary of its memory
- * @domains: the domains of the area's io_pagetable
- * @ndomains: how many
  *
  * VFIO_TYPE1_IOMMU may unmap any part of a mapping; with large IO pages
  * kept, a cut can fall inside one. VT-d, AMD-Vi and virtio-iommu cannot
@@ -1166,10 +1184,11 @@ static void iopt_area_contiguous_around(struct iopt_area *area,
  * error every domain maps the window again, those done before in two
  * pieces, the rest whole.
  */
-int iopt_area_remap_for_cut(struct iopt_area *area, unsigned long cut,
-			    struct iommu_domain **domains,
-			    unsigned int ndomains)
+int iopt_area_remap_for_cut(struct io_pagetable *iopt, struct iopt_area *area,
+			    unsigned long cut)
 {
+	struct iommu_domain **domains = iopt->domains;
+	unsigned int ndomains = iopt->ndomains;
 	unsigned long block = iopt_largest_pgsize(domains, ndomains);
 	unsigned long cut_index = iopt_area_iova_to_index(area, cut);
 	unsigned long lo, hi, first, last, wfirst, wlast;
@@ -1179,7 +1198,7 @@ int iopt_area_remap_for_cut(struct iopt_area *area, unsigned long cut,
 	size_t len;
 	int rc = 0;
 
-	lockdep_assert_held_write(&area->iopt->iova_rwsem);
+	lockdep_assert_held_write(&iopt->iova_rwsem);
 	lockdep_assert_held(&area->pages->mutex);
 
 	/*
@@ -1344,8 +1363,9 @@ err_release:
 
 /**
  * iopt_area_add_access - pin pages of an area for an access
- * @area: the area; the caller holds its io_pagetable's pin_growth_rwsem
- *	and iova_rwsem for reading
+ * @iopt: the io_pagetable of the area; the caller holds its
+ *	pin_growth_rwsem and iova_rwsem for reading
+ * @area: the area
  * @index: the first page index, inside the area
  * @last_index: the last page index, inside the area
  * @out_pages: filled with the last_index - index + 1 pages
@@ -1354,16 +1374,17 @@ err_release:
  * Return: 0, -EPERM to write read-only memory, or another negative errno
  * with nothing changed.
  */
-int iopt_area_add_access(struct iopt_area *area, unsigned long index,
-			 unsigned long last_index, struct page **out_pages,
-			 unsigned int flags)
+int iopt_area_add_access(struct io_pagetable *iopt, struct iopt_area *area,
+			 unsigned long index, unsigned long last_index,
+			 struct page **out_pages, unsigned int flags)
 {
 	struct iopt_pages *pages = area->pages;
 	struct iopt_pages_access *access;
 	unsigned long i;
 	int rc = 0;
 
-	lockdep_assert_held(area->iopt->pin_growth_rwsem);
+	lockdep_assert_held(iopt->pin_growth_rwsem);
+	lockdep_assert_held(&iopt->iova_rwsem);
 
 	if ((flags & IOMMUFD_ACCESS_RW_WRITE) && !pages->writable)
 		return -EPERM;

@@ -38,11 +38,10 @@ static int iommufd_pages_test_init(struct kunit *test)
 	t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
 	iopt_init_table(&t->iopt, NULL);
-	t->area.iopt = &t->iopt;
 	t->area.page_offset = TEST_OFFSET;
 	t->area.iommu_prot = IOMMU_READ | IOMMU_WRITE;
-	t->area.pages_node.start = 3;
-	t->area.pages_node.last = 9;
+	/* Its last index, 9, follows from the IOVA range. */
+	t->area.pages_index = 3;
 	t->area.node.start = TEST_IOVA + TEST_OFFSET;
 	t->area.node.last = TEST_IOVA + 6 * PAGE_SIZE + TEST_OFFSET - 1;
 	t->domain = iommufd_test_mock_domain_alloc();
@@ -59,6 +58,26 @@ static void iommufd_pages_test_exit(struct kunit *test)
 	iopt_destroy_table(&t->iopt);
 }
 
+/* An area's last page index follows from its first, offset and length. */
+static void iommufd_test_area_last_index(struct kunit *test)
+{
+	struct iopt_area area = {
+		.node = { .start = TEST_IOVA, .last = TEST_IOVA },
+		.pages_index = 7,
+	};
+
+	KUNIT_EXPECT_EQ(test, iopt_area_last_index(&area), 7);
+	area.node.last = TEST_IOVA + PAGE_SIZE - 1;
+	KUNIT_EXPECT_EQ(test, iopt_area_last_index(&area), 7);
+	area.node.last = TEST_IOVA + PAGE_SIZE;
+	KUNIT_EXPECT_EQ(test, iopt_area_last_index(&area), 8);
+	area.page_offset = PAGE_SIZE - 1;
+	area.node.last = TEST_IOVA;
+	KUNIT_EXPECT_EQ(test, iopt_area_last_index(&area), 7);
+	area.node.last = TEST_IOVA + 1;
+	KUNIT_EXPECT_EQ(test, iopt_area_last_index(&area), 8);
+}
+
 /* Index and IOVA conversions at the partial first and last pages. */
 static void iommufd_test_area_index_math(struct kunit *test)
 {
@@ -67,6 +86,7 @@ static void iommufd_test_area_index_math(struct kunit *test)
 	unsigned long first = iopt_area_iova(area);
 
 	KUNIT_EXPECT_EQ(test, iopt_area_length(area), 6 * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, iopt_area_last_index(area), 9);
 	KUNIT_EXPECT_EQ(test, iopt_area_iova_to_index(area, first), 3);
 	KUNIT_EXPECT_EQ(test,
 			iopt_area_iova_to_index(area, TEST_IOVA + PAGE_SIZE - 1),
@@ -126,8 +146,8 @@ static void iommufd_test_map_pfns_batches(struct kunit *test)
 	unsigned long map_calls;
 
 	KUNIT_ASSERT_EQ(test,
-			iopt_area_map_pfns(&t->area, t->domain, 3, test_pfns,
-					   ARRAY_SIZE(test_pfns)),
+			iopt_area_map_pfns(&t->iopt, &t->area, t->domain, 3,
+					   test_pfns, ARRAY_SIZE(test_pfns)),
 			0);
 	expect_mapped(test, test_pfns);
 	iommufd_test_mock_domain_count(t->domain, &map_calls);
@@ -140,8 +160,8 @@ static void iommufd_test_map_pfns_batches(struct kunit *test)
 
 	t->iopt.disable_large_pages = true;
 	KUNIT_ASSERT_EQ(test,
-			iopt_area_map_pfns(&t->area, t->domain, 3, test_pfns,
-					   ARRAY_SIZE(test_pfns)),
+			iopt_area_map_pfns(&t->iopt, &t->area, t->domain, 3,
+					   test_pfns, ARRAY_SIZE(test_pfns)),
 			0);
 	expect_mapped(test, test_pfns);
 	iommufd_test_mock_domain_count(t->domain, &map_calls);
@@ -160,19 +180,19 @@ static void iommufd_test_map_pfns_chunks(struct kunit *test)
 	unsigned long map_calls;
 
 	KUNIT_ASSERT_EQ(test,
-			iopt_area_map_pfns(&t->area, t->domain, 5,
+			iopt_area_map_pfns(&t->iopt, &t->area, t->domain, 5,
 					   test_pfns + 2, 3),
 			0);
 	KUNIT_ASSERT_EQ(test,
-			iopt_area_map_pfns(&t->area, t->domain, 9,
+			iopt_area_map_pfns(&t->iopt, &t->area, t->domain, 9,
 					   test_pfns + 6, 1),
 			0);
 	KUNIT_ASSERT_EQ(test,
-			iopt_area_map_pfns(&t->area, t->domain, 3, test_pfns,
-					   2),
+			iopt_area_map_pfns(&t->iopt, &t->area, t->domain, 3,
+					   test_pfns, 2),
 			0);
 	KUNIT_ASSERT_EQ(test,
-			iopt_area_map_pfns(&t->area, t->domain, 8,
+			iopt_area_map_pfns(&t->iopt, &t->area, t->domain, 8,
 					   test_pfns + 5, 1),
 			0);
 	expect_mapped(test, test_pfns);
@@ -199,8 +219,8 @@ static void iommufd_test_read_pfns(struct kunit *test)
 	unsigned long map_calls, i;
 
 	KUNIT_ASSERT_EQ(test,
-			iopt_area_map_pfns(&t->area, t->domain, 3, test_pfns,
-					   ARRAY_SIZE(test_pfns)),
+			iopt_area_map_pfns(&t->iopt, &t->area, t->domain, 3,
+					   test_pfns, ARRAY_SIZE(test_pfns)),
 			0);
 	KUNIT_EXPECT_EQ(test,
 			iommu_iova_to_pfns(t->domain, iopt_area_iova(&t->area),
@@ -233,7 +253,6 @@ static void iommufd_test_read_pfns(struct kunit *test)
 static void insert_area(struct pages_test *t, struct iopt_area *area,
 			unsigned long start, unsigned long last)
 {
-	area->iopt = &t->iopt;
 	/* The walk skips areas without pages; any non-NULL value will do. */
 	area->pages = (struct iopt_pages *)&t->area;
 	area->node.start = start;
@@ -395,10 +414,13 @@ static void iommufd_test_pages_spans(struct kunit *test)
 		interval_tree_insert(&accesses[i].node, &pages->access_itree);
 	}
 	for (i = 0; i != ARRAY_SIZE(area_ranges); i++) {
-		areas[i].pages_node.start = area_ranges[i][0];
-		areas[i].pages_node.last = area_ranges[i][1];
-		interval_tree_insert(&areas[i].pages_node,
-				     &pages->domains_itree);
+		/* The last index follows from the length of the IOVA range. */
+		areas[i].pages_index = area_ranges[i][0];
+		areas[i].node.last = (area_ranges[i][1] - area_ranges[i][0] +
+				      1) * PAGE_SIZE - 1;
+		iopt_filled_area_insert(&areas[i], &pages->domains_itree);
+		KUNIT_ASSERT_EQ(test, iopt_area_last_index(&areas[i]),
+				area_ranges[i][1]);
 	}
 
 	expect_spans(test, pages, areas, &areas[2], 0, 90, skip_2,
@@ -409,6 +431,7 @@ static void iommufd_test_pages_spans(struct kunit *test)
 }
 
 static struct kunit_case iommufd_pages_test_cases[] = {
+	KUNIT_CASE(iommufd_test_area_last_index),
 	KUNIT_CASE(iommufd_test_area_index_math),
 	KUNIT_CASE(iommufd_test_map_pfns_batches),
 	KUNIT_CASE(iommufd_test_map_pfns_chunks),
