@@ -1328,11 +1328,25 @@ static void workload_ioas(void)
  */
 #define NR_DEVICES	1000
 
+/* A new mock device bound to @fd and attached to @pt_id; its page table. */
+static uint32_t mock_domain_attach(int fd, uint32_t pt_id)
+{
+	struct iommu_test_cmd cmd = {
+		.size = sizeof(cmd),
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = pt_id,
+	};
+
+	check(ioctl(fd, IOMMU_TEST_CMD, &cmd),
+	      "IOMMU_TEST_CMD(IOMMU_TEST_OP_MOCK_DOMAIN)");
+	return cmd.mock_domain.out_hwpt_id;
+}
+
 static void workload_devices(void)
 {
 	struct meminfo before, after;
-	uint32_t hwpt_id = 0;
 	int fd, devices, i;
+	uint32_t pt_id;
 	double alone, bound;
 	char count[16];
 
@@ -1353,25 +1367,14 @@ static void workload_devices(void)
 	}
 	alone = (double)(after.slab - before.slab) * KIB / NR_DEVICES;
 
+	/* The first bound device makes the page table the others share. */
 	fd = open("/dev/iommu", O_RDWR);
 	check(fd < 0, "open /dev/iommu");
-	for (i = 0; i <= NR_DEVICES; i++) {
-		struct iommu_test_cmd cmd = {
-			.size = sizeof(cmd),
-			.op = IOMMU_TEST_OP_MOCK_DOMAIN,
-		};
-
-		if (!i)
-			check(ioas_alloc(fd, &cmd.id), "IOMMU_IOAS_ALLOC");
-		else
-			cmd.id = hwpt_id;
-		/* The first one makes the page table the others share. */
-		if (i == 1)
-			meminfo_read(&before);
-		check(ioctl(fd, IOMMU_TEST_CMD, &cmd),
-		      "IOMMU_TEST_CMD(IOMMU_TEST_OP_MOCK_DOMAIN)");
-		hwpt_id = cmd.mock_domain.out_hwpt_id;
-	}
+	check(ioas_alloc(fd, &pt_id), "IOMMU_IOAS_ALLOC");
+	pt_id = mock_domain_attach(fd, pt_id);
+	meminfo_read(&before);
+	for (i = 0; i < NR_DEVICES; i++)
+		mock_domain_attach(fd, pt_id);
 	meminfo_read(&after);
 	bound = (double)(after.slab - before.slab) * KIB / NR_DEVICES;
 	close(fd);
